@@ -1,0 +1,132 @@
+"""Reading a producer's catalog file (JSON or CSV) with errors that name file, row and field."""
+
+from __future__ import annotations
+
+import csv
+import json
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from yuantou.domain.catalog import CatalogItem, Window
+
+CSV_COLUMNS = ("item_id", "name", "category", "unit", "price", "currency", "window_id", "window_start", "window_end", "capacity")
+
+
+class CatalogFileError(ValueError):
+    pass
+
+
+def _timestamp(value: Any, where: str) -> str:
+    from datetime import datetime
+
+    if not isinstance(value, str):
+        raise CatalogFileError(f"{where}: expected an RFC 3339 date-time string")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise CatalogFileError(f"{where}: {value!r} is not an RFC 3339 date-time") from None
+    if parsed.tzinfo is None:
+        raise CatalogFileError(f"{where}: {value!r} has no time zone offset")
+    return value
+
+
+def _number(value: Any, where: str, *, positive: bool = False) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise CatalogFileError(f"{where}: {value!r} is not a number") from None
+    if not number.is_finite() or number < 0 or (positive and number == 0):
+        raise CatalogFileError(f"{where}: {value!r} must be {'positive' if positive else 'zero or more'}")
+    return number
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise CatalogFileError(f"{where}: must be a non-empty string")
+    return value.strip()
+
+
+def items_from_records(records: list[dict[str, Any]], source: str) -> list[CatalogItem]:
+    """Validate catalog records shaped like the JSON file's ``items`` (used by the API too)."""
+    items: list[CatalogItem] = []
+    seen: set[str] = set()
+    for i, rec in enumerate(records):
+        where = f"{source}: items[{i}]"
+        if not isinstance(rec, dict):
+            raise CatalogFileError(f"{where}: must be an object")
+        item_id = _text(rec.get("id"), f"{where}.id")
+        if item_id in seen:
+            raise CatalogFileError(f"{where}.id: duplicate item id {item_id!r}")
+        seen.add(item_id)
+        windows = []
+        raw_windows = rec.get("windows", [])
+        if not isinstance(raw_windows, list):
+            raise CatalogFileError(f"{where}.windows: must be a list")
+        for j, w in enumerate(raw_windows):
+            ww = f"{where}.windows[{j}]"
+            if not isinstance(w, dict):
+                raise CatalogFileError(f"{ww}: must be an object")
+            start = _timestamp(w.get("start"), f"{ww}.start")
+            end = _timestamp(w.get("end"), f"{ww}.end")
+            if end <= start:
+                raise CatalogFileError(f"{ww}: end must be after start")
+            capacity = float(_number(w.get("capacity", w.get("stock")), f"{ww}.capacity"))
+            windows.append(Window(_text(w.get("id"), f"{ww}.id"), start, end, capacity))
+        items.append(
+            CatalogItem(
+                id=item_id,
+                name=_text(rec.get("name"), f"{where}.name"),
+                unit=_text(rec.get("unit"), f"{where}.unit"),
+                price=_number(rec.get("price"), f"{where}.price"),
+                currency=str(rec.get("currency") or "INR"),
+                category=str(rec.get("category") or ""),
+                windows=tuple(windows),
+            )
+        )
+    return items
+
+
+def _csv_records(path: Path) -> list[dict[str, Any]]:
+    by_item: dict[str, dict[str, Any]] = {}
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise CatalogFileError(f"{path}: line 1: missing column(s) {', '.join(missing)}")
+        for row in reader:
+            where = f"{path}: line {reader.line_num}"
+            item_id = (row["item_id"] or "").strip()
+            if not item_id:
+                raise CatalogFileError(f"{where}: item_id is empty")
+            rec = by_item.setdefault(item_id, {
+                "id": item_id, "name": row["name"], "category": row["category"], "unit": row["unit"],
+                "price": row["price"], "currency": row["currency"], "windows": [],
+            })
+            if rec["price"] != row["price"] or rec["unit"] != row["unit"]:
+                raise CatalogFileError(f"{where}: item {item_id!r} repeats with a different price or unit")
+            try:
+                _number(row["price"], "price")
+                _number(row["capacity"], "capacity")
+            except CatalogFileError as exc:
+                raise CatalogFileError(f"{where}: {exc}") from None
+            rec["windows"].append({"id": row["window_id"], "start": row["window_start"],
+                                   "end": row["window_end"], "capacity": row["capacity"]})
+    return list(by_item.values())
+
+
+def load_catalog_file(path: Path) -> tuple[dict[str, str], list[CatalogItem]]:
+    """Return (provider descriptor, items) from a ``.json`` or ``.csv`` catalog file."""
+    path = Path(path)
+    if not path.exists():
+        raise CatalogFileError(f"{path}: catalog file not found")
+    if path.suffix.lower() == ".csv":
+        return {}, items_from_records(_csv_records(path), str(path))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise CatalogFileError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        raise CatalogFileError(f"{path}: expected an object with an 'items' list")
+    provider = data.get("provider") or {}
+    return {k: str(v) for k, v in provider.items()}, items_from_records(data["items"], str(path))

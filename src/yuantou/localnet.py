@@ -1,0 +1,215 @@
+"""A whole network on 127.0.0.1 in child processes: used by ``yuantou demo``, tests and benchmarks.
+
+Each node is a real ``yuantou node serve`` process with its own store, keys and
+port, registered in a real ``yuantou directory serve``; nothing is shared but the
+loopback interface.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+
+from yuantou.directory.registry import Entry, upsert
+from yuantou.protocol.keys import KeyPair
+from yuantou.store.db import Database
+
+DOMAIN = "yuantou:agri"
+CITY = "std:0571"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def window_times(days_ahead: int) -> tuple[str, str]:
+    day = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=days_ahead)
+    start, end = day + timedelta(hours=6), day + timedelta(hours=18)
+    return (start.isoformat().replace("+00:00", "Z"), end.isoformat().replace("+00:00", "Z"))
+
+
+PRODUCERS = {
+    "orchard": ("Hillside Orchard Co-op", [
+        ("apple-fuji-a", "Fuji apples, grade A", "fruit", "kg", 8.5, 600),
+        ("pear-snow", "Snow pears", "fruit", "kg", 6.0, 400),
+    ]),
+    "dairy": ("Green Valley Dairy", [
+        ("milk-fresh-1l", "Fresh milk, 1 L bottle", "dairy", "bottle", 7.2, 300),
+        ("yogurt-500g", "Plain yogurt, 500 g", "dairy", "tub", 9.0, 200),
+    ]),
+    "mill": ("Riverside Rice Mill", [
+        ("rice-jasmine-10kg", "Jasmine rice, 10 kg bag", "grain", "bag", 68.0, 120),
+        ("apple-fuji-b", "Fuji apples, grade B (juicing)", "fruit", "kg", 4.0, 800),
+    ]),
+}
+
+
+def catalog_document(key: str, name: str, items: list[tuple]) -> dict:
+    windows = [window_times(d) for d in (1, 2, 3)]
+    return {
+        "provider": {"id": f"{key}-provider", "name": name},
+        "items": [
+            {"id": item_id, "name": item_name, "category": cat, "unit": unit, "price": price, "currency": "CNY",
+             "windows": [{"id": f"{start[:10]}", "start": start, "end": end, "capacity": cap}
+                         for start, end in windows]}
+            for item_id, item_name, cat, unit, price, cap in items
+        ],
+    }
+
+
+@dataclass
+class Proc:
+    name: str
+    url: str  # base URL of the process
+    process: subprocess.Popen | None = None
+    config_path: Path | None = None
+    subscriber_id: str = ""
+    log_path: Path | None = None
+
+
+@dataclass
+class LocalNetwork:
+    root: Path
+    database: str = "sqlite"  # or a PostgreSQL server URL without database name, e.g. postgresql://u@127.0.0.1:5432
+    producers: dict[str, Proc] = field(default_factory=dict)
+    buyers: dict[str, Proc] = field(default_factory=dict)
+    directory: Proc | None = None
+    _pg_dbs: list[str] = field(default_factory=list)
+
+    def db_url(self, name: str) -> str:
+        if self.database == "sqlite":
+            return f"sqlite:///{self.root / (name + '.db')}"
+        import psycopg
+
+        dbname = f"yt_{name}_{os.getpid()}_{int(time.time() * 1000) % 10**8}".replace("-", "_")
+        admin = self.database.rstrip("/") + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{dbname}"')
+        self._pg_dbs.append(dbname)
+        return f"{self.database.rstrip('/')}/{dbname}"
+
+    def _spawn(self, proc: Proc, args: list[str]) -> None:
+        proc.log_path = self.root / f"{proc.name}.log"
+        log = proc.log_path.open("ab")
+        proc.process = subprocess.Popen([sys.executable, "-m", "yuantou.cli", *args], stdout=log, stderr=log,
+                                        cwd=self.root, start_new_session=True)
+
+    def start_directory(self) -> Proc:
+        port = free_port()
+        proc = Proc("directory", f"http://127.0.0.1:{port}", subscriber_id="directory.local")
+        self.directory = proc
+        self.directory_db = self.db_url("directory")
+        self._spawn(proc, ["directory", "serve", "--port", str(port), "--db", self.directory_db,
+                           "--key-dir", str(self.root / "directory-keys")])
+        self.wait_ready(proc, "/")
+        return proc
+
+    def add_node(self, name: str, roles: list[str], catalog: dict | None = None, extra: dict | None = None) -> Proc:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        folder = self.root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        keys = KeyPair.generate()
+        keys.save(folder / "keys")
+        subscriber_id = f"{name}.yuantou.local"
+        config = {
+            "subscriber_id": subscriber_id, "key_id": f"{name}-k1", "url": f"{base}/beckn", "roles": roles,
+            "key_file": "keys", "directory_url": self.directory.url, "database_url": self.db_url(name),
+            "host": "127.0.0.1", "port": port, "domain": DOMAIN, "city": CITY, "country": "CHN",
+        }
+        if catalog is not None:
+            (folder / "catalog.json").write_text(json.dumps(catalog, indent=2))
+            config["catalog_file"] = "catalog.json"
+        config.update(extra or {})
+        config_path = folder / "node.toml"
+        config_path.write_text(to_toml(config))
+        proc = Proc(name, base, config_path=config_path, subscriber_id=subscriber_id)
+        now = datetime.now(timezone.utc)
+        db = Database(self.directory_db)
+        try:
+            for beckn_type in (["BAP"] if "buyer" in roles else []) + (["BPP"] if "producer" in roles else []):
+                db.transaction(lambda c, t=beckn_type: upsert(c, Entry(
+                    subscriber_id=subscriber_id, url=f"{base}/beckn", type=t, domain=DOMAIN, city=CITY, country="CHN",
+                    signing_public_key=keys.signing_public_b64, key_id=f"{name}-k1",
+                    encr_public_key=keys.encryption_public_b64, valid_from=now - timedelta(minutes=1),
+                    valid_until=now + timedelta(days=30))))
+        finally:
+            db.close()
+        (self.producers if "producer" in roles else self.buyers)[name] = proc
+        self.start_node(proc)
+        return proc
+
+    def start_node(self, proc: Proc) -> None:
+        self._spawn(proc, ["node", "serve", "--config", str(proc.config_path)])
+        self.wait_ready(proc, "/health")
+
+    def kill(self, proc: Proc, sig: int = signal.SIGKILL) -> None:
+        if proc.process and proc.process.poll() is None:
+            os.killpg(proc.process.pid, sig)
+            proc.process.wait(10)
+
+    def wait_ready(self, proc: Proc, path: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.process and proc.process.poll() is not None:
+                raise RuntimeError(f"{proc.name} exited with {proc.process.returncode}:\n{self.log_tail(proc)}")
+            try:
+                if httpx.get(proc.url + path, timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{proc.name} did not start in {timeout}s:\n{self.log_tail(proc)}")
+
+    def log_tail(self, proc: Proc, lines: int = 40) -> str:
+        if proc.log_path and proc.log_path.exists():
+            return "\n".join(proc.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def start_default(self, buyers: int = 2) -> None:
+        """The demo's shape: a directory, three producers, two buyers."""
+        self.start_directory()
+        for key, (name, items) in PRODUCERS.items():
+            self.add_node(key, ["producer"], catalog_document(key, name, items))
+        for i in range(1, buyers + 1):
+            self.add_node(f"buyer{i}", ["buyer"])
+
+    def all(self) -> list[Proc]:
+        return ([self.directory] if self.directory else []) + list(self.producers.values()) + list(self.buyers.values())
+
+    def stop(self) -> None:
+        for proc in self.all():
+            self.kill(proc, signal.SIGTERM)
+        if self._pg_dbs:
+            import psycopg
+
+            with psycopg.connect(self.database.rstrip("/") + "/postgres", autocommit=True) as conn:
+                for dbname in self._pg_dbs:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def to_toml(values: dict) -> str:
+    """Tiny TOML writer for flat configs (strings, numbers, booleans, string lists)."""
+    lines = []
+    for key, value in values.items():
+        if isinstance(value, bool):
+            lines.append(f"{key} = {'true' if value else 'false'}")
+        elif isinstance(value, (int, float)):
+            lines.append(f"{key} = {value}")
+        elif isinstance(value, list):
+            lines.append(f"{key} = [{', '.join(json.dumps(v) for v in value)}]")
+        else:
+            lines.append(f"{key} = {json.dumps(str(value))}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,242 @@
+"""The node's HTTP face: Beckn endpoints under ``/beckn`` and the business API under ``/api``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from yuantou.domain.catalog_file import CatalogFileError, items_from_records
+from yuantou.node import producer as producer_logic
+from yuantou.node.buyer import select_message
+from yuantou.node.catalog_store import catalog_json, read_catalog, upsert_items
+from yuantou.node.service import Node
+from yuantou.node.subscription import answer_challenge
+from yuantou.protocol.envelope import BecknError
+from yuantou.store.tables import inbox, orders, outbox
+
+
+class SearchIn(BaseModel):
+    query: str = Field("", description="text to match against item names and ids")
+    category: str | None = None
+    bpp_id: str | None = Field(None, description="ask one producer directly instead of through the gateway")
+
+
+class LineIn(BaseModel):
+    id: str
+    quantity: float = Field(gt=0)
+    unit: str = "unit"
+
+
+class OrderIn(BaseModel):
+    transaction_id: str
+    bpp_id: str
+    provider_id: str
+    items: list[LineIn] = Field(min_length=1)
+    window_id: str | None = None
+    delivery_gps: str | None = None
+    billing: dict[str, Any] | None = None
+
+
+class ConfirmIn(BaseModel):
+    transaction_id: str
+    bpp_id: str
+
+
+class CancelIn(BaseModel):
+    reason: str = "cancelled by buyer"
+
+
+class FulfillmentIn(BaseModel):
+    state: str = Field(description="Accepted, Packed, Shipped, Delivered or Refused")
+
+
+def _callbacks(conn: Connection, **where: str) -> list[dict]:
+    query = select(inbox).where(inbox.c.action.like("on\\_%", escape="\\"))
+    for column, value in where.items():
+        query = query.where(getattr(inbox.c, column) == value)
+    rows = conn.execute(query.order_by(inbox.c.id)).mappings().all()
+    return [{"action": r["action"], "from": r["sender_id"], "message_id": r["message_id"],
+             "received_at": r["received_at"], "payload": json.loads(r["body"])} for r in rows]
+
+
+def _orders(conn: Connection, side: str) -> list[dict]:
+    rows = conn.execute(select(orders).where(orders.c.side == side).order_by(orders.c.created_at)).mappings().all()
+    return [{"order_id": r["order_id"], "transaction_id": r["transaction_id"], "counterparty": r["counterparty_id"],
+             "status": r["status"], "order": json.loads(r["body"])} for r in rows]
+
+
+def _summary(conn: Connection) -> dict:
+    def counts(column, table, key) -> dict:  # noqa: ANN001
+        return {k: n for k, n in conn.execute(select(column, func.count()).select_from(table).group_by(column))}
+    return {
+        "inbox": counts(inbox.c.action, inbox, "action"),
+        "outbox": counts(outbox.c.state, outbox, "state"),
+        "orders": {f"{side}:{status}": n for side, status, n in conn.execute(
+            select(orders.c.side, orders.c.status, func.count()).group_by(orders.c.side, orders.c.status))},
+    }
+
+
+def create_app(node: Node) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        await node.start()
+        yield
+        await node.stop()
+
+    config = node.config
+    app = FastAPI(title=f"Yuantou node {config.subscriber_id}", lifespan=lifespan,
+                  description="Beckn endpoints under /beckn/{action}; business API under /api.")
+    app.state.node = node
+
+    @app.post("/beckn/on_subscribe", tags=["beckn"], summary="answer the directory's subscription challenge")
+    async def on_subscribe(request: Request) -> JSONResponse:
+        status, body = await answer_challenge(await request.body(), request.headers.get("authorization"), node.keys,
+                                              node.http, config.directory_url, config.clock_skew_seconds)
+        return JSONResponse(body, status_code=status)
+
+    @app.post("/beckn/{action}", tags=["beckn"], summary="Beckn core 1.1.1 action or callback")
+    async def beckn(action: str, request: Request) -> JSONResponse:
+        body = await request.body()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        reply = await node.receive(action, body, headers)
+        return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
+
+    @app.get("/health")
+    async def health() -> dict:
+        return {"subscriber_id": config.subscriber_id, "roles": config.roles, "url": config.url}
+
+    def require_token(request: Request) -> None:
+        if config.api_token and request.headers.get("authorization") != f"Bearer {config.api_token}":
+            raise HTTPException(401, "business API needs 'Authorization: Bearer <api_token>'",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    api = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
+
+    @api.get("/summary", tags=["node"])
+    async def summary() -> dict:
+        data = await node.db.run(_summary)
+        data.update(subscriber_id=config.subscriber_id, roles=config.roles, counters=node.counters,
+                    inbox_commits=node.inbox.commits)
+        return data
+
+    @api.get("/messages/{message_id}", tags=["node"], summary="callbacks received for one of our requests")
+    async def messages(message_id: str, wait: float = 0, count: int = 1) -> list[dict]:
+        deadline = time.monotonic() + min(wait, 60)
+        while True:
+            found = await node.db.run(lambda c: _callbacks(c, message_id=message_id))
+            if len(found) >= count or time.monotonic() >= deadline:
+                return found
+            await asyncio.sleep(0.05)
+
+    @api.get("/transactions/{transaction_id}", tags=["node"])
+    async def transaction(transaction_id: str) -> list[dict]:
+        return await node.db.run(lambda c: _callbacks(c, transaction_id=transaction_id))
+
+    @api.get("/orders", tags=["node"])
+    async def list_orders() -> list[dict]:
+        side = "sell" if config.is_producer and not config.is_buyer else "buy"
+        return await node.db.run(lambda c: _orders(c, side))
+
+    if config.is_buyer:
+        async def bpp_uri(bpp_id: str) -> str:
+            peer = await node.registry.find(bpp_id, "BPP")
+            if peer is None:
+                raise HTTPException(404, f"producer {bpp_id!r} is not in the directory")
+            return peer.url
+
+        @api.post("/search", tags=["buyer"])
+        async def search(body: SearchIn) -> dict:
+            intent: dict[str, Any] = {}
+            if body.query:
+                intent["item"] = {"descriptor": {"name": body.query}}
+            if body.category:
+                intent["category"] = {"id": body.category}
+            if body.bpp_id:
+                uri = await bpp_uri(body.bpp_id)
+                ctx = await node.send_request("search", {"intent": intent}, bpp_id=body.bpp_id, bpp_uri=uri)
+            else:
+                ctx = await node.send_request("search", {"intent": intent},
+                                              target_url=config.gateway_url or config.directory_url)
+            return {"transaction_id": ctx["transaction_id"], "message_id": ctx["message_id"]}
+
+        async def order_request(action: str, body: OrderIn) -> dict:
+            message = select_message(body.provider_id, [i.model_dump() for i in body.items], body.window_id, body.delivery_gps)
+            if body.billing:
+                message["order"]["billing"] = body.billing
+            ctx = await node.send_request(action, message, transaction_id=body.transaction_id,
+                                          bpp_id=body.bpp_id, bpp_uri=await bpp_uri(body.bpp_id))
+            return {"transaction_id": ctx["transaction_id"], "message_id": ctx["message_id"]}
+
+        @api.post("/select", tags=["buyer"])
+        async def select_(body: OrderIn) -> dict:
+            return await order_request("select", body)
+
+        @api.post("/init", tags=["buyer"])
+        async def init(body: OrderIn) -> dict:
+            return await order_request("init", body)
+
+        @api.post("/confirm", tags=["buyer"], summary="confirm the order last quoted by on_init")
+        async def confirm(body: ConfirmIn) -> dict:
+            found = await node.db.run(lambda c: _callbacks(c, transaction_id=body.transaction_id, action="on_init",
+                                                           sender_id=body.bpp_id))
+            quoted = [f for f in found if not f["payload"].get("error")]
+            if not quoted:
+                raise HTTPException(409, "no successful on_init from this producer in this transaction; call /api/init first")
+            order = quoted[-1]["payload"]["message"]["order"]
+            ctx = await node.send_request("confirm", {"order": order}, transaction_id=body.transaction_id,
+                                          bpp_id=body.bpp_id, bpp_uri=await bpp_uri(body.bpp_id))
+            return {"transaction_id": ctx["transaction_id"], "message_id": ctx["message_id"]}
+
+        async def order_action(action: str, order_id: str, message: dict) -> dict:
+            row = await node.db.run(lambda c: c.execute(select(orders).where(
+                orders.c.order_id == order_id, orders.c.side == "buy")).mappings().first())
+            if row is None:
+                raise HTTPException(404, f"no order {order_id!r} at this node")
+            ctx = await node.send_request(action, message, transaction_id=row["transaction_id"],
+                                          bpp_id=row["counterparty_id"], bpp_uri=await bpp_uri(row["counterparty_id"]))
+            return {"transaction_id": ctx["transaction_id"], "message_id": ctx["message_id"]}
+
+        @api.post("/orders/{order_id}/status", tags=["buyer"])
+        async def status(order_id: str) -> dict:
+            return await order_action("status", order_id, {"order_id": order_id})
+
+        @api.post("/orders/{order_id}/cancel", tags=["buyer"])
+        async def cancel(order_id: str, body: CancelIn) -> dict:
+            return await order_action("cancel", order_id, {"order_id": order_id, "descriptor": {"name": body.reason}})
+
+    if config.is_producer:
+        @api.get("/catalog", tags=["producer"])
+        async def get_catalog() -> dict:
+            items = await node.db.run(read_catalog)
+            return catalog_json(node.provider.id, node.provider.name, list(items.values()))
+
+        @api.put("/catalog/items", tags=["producer"], summary="add or replace items (same shape as the catalog file)")
+        async def put_items(records: list[dict[str, Any]]) -> dict:
+            try:
+                items = items_from_records(records, "request body")
+            except CatalogFileError as exc:
+                raise HTTPException(422, str(exc)) from None
+            await node.db.run(lambda c: upsert_items(c, items))
+            return {"updated": [i.id for i in items]}
+
+        @api.post("/orders/{order_id}/fulfillment", tags=["producer"], summary="accept, progress or refuse an order")
+        async def fulfillment(order_id: str, body: FulfillmentIn) -> dict:
+            try:
+                order = await node.db.run(lambda c: producer_logic.advance_fulfillment(c, order_id, body.state))
+                row = await node.db.run(lambda c: c.execute(select(orders).where(orders.c.order_id == order_id)).mappings().first())
+                ctx = await node.send_unsolicited_status(order, row["counterparty_id"], row["transaction_id"])
+            except BecknError as exc:
+                raise HTTPException(404 if exc.code == "30010" else 409, exc.message) from None
+            return {"order": order, "message_id": ctx["message_id"]}
+
+    app.include_router(api)
+    return app

@@ -1,0 +1,117 @@
+"""The producer's catalog in its store, and its rendering as a Beckn ``Catalog``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Connection
+
+from yuantou.domain.catalog import CatalogItem, Window
+from yuantou.store.tables import capacity_windows, catalog_items
+
+CAPACITY_TAG = "yuantou.capacity"
+
+
+def replace_catalog(conn: Connection, items: list[CatalogItem]) -> None:
+    conn.execute(delete(capacity_windows))
+    conn.execute(delete(catalog_items))
+    upsert_items(conn, items)
+
+
+def upsert_items(conn: Connection, items: list[CatalogItem]) -> None:
+    for item in items:
+        conn.execute(delete(capacity_windows).where(capacity_windows.c.item_id == item.id))
+        conn.execute(delete(catalog_items).where(catalog_items.c.item_id == item.id))
+        conn.execute(catalog_items.insert().values(
+            item_id=item.id, name=item.name, category=item.category, unit=item.unit,
+            price=float(item.price), currency=item.currency,
+        ))
+        for w in item.windows:
+            conn.execute(capacity_windows.insert().values(
+                item_id=item.id, window_id=w.id, start=w.start, end=w.end, available=w.capacity,
+            ))
+
+
+def read_catalog(conn: Connection) -> dict[str, CatalogItem]:
+    windows: dict[str, list[Window]] = {}
+    for row in conn.execute(select(capacity_windows).order_by(capacity_windows.c.start)).mappings():
+        windows.setdefault(row["item_id"], []).append(Window(row["window_id"], row["start"], row["end"], row["available"]))
+    return {
+        row["item_id"]: CatalogItem(
+            id=row["item_id"], name=row["name"], unit=row["unit"], price=Decimal(str(row["price"])),
+            currency=row["currency"], category=row["category"], windows=tuple(windows.get(row["item_id"], [])),
+        )
+        for row in conn.execute(select(catalog_items).order_by(catalog_items.c.item_id)).mappings()
+    }
+
+
+def change_capacity(conn: Connection, item_id: str, window_id: str, delta: float) -> None:
+    conn.execute(
+        update(capacity_windows)
+        .where(capacity_windows.c.item_id == item_id, capacity_windows.c.window_id == window_id)
+        .values(available=capacity_windows.c.available + delta)
+    )
+
+
+def fmt(value: Decimal | float) -> str:
+    """A decimal as Beckn's DecimalValue string (no exponent, no trailing zeros)."""
+    text = format(Decimal(str(value)).normalize(), "f")
+    return text
+
+
+def item_json(item: CatalogItem) -> dict:
+    return {
+        "id": item.id,
+        "descriptor": {"name": item.name, "code": item.id},
+        "category_ids": [item.category] if item.category else [],
+        "fulfillment_ids": [w.id for w in item.windows],
+        "price": {"currency": item.currency, "value": fmt(item.price)},
+        "quantity": {
+            "unitized": {"measure": {"unit": item.unit, "value": "1"}},
+            "available": {"measure": {"unit": item.unit, "value": fmt(sum(w.capacity for w in item.windows))}},
+        },
+        "tags": [{
+            "descriptor": {"code": CAPACITY_TAG, "name": "capacity per fulfillment window"},
+            "list": [{"descriptor": {"code": w.id}, "value": fmt(w.capacity)} for w in item.windows],
+        }],
+    }
+
+
+def window_json(window: Window) -> dict:
+    return {
+        "id": window.id,
+        "type": "Delivery",
+        "stops": [{"type": "end", "time": {"range": {"start": window.start, "end": window.end}}}],
+    }
+
+
+def catalog_json(provider_id: str, provider_name: str, items: list[CatalogItem]) -> dict:
+    windows = {w.id: w for item in items for w in item.windows}
+    categories = sorted({item.category for item in items if item.category})
+    return {
+        "descriptor": {"name": provider_name},
+        "providers": [{
+            "id": provider_id,
+            "descriptor": {"name": provider_name},
+            "categories": [{"id": c, "descriptor": {"code": c, "name": c}} for c in categories],
+            "fulfillments": [window_json(w) for w in windows.values()],
+            "items": [item_json(item) for item in items],
+        }],
+    }
+
+
+def matches(item: CatalogItem, intent: dict) -> bool:
+    """Does an item answer a search intent (by item id/name text, category, provider)?"""
+    wanted = intent.get("item") or {}
+    descriptor = wanted.get("descriptor") or {}
+    text = " ".join(str(descriptor.get(k, "")) for k in ("name", "code", "short_desc")).strip().lower()
+    if wanted.get("id") and wanted["id"] != item.id:
+        return False
+    if text and text not in item.name.lower() and text not in item.id.lower():
+        return False
+    category = intent.get("category") or {}
+    cat = category.get("id") or (category.get("descriptor") or {}).get("code")
+    if cat and cat != item.category:
+        return False
+    return True

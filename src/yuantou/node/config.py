@@ -1,0 +1,86 @@
+"""A node's TOML configuration, checked up front with errors that name the key."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+Role = Literal["buyer", "producer"]
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class NodeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subscriber_id: str = Field(min_length=1)
+    key_id: str = Field(default="k1", min_length=1)
+    url: str = Field(description="public base URL of the Beckn endpoints, e.g. http://127.0.0.1:8001/beckn")
+    roles: list[Role] = Field(min_length=1)
+    key_file: Path
+    directory_url: str
+    gateway_url: str | None = None
+    database_url: str = "sqlite:///yuantou-node.db"
+    catalog_file: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8001, ge=0, le=65535)
+    domain: str = "yuantou:agri"
+    city: str = "std:080"
+    country: str = "IND"
+    provider_id: str | None = None
+    provider_name: str | None = None
+    clock_skew_seconds: int = Field(default=5, ge=0, le=300)
+    request_ttl: str = "PT30S"
+    api_token: str | None = None
+    outbox_max_attempts: int = Field(default=30, ge=1)
+
+    @field_validator("url", "directory_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def is_buyer(self) -> bool:
+        return "buyer" in self.roles
+
+    @property
+    def is_producer(self) -> bool:
+        return "producer" in self.roles
+
+    @property
+    def beckn_types(self) -> list[str]:
+        return (["BAP"] if self.is_buyer else []) + (["BPP"] if self.is_producer else [])
+
+
+def load_config(path: Path) -> NodeConfig:
+    """Read and check a node's TOML; relative paths are resolved against the file's folder."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    try:
+        config = NodeConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{path}: {problems}") from None
+    base = path.parent
+    updates: dict = {}
+    if not config.key_file.is_absolute():
+        updates["key_file"] = base / config.key_file
+    if config.catalog_file is not None and not config.catalog_file.is_absolute():
+        updates["catalog_file"] = base / config.catalog_file
+    if config.database_url.startswith("sqlite:///") and not config.database_url.startswith("sqlite:////"):
+        updates["database_url"] = "sqlite:///" + str(base / config.database_url[len("sqlite:///"):])
+    if config.is_producer and (updates.get("catalog_file") or config.catalog_file) is None:
+        raise ConfigError(f"{path}: catalog_file: required for a node with the producer role")
+    return config.model_copy(update=updates)

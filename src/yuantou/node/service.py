@@ -1,0 +1,292 @@
+"""A running node: intake, processing and outbox wired around one store.
+
+``receive`` is the whole server side of the Beckn protocol: parse, authenticate,
+check roles and schema, match callbacks to requests, store durably, then ACK.
+``Processor`` turns stored requests into callbacks in the same transaction that
+marks them done. ``send`` queues our own requests in the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import and_, select, update
+from sqlalchemy.engine import Connection
+
+from yuantou.node import buyer as buyer_logic
+from yuantou.node import producer as producer_logic
+from yuantou.node.catalog_store import replace_catalog
+from yuantou.node.config import NodeConfig
+from yuantou.protocol import envelope as env
+from yuantou.protocol.auth import AuthFailure, authenticate
+from yuantou.protocol.envelope import BecknError
+from yuantou.protocol.inbox import InboxWriter
+from yuantou.protocol.keys import KeyPair
+from yuantou.protocol.outbox import OutboxSender, Signer, enqueue
+from yuantou.protocol.registry_client import RegistryClient
+from yuantou.protocol.validation import CALLBACK_ACTIONS, REQUEST_ACTIONS, validate_message
+from yuantou.store.db import Database
+from yuantou.store.tables import inbox, outbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Reply:
+    """An HTTP answer to a Beckn call: status, JSON body and extra headers."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _nack(status: int, code: str, message: str, paths: str | None = None) -> Reply:
+    return Reply(status, env.nack(BecknError(code, message, paths)))
+
+
+class Node:
+    def __init__(self, config: NodeConfig, keys: KeyPair, http: httpx.AsyncClient | None = None) -> None:
+        self.config = config
+        self.keys = keys
+        self.db = Database(config.database_url)
+        self.http = http or httpx.AsyncClient(limits=httpx.Limits(max_connections=200))
+        self.registry = RegistryClient(config.directory_url, self.http)
+        self.signer = Signer(config.subscriber_id, config.key_id, keys)
+        self.inbox = InboxWriter(self.db, on_stored=self._wake_processor)
+        self.outbox = OutboxSender(self.db, self.http, self.signer, max_attempts=config.outbox_max_attempts)
+        self.provider = producer_logic.Provider(
+            config.provider_id or config.subscriber_id, config.provider_name or config.subscriber_id)
+        self._process_event = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self.counters: dict[str, int] = {"ack": 0, "nack": 0, "unauthorized": 0, "duplicate": 0, "processed": 0}
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def prepare(self, catalog_items: list | None = None) -> None:
+        """Migrate the store and (for a producer) load the catalog file, once, before serving."""
+        self.db.migrate()
+        if catalog_items is not None:
+            self.db.transaction(lambda conn: replace_catalog(conn, catalog_items))
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self.inbox.run(), name="inbox"),
+            asyncio.create_task(self.outbox.run(), name="outbox"),
+            asyncio.create_task(self._process_loop(), name="processor"),
+        ]
+        self._wake_processor()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.http.aclose()
+        self.db.close()
+
+    def _wake_processor(self) -> None:
+        self._process_event.set()
+
+    # -- receiving ----------------------------------------------------------------------
+
+    def serves(self, action: str) -> bool:
+        if action in REQUEST_ACTIONS:
+            return self.config.is_producer
+        if action in CALLBACK_ACTIONS:
+            return self.config.is_buyer
+        return False
+
+    async def receive(self, action: str, body: bytes, headers: dict[str, str]) -> Reply:
+        reply = await self._receive(action, body, headers)
+        status = reply.body.get("message", {}).get("ack", {}).get("status")
+        self.counters["ack" if status == "ACK" else "unauthorized" if reply.status == 401 else "nack"] += 1
+        return reply
+
+    async def _receive(self, action: str, body: bytes, headers: dict[str, str]) -> Reply:
+        if action not in REQUEST_ACTIONS and action not in CALLBACK_ACTIONS:
+            return _nack(404, env.INVALID_REQUEST, f"/{action} is not a Beckn core 1.1.1 action")
+        if not self.serves(action):
+            roles = " and ".join(self.config.roles)
+            return _nack(400, env.ACTION_NOT_APPLICABLE,
+                         f"this node is a {roles} node and does not serve /{action}", "$.context.action")
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _nack(400, env.INVALID_REQUEST, f"body is not JSON: {exc}", "$")
+        context = payload.get("context") if isinstance(payload, dict) else None
+        if not isinstance(context, dict):
+            return _nack(400, env.INVALID_REQUEST, "missing context object", "$.context")
+        try:
+            auth = await authenticate(body, headers, self.registry, skew=self.config.clock_skew_seconds)
+        except AuthFailure as exc:
+            return Reply(401, env.nack(BecknError(env.INVALID_REQUEST, f"unauthorized: {exc.reason}")),
+                         exc.challenge(self.config.subscriber_id))
+        is_callback = action.startswith("on_")
+        claimed = context.get("bpp_id") if is_callback else context.get("bap_id")
+        if auth.signer.subscriber_id != claimed:
+            who = "bpp_id" if is_callback else "bap_id"
+            return Reply(401, env.nack(BecknError(
+                env.INVALID_REQUEST, f"signed by {auth.signer.subscriber_id!r} but context.{who} is {claimed!r}",
+                f"$.context.{who}")), {"WWW-Authenticate": f'Signature realm="{self.config.subscriber_id}",headers="(created) (expires) digest"'})
+        if context.get("action") != action:
+            return _nack(400, env.INVALID_REQUEST,
+                         f"context.action is {context.get('action')!r} but the request was sent to /{action}", "$.context.action")
+        violations = validate_message(action, body)
+        if violations:
+            return _nack(400, env.INVALID_REQUEST,
+                         "core 1.1.1 schema violation: " + "; ".join(str(v) for v in violations[:20]),
+                         ",".join(v.path for v in violations))
+        missing = env.routing_problems(action, context)
+        if missing:
+            return _nack(400, env.INVALID_REQUEST, "context lacks fields needed to route the answer", ",".join(missing))
+        now = time.time()
+        try:
+            expires = env.expiry(context, self.config.request_ttl)
+        except ValueError as exc:
+            return _nack(400, env.INVALID_REQUEST, str(exc), "$.context.ttl")
+        reply_to = None
+        if is_callback:
+            problem = await self.db.run(lambda c: self._match_callback(c, action, context, now))
+            if problem:
+                return _nack(400, env.INVALID_REQUEST, problem, "$.context.message_id")
+        else:
+            if action != "search" and context.get("bpp_id") != self.config.subscriber_id:
+                return _nack(400, env.INVALID_REQUEST,
+                             f"context.bpp_id is {context.get('bpp_id')!r}, this node is {self.config.subscriber_id!r}",
+                             "$.context.bpp_id")
+            if auth.signer_key.url and context["bap_uri"].rstrip("/") != auth.signer_key.url.rstrip("/"):
+                return _nack(400, env.INVALID_REQUEST,
+                             f"bap_uri {context['bap_uri']!r} is not the URL registered for {claimed!r}", "$.context.bap_uri")
+            if expires < now - self.config.clock_skew_seconds:
+                return _nack(400, env.INVALID_REQUEST, "the request's ttl has already run out", "$.context.ttl")
+            reply_to = auth.gateway_key.url if auth.gateway_key else context["bap_uri"]
+        row = {
+            "sender_id": claimed, "action": action, "message_id": context["message_id"],
+            "transaction_id": context["transaction_id"], "body": body,
+            "authorization": headers.get("authorization"),
+            "gateway_authorization": headers.get("x-gateway-authorization"),
+            "reply_to": reply_to, "received_at": now, "processed_at": None,
+        }
+        is_new = await self.inbox.store(row)
+        if not is_new:
+            self.counters["duplicate"] += 1
+        return Reply(200, env.ack())
+
+    @staticmethod
+    def _match_callback(conn: Connection, action: str, context: dict, now: float) -> str | None:
+        """Pair a callback with the request we sent; ``None`` if it may be accepted."""
+        request = conn.execute(
+            select(outbox.c.expects_callback_until, outbox.c.counterparty_id)
+            .where(and_(outbox.c.message_id == context["message_id"], outbox.c.action == action[3:]))
+        ).first()
+        if request is None:
+            if action == "on_status":
+                return None  # unsolicited status updates are welcome
+            return f"no {action[3:]} request with message_id {context['message_id']!r} was sent by this node"
+        deadline, counterparty = request
+        if counterparty and action != "on_search" and counterparty != context.get("bpp_id"):
+            return f"message_id {context['message_id']!r} was sent to {counterparty!r}, not {context.get('bpp_id')!r}"
+        if deadline is not None and now > deadline:
+            return f"callback arrived after the request's ttl ran out ({now - deadline:.1f}s late)"
+        return None
+
+    # -- processing ---------------------------------------------------------------------
+
+    def _process_batch(self, conn: Connection, limit: int = 200) -> int:
+        rows = conn.execute(
+            select(inbox).where(inbox.c.processed_at.is_(None)).order_by(inbox.c.id).limit(limit)
+        ).mappings().all()
+        for row in rows:
+            payload = json.loads(row["body"])
+            try:
+                with conn.begin_nested():  # one bad message must not undo the others
+                    self._process_one(conn, row, payload)
+            except Exception:
+                log.exception("processing %s %s failed", row["action"], row["message_id"])
+                if not row["action"].startswith("on_"):
+                    with conn.begin_nested():
+                        self._answer(conn, row, payload, {"message": {}, "error": BecknError(
+                            env.BUSINESS_ERROR, "the producer could not process this request").as_dict()})
+            conn.execute(update(inbox).where(inbox.c.id == row["id"]).values(processed_at=time.time()))
+        return len(rows)
+
+    def _process_one(self, conn: Connection, row: Any, payload: dict) -> None:
+        action = row["action"]
+        if action.startswith("on_"):
+            buyer_logic.record_callback(conn, action, payload)
+            return
+        handler = producer_logic.HANDLERS[action]
+        try:
+            with conn.begin_nested():  # a refusal leaves no half-made change behind
+                message = handler(conn, payload.get("message") or {}, provider=self.provider, context=payload["context"])
+            answer: dict[str, Any] = {"message": message}
+        except BecknError as exc:
+            answer = {"message": {}, "error": exc.as_dict()}
+        self._answer(conn, row, payload, answer)
+
+    def _answer(self, conn: Connection, row: Any, payload: dict, answer: dict) -> None:
+        context = payload["context"]
+        answer = {"context": env.callback_context(context, self.config.subscriber_id, self.config.url), **answer}
+        enqueue(conn, target_url=row["reply_to"] or context["bap_uri"], action="on_" + row["action"],
+                context=answer["context"], body=env.dumps(answer), counterparty_id=context["bap_id"])
+
+    async def _process_loop(self) -> None:
+        while True:
+            self._process_event.clear()
+            try:
+                n = await self.db.run(self._process_batch)
+            except Exception:
+                log.exception("processing round failed")
+                n = 0
+                await asyncio.sleep(1)
+            if n:
+                self.counters["processed"] += n
+                self.outbox.wake()
+                continue
+            try:
+                await asyncio.wait_for(self._process_event.wait(), timeout=2.0)
+            except asyncio.TimeoutError:
+                pass
+
+    # -- sending our own requests (buyer) and unsolicited callbacks (producer) ---------------
+
+    async def send_request(self, action: str, message: dict, *, transaction_id: str | None = None,
+                           bpp_id: str | None = None, bpp_uri: str | None = None,
+                           target_url: str | None = None, ttl: str | None = None) -> dict:
+        """Queue a request; it leaves through the outbox. Returns its context."""
+        context = env.make_context(
+            action, domain=self.config.domain, city=self.config.city, country=self.config.country,
+            bap_id=self.config.subscriber_id, bap_uri=self.config.url,
+            transaction_id=transaction_id or env.new_id(), bpp_id=bpp_id, bpp_uri=bpp_uri,
+            ttl=ttl or self.config.request_ttl,
+        )
+        body = env.dumps({"context": context, "message": message})
+        deadline = env.expiry(context)
+        target = target_url or bpp_uri
+        if target is None:
+            raise ValueError("no target URL")
+        await self.db.run(lambda c: enqueue(c, target_url=target, action=action, context=context, body=body,
+                                            counterparty_id=bpp_id, expects_callback_until=deadline))
+        self.outbox.wake()
+        return context
+
+    async def send_unsolicited_status(self, order: dict, bap_id: str, transaction_id: str) -> dict:
+        """Tell the buyer about a change it did not ask about (a fresh message_id, as Beckn requires)."""
+        peer = await self.registry.find(bap_id, "BAP")
+        if peer is None:
+            raise BecknError(env.BUSINESS_ERROR, f"buyer {bap_id!r} is not in the directory")
+        context = env.make_context(
+            "on_status", domain=self.config.domain, city=self.config.city, country=self.config.country,
+            bap_id=bap_id, bap_uri=peer.url, transaction_id=transaction_id,
+            bpp_id=self.config.subscriber_id, bpp_uri=self.config.url,
+        )
+        body = env.dumps({"context": context, "message": {"order": order}})
+        await self.db.run(lambda c: enqueue(c, target_url=peer.url, action="on_status", context=context,
+                                            body=body, counterparty_id=bap_id))
+        self.outbox.wake()
+        return context

@@ -1,0 +1,65 @@
+"""Joining a directory through ``/subscribe`` and answering its ``/on_subscribe`` challenge."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import httpx
+
+from yuantou.node.config import NodeConfig
+from yuantou.protocol import challenge
+from yuantou.protocol import envelope as env
+from yuantou.protocol.keys import KeyPair, load_encryption_public, load_signing_public
+from yuantou.protocol.signing import SignatureError, check_times, parse_signature_header, verify
+
+
+async def directory_info(http: httpx.AsyncClient, directory_url: str) -> dict:
+    resp = await http.get(directory_url.rstrip("/") + "/", timeout=10)
+    resp.raise_for_status()
+    return resp.json()
+
+
+async def subscribe(config: NodeConfig, keys: KeyPair, http: httpx.AsyncClient, days: int = 365) -> list[dict]:
+    """Subscribe in every role the node has; returns the registry's answers."""
+    answers = []
+    now = datetime.now(timezone.utc)
+    for beckn_type in config.beckn_types:
+        payload = {
+            "subscriber_id": config.subscriber_id, "url": config.url, "type": beckn_type,
+            "domain": config.domain, "location": {"city": {"code": config.city}, "country": {"code": config.country}},
+            "key_id": config.key_id, "signing_public_key": keys.signing_public_b64,
+            "encr_public_key": keys.encryption_public_b64,
+            "valid_from": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "valid_until": (now + timedelta(days=days)).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "nonce": env.new_id(),
+        }
+        body = env.dumps(payload)
+        from yuantou.protocol.signing import sign
+
+        resp = await http.post(config.directory_url + "/subscribe", content=body, timeout=30, headers={
+            "Content-Type": "application/json",
+            "Authorization": sign(body, keys.signing, config.subscriber_id, config.key_id)})
+        answers.append({"type": beckn_type, "status_code": resp.status_code, **resp.json()})
+    return answers
+
+
+async def answer_challenge(body: bytes, authorization: str | None, keys: KeyPair, http: httpx.AsyncClient,
+                           directory_url: str, skew: int) -> tuple[int, dict]:
+    """Check that the registry signed the challenge, then decrypt it."""
+    info = await directory_info(http, directory_url)
+    try:
+        header = parse_signature_header(authorization)
+        check_times(header, __import__("time").time(), skew)
+        if header.subscriber_id != info["subscriber_id"]:
+            raise SignatureError("on_subscribe not signed by this node's directory")
+        verify(body, header, load_signing_public(info["signing_public_key"]))
+    except SignatureError as exc:
+        return 401, {"error": str(exc)}
+    import json
+
+    data = json.loads(body)
+    try:
+        answer = challenge.decrypt(data["challenge"], keys.encryption, load_encryption_public(info["encr_public_key"]))
+    except (KeyError, ValueError) as exc:
+        return 400, {"error": f"cannot decrypt challenge: {exc}"}
+    return 200, {"answer": answer}

@@ -1,0 +1,152 @@
+"""Beckn envelopes: contexts, ACK/NACK bodies, error objects and TTL arithmetic.
+
+Pure functions; the node and the directory build every message through here so
+that what we send is always core-1.1.1 shaped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+CORE_VERSION = "1.1.0"
+DEFAULT_TTL = "PT30S"
+
+# BECKN-005 error codes used by Yuantou
+INVALID_REQUEST = "30000"
+PROVIDER_NOT_FOUND = "30001"
+ITEM_NOT_FOUND = "30004"
+FULFILLMENT_UNAVAILABLE = "30008"
+ORDER_NOT_FOUND = "30010"
+BUSINESS_ERROR = "40000"
+ACTION_NOT_APPLICABLE = "40001"
+ITEM_QUANTITY_UNAVAILABLE = "40002"
+QUOTE_UNAVAILABLE = "40003"
+TRACKING_NOT_SUPPORTED = "40005"
+CANCELLATION_NOT_POSSIBLE = "50001"
+UPDATION_NOT_POSSIBLE = "50002"
+
+
+@dataclass(frozen=True)
+class BecknError(Exception):
+    """A refusal with its BECKN-005 code, the JSON paths at fault and a human message."""
+
+    code: str
+    message: str
+    paths: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        out = {"code": self.code, "message": self.message}
+        if self.paths:
+            out["paths"] = self.paths
+        return out
+
+
+def ack() -> dict[str, Any]:
+    return {"message": {"ack": {"status": "ACK"}}}
+
+
+def nack(error: BecknError | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"message": {"ack": {"status": "NACK"}}}
+    if error is not None:
+        body["error"] = error.as_dict()
+    return body
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+_DURATION = re.compile(
+    r"^P(?:(?P<years>\d+(?:\.\d+)?)Y)?(?:(?P<months>\d+(?:\.\d+)?)M)?(?:(?P<weeks>\d+(?:\.\d+)?)W)?"
+    r"(?:(?P<days>\d+(?:\.\d+)?)D)?(?:T(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?"
+    r"(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+_SECONDS = {"years": 365 * 86400, "months": 30 * 86400, "weeks": 7 * 86400, "days": 86400,
+            "hours": 3600, "minutes": 60, "seconds": 1}
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds in an ISO 8601 duration such as ``PT30S`` or ``P1D``; ``ValueError`` if malformed."""
+    match = _DURATION.match(text or "")
+    if not match or text in ("P", "PT") or text.endswith("T"):
+        raise ValueError(f"not an ISO 8601 duration: {text!r}")
+    return sum(float(v) * _SECONDS[k] for k, v in match.groupdict().items() if v)
+
+
+def parse_timestamp(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def expiry(context: dict[str, Any], default_ttl: str = DEFAULT_TTL) -> float:
+    """When a message stops being valid: its timestamp plus its ttl."""
+    return parse_timestamp(context["timestamp"]) + duration_seconds(context.get("ttl") or default_ttl)
+
+
+def make_context(
+    action: str,
+    *,
+    domain: str,
+    city: str,
+    country: str,
+    bap_id: str,
+    bap_uri: str,
+    transaction_id: str,
+    message_id: str | None = None,
+    bpp_id: str | None = None,
+    bpp_uri: str | None = None,
+    ttl: str = DEFAULT_TTL,
+) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "domain": domain,
+        "location": {"city": {"code": city}, "country": {"code": country}},
+        "action": action,
+        "version": CORE_VERSION,
+        "bap_id": bap_id,
+        "bap_uri": bap_uri,
+        "transaction_id": transaction_id,
+        "message_id": message_id or new_id(),
+        "timestamp": now_iso(),
+        "ttl": ttl,
+    }
+    if bpp_id:
+        context["bpp_id"] = bpp_id
+    if bpp_uri:
+        context["bpp_uri"] = bpp_uri
+    return context
+
+
+def callback_context(request_context: dict[str, Any], bpp_id: str, bpp_uri: str) -> dict[str, Any]:
+    """The context of the ``on_*`` answer: same transaction and message id, fresh timestamp."""
+    context = dict(request_context)
+    context["action"] = "on_" + request_context["action"]
+    context["bpp_id"] = bpp_id
+    context["bpp_uri"] = bpp_uri
+    context["timestamp"] = now_iso()
+    return context
+
+
+def dumps(payload: dict[str, Any]) -> bytes:
+    """Compact JSON bytes; what we sign is exactly what we send."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+ROUTING_FIELDS_REQUEST = ("bap_id", "bap_uri", "transaction_id", "message_id", "timestamp")
+ROUTING_FIELDS_CALLBACK = ("bap_id", "bpp_id", "bpp_uri", "transaction_id", "message_id", "timestamp")
+
+
+def routing_problems(action: str, context: dict[str, Any]) -> list[str]:
+    """Context fields the core schema leaves optional but routing needs (Yuantou profile)."""
+    needed = ROUTING_FIELDS_CALLBACK if action.startswith("on_") else ROUTING_FIELDS_REQUEST
+    missing = [f"$.context.{f}" for f in needed if not context.get(f)]
+    if not action.startswith("on_") and action != "search" and not context.get("bpp_id"):
+        missing.append("$.context.bpp_id")
+    return missing

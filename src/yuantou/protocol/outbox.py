@@ -1,0 +1,175 @@
+"""The durable outbox: every message we owe a peer leaves from here, with retries.
+
+Rows are written in the same transaction as the state change that produced them;
+this sender signs each at send time (fresh ``created``/``expires``), retries with
+exponential backoff and jitter on network errors and 5xx, and stops on an ACK or a
+NACK. Receivers de-duplicate by ``message_id``, so at-least-once delivery here
+gives exactly-once processing there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import and_, select, update
+from sqlalchemy.engine import Connection
+
+from yuantou.protocol.keys import KeyPair
+from yuantou.protocol.signing import sign
+from yuantou.store.db import Database
+from yuantou.store.tables import outbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Signs bodies as one subscriber (``subscriber_id|key_id|ed25519``)."""
+
+    subscriber_id: str
+    key_id: str
+    keys: KeyPair
+    validity_seconds: int = 300
+
+    def __call__(self, body: bytes) -> str:
+        return sign(body, self.keys.signing, self.subscriber_id, self.key_id,
+                    validity_seconds=self.validity_seconds)
+
+
+def enqueue(
+    conn: Connection,
+    *,
+    target_url: str,
+    action: str,
+    context: dict,
+    body: bytes,
+    counterparty_id: str | None,
+    expects_callback_until: float | None = None,
+) -> None:
+    """Add one outgoing message inside the caller's transaction."""
+    now = time.time()
+    conn.execute(
+        outbox.insert().values(
+            target_url=target_url, action=action, message_id=context["message_id"],
+            transaction_id=context["transaction_id"], counterparty_id=counterparty_id, body=body,
+            created_at=now, expects_callback_until=expects_callback_until, attempts=0,
+            next_attempt_at=now, state="pending",
+        )
+    )
+
+
+def backoff(attempts: int, base: float = 0.2, cap: float = 30.0) -> float:
+    """Full-jitter exponential backoff: uniform in [0, min(cap, base·2^attempts)]."""
+    return random.uniform(0, min(cap, base * (2**attempts))) + 0.05
+
+
+class OutboxSender:
+    """Background task draining the outbox."""
+
+    def __init__(
+        self,
+        db: Database,
+        http: httpx.AsyncClient,
+        signer: Signer,
+        *,
+        max_attempts: int = 30,
+        batch: int = 200,
+        on_result: Callable[[dict, str], None] | None = None,
+    ) -> None:
+        self.db, self.http, self.signer = db, http, signer
+        self.max_attempts, self.batch = max_attempts, batch
+        self.on_result = on_result
+        self._wake = asyncio.Event()
+        self.sent = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _due(self, conn: Connection) -> list[dict]:
+        rows = conn.execute(
+            select(outbox)
+            .where(and_(outbox.c.state == "pending", outbox.c.next_attempt_at <= time.time()))
+            .order_by(outbox.c.id)
+            .limit(self.batch)
+        ).mappings().all()
+        return [dict(r) for r in rows]
+
+    def _next_due_in(self, conn: Connection) -> float | None:
+        nxt = conn.execute(
+            select(outbox.c.next_attempt_at).where(outbox.c.state == "pending")
+            .order_by(outbox.c.next_attempt_at).limit(1)
+        ).scalar()
+        return None if nxt is None else max(0.0, nxt - time.time())
+
+    async def _send(self, row: dict) -> tuple[int, str, str | None]:
+        url = row["target_url"].rstrip("/") + "/" + row["action"]
+        headers = {"Content-Type": "application/json", "Authorization": self.signer(row["body"])}
+        try:
+            resp = await self.http.post(url, content=row["body"], headers=headers, timeout=10)
+        except httpx.HTTPError as exc:
+            return row["id"], "retry", f"{type(exc).__name__}: {exc}"
+        try:
+            status = resp.json()["message"]["ack"]["status"]
+        except (ValueError, KeyError, TypeError):
+            status = None
+        if resp.status_code < 300 and status == "ACK":
+            return row["id"], "delivered", None
+        if resp.status_code >= 500 or resp.status_code in (408, 429) or status is None and resp.status_code >= 400 and resp.status_code != 401:
+            return row["id"], "retry", f"HTTP {resp.status_code}: {resp.text[:300]}"
+        if resp.status_code == 401:
+            # a key not yet visible to the peer (fresh registration) is worth retrying
+            return row["id"], "retry", f"HTTP 401: {resp.text[:300]}"
+        return row["id"], "nacked", f"HTTP {resp.status_code}: {resp.text[:500]}"
+
+    def _record(self, conn: Connection, results: list[tuple[int, str, str | None]], rows: dict[int, dict]) -> None:
+        now = time.time()
+        for row_id, outcome, error in results:
+            attempts = rows[row_id]["attempts"] + 1
+            values: dict = {"attempts": attempts, "last_error": error}
+            if outcome == "delivered":
+                values.update(state="delivered", delivered_at=now)
+            elif outcome == "nacked":
+                values.update(state="nacked", delivered_at=now)
+            elif attempts >= self.max_attempts:
+                values.update(state="dead")
+            else:
+                values.update(next_attempt_at=now + backoff(attempts))
+            conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
+
+    async def run_once(self) -> int:
+        rows = await self.db.run(self._due)
+        if not rows:
+            return 0
+        results = await asyncio.gather(*(self._send(r) for r in rows))
+        by_id = {r["id"]: r for r in rows}
+        await self.db.run(lambda c: self._record(c, list(results), by_id))
+        for row_id, outcome, error in results:
+            if outcome != "retry":
+                self.sent += 1
+                if self.on_result:
+                    self.on_result(by_id[row_id], outcome)
+            else:
+                log.info("outbox %s to %s: will retry (%s)", by_id[row_id]["action"], by_id[row_id]["target_url"], error)
+        return len(rows)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                n = await self.run_once()
+                if n:
+                    continue
+                wait = await self.db.run(self._next_due_in)
+            except Exception:  # keep the sender alive whatever one round hit
+                log.exception("outbox round failed")
+                wait = 1.0
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=min(wait if wait is not None else 5.0, 5.0))
+            except asyncio.TimeoutError:
+                pass

@@ -1,0 +1,101 @@
+"""Public-key lookups against a directory's ``/lookup``, cached until ``valid_until``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from yuantou.protocol.keys import KeyError_, load_signing_public
+
+
+@dataclass(frozen=True)
+class SubscriberKey:
+    subscriber_id: str
+    key_id: str
+    type: str
+    url: str
+    public_key: Ed25519PublicKey
+    valid_from: float
+    valid_until: float
+
+
+def _ts(text: str | None, default: float) -> float:
+    if not text:
+        return default
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def parse_subscription(entry: dict) -> SubscriberKey:
+    return SubscriberKey(
+        subscriber_id=entry["subscriber_id"],
+        key_id=entry.get("key_id") or "",
+        type=entry.get("type", ""),
+        url=entry.get("url", ""),
+        public_key=load_signing_public(entry["signing_public_key"]),
+        valid_from=_ts(entry.get("valid_from"), 0.0),
+        valid_until=_ts(entry.get("valid_until"), float("inf")),
+    )
+
+
+class RegistryClient:
+    """Finds subscribers' keys and URLs; a found key is reused until its ``valid_until``."""
+
+    def __init__(self, directory_url: str, http: httpx.AsyncClient, max_cache_seconds: float = 3600) -> None:
+        self.directory_url = directory_url.rstrip("/")
+        self.http = http
+        self.max_cache_seconds = max_cache_seconds
+        self._cache: dict[tuple[str, str], tuple[SubscriberKey, float]] = {}
+        self.lookups = 0
+
+    async def lookup(self, **criteria: str) -> list[dict]:
+        self.lookups += 1
+        resp = await self.http.post(f"{self.directory_url}/lookup", json=criteria, timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+
+    async def key(self, subscriber_id: str, key_id: str) -> SubscriberKey | None:
+        """The subscriber's key with that id, valid now, or ``None``."""
+        now = time.time()
+        hit = self._cache.get((subscriber_id, key_id))
+        if hit and now < hit[1]:
+            return hit[0]
+        criteria = {"subscriber_id": subscriber_id}
+        if key_id:
+            criteria["key_id"] = key_id
+        try:
+            entries = await self.lookup(**criteria)
+        except (httpx.HTTPError, ValueError):
+            return None
+        for entry in entries:
+            if entry.get("status", "SUBSCRIBED") != "SUBSCRIBED":
+                continue
+            try:
+                key = parse_subscription(entry)
+            except (KeyError, KeyError_):
+                continue
+            if key.valid_from <= now <= key.valid_until:
+                self._cache[(subscriber_id, key_id)] = (key, min(key.valid_until, now + self.max_cache_seconds))
+                return key
+        return None
+
+    async def find(self, subscriber_id: str, type_: str) -> SubscriberKey | None:
+        """The current entry of a subscriber in a role (used to find a gateway's or peer's URL)."""
+        try:
+            entries = await self.lookup(subscriber_id=subscriber_id, type=type_)
+        except (httpx.HTTPError, ValueError):
+            return None
+        now = time.time()
+        for entry in entries:
+            if entry.get("status", "SUBSCRIBED") != "SUBSCRIBED":
+                continue
+            try:
+                key = parse_subscription(entry)
+            except (KeyError, KeyError_):
+                continue
+            if key.valid_from <= now <= key.valid_until:
+                return key
+        return None

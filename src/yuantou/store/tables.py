@@ -1,0 +1,119 @@
+"""The storage schema of every Yuantou process (node and directory share one layout).
+
+Raw message bytes are kept exactly as received or sent, because signatures cover
+the bytes, not a re-serialisation.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger, Column, DateTime, Float, Integer, LargeBinary, MetaData, String, Table, Text,
+    UniqueConstraint, Index,
+)
+
+metadata = MetaData()
+
+# -- protocol: what came in and what goes out -------------------------------------------
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sender_id", String(255), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("message_id", String(64), nullable=False),
+    Column("transaction_id", String(64), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("authorization", Text, nullable=True),
+    Column("gateway_authorization", Text, nullable=True),
+    Column("reply_to", Text, nullable=True),  # where the callback goes (the gateway for a forwarded search)
+    Column("received_at", Float, nullable=False),
+    Column("processed_at", Float, nullable=True),
+    UniqueConstraint("sender_id", "action", "message_id", name="uq_inbox_sender_action_message"),
+)
+Index("ix_inbox_unprocessed", inbox.c.processed_at, inbox.c.id)
+Index("ix_inbox_transaction", inbox.c.transaction_id)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("target_url", Text, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("message_id", String(64), nullable=False),
+    Column("transaction_id", String(64), nullable=False),
+    Column("counterparty_id", String(255), nullable=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expects_callback_until", Float, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("state", String(16), nullable=False, default="pending"),  # pending|delivered|nacked|dead
+    Column("delivered_at", Float, nullable=True),
+    Column("last_error", Text, nullable=True),
+)
+Index("ix_outbox_due", outbox.c.state, outbox.c.next_attempt_at)
+Index("ix_outbox_message", outbox.c.message_id)
+
+# -- producer ----------------------------------------------------------------------------
+
+catalog_items = Table(
+    "catalog_items",
+    metadata,
+    Column("item_id", String(128), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("category", String(128), nullable=False, default=""),
+    Column("unit", String(32), nullable=False),
+    Column("price", Float, nullable=False),
+    Column("currency", String(8), nullable=False, default="INR"),
+)
+
+capacity_windows = Table(
+    "capacity_windows",
+    metadata,
+    Column("item_id", String(128), primary_key=True),
+    Column("window_id", String(128), primary_key=True),
+    Column("start", String(40), nullable=False),
+    Column("end", String(40), nullable=False),
+    Column("available", Float, nullable=False),
+)
+
+# -- orders (a producer's received orders, a buyer's placed orders) ------------------------
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", String(128), primary_key=True),
+    Column("side", String(8), nullable=False),  # "sell" at a producer, "buy" at a buyer
+    Column("transaction_id", String(64), nullable=False),
+    Column("counterparty_id", String(255), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("body", Text, nullable=False),  # latest Beckn Order object, JSON
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+Index("ix_orders_transaction", orders.c.transaction_id)
+
+# -- directory ---------------------------------------------------------------------------
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("subscriber_id", String(255), nullable=False),
+    Column("key_id", String(128), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("type", String(8), nullable=False),
+    Column("domain", String(128), nullable=False),
+    Column("city", String(64), nullable=False),
+    Column("country", String(8), nullable=False, default="IND"),
+    Column("signing_public_key", Text, nullable=False),
+    Column("encr_public_key", Text, nullable=True),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("updated", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("subscriber_id", "type", "domain", "key_id", name="uq_subscriber_entry"),
+)
+Index("ix_subscribers_lookup", subscribers.c.type, subscribers.c.domain, subscribers.c.city)
