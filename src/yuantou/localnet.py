@@ -77,6 +77,8 @@ class Proc:
     config_path: Path | None = None
     subscriber_id: str = ""
     log_path: Path | None = None
+    db_url: str = ""
+    keys: KeyPair | None = None
 
 
 @dataclass
@@ -135,21 +137,28 @@ class LocalNetwork:
         config.update(extra or {})
         config_path = folder / "node.toml"
         config_path.write_text(to_toml(config))
-        proc = Proc(name, base, config_path=config_path, subscriber_id=subscriber_id)
-        now = datetime.now(timezone.utc)
-        db = Database(self.directory_db)
-        try:
-            for beckn_type in (["BAP"] if "buyer" in roles else []) + (["BPP"] if "producer" in roles else []):
-                db.transaction(lambda c, t=beckn_type: upsert(c, Entry(
-                    subscriber_id=subscriber_id, url=f"{base}/beckn", type=t, domain=DOMAIN, city=CITY, country="CHN",
-                    signing_public_key=keys.signing_public_b64, key_id=f"{name}-k1",
-                    encr_public_key=keys.encryption_public_b64, valid_from=now - timedelta(minutes=1),
-                    valid_until=now + timedelta(days=30))))
-        finally:
-            db.close()
+        proc = Proc(name, base, config_path=config_path, subscriber_id=subscriber_id,
+                    db_url=config["database_url"], keys=keys)
+        types = (["BAP"] if "buyer" in roles else []) + (["BPP"] if "producer" in roles else [])
+        self.register(subscriber_id, f"{base}/beckn", types, keys, f"{name}-k1")
         (self.producers if "producer" in roles else self.buyers)[name] = proc
         self.start_node(proc)
         return proc
+
+    def register(self, subscriber_id: str, url: str, types: list[str], keys: KeyPair, key_id: str,
+                 valid_for: timedelta = timedelta(days=30)) -> None:
+        """Put a subscriber straight into the directory's store (what ``yuantou directory add`` does)."""
+        now = datetime.now(timezone.utc)
+        db = Database(self.directory_db)
+        try:
+            for beckn_type in types:
+                db.transaction(lambda c, t=beckn_type: upsert(c, Entry(
+                    subscriber_id=subscriber_id, url=url, type=t, domain=DOMAIN, city=CITY, country="CHN",
+                    signing_public_key=keys.signing_public_b64, key_id=key_id,
+                    encr_public_key=keys.encryption_public_b64, valid_from=now - timedelta(minutes=1),
+                    valid_until=now + valid_for)))
+        finally:
+            db.close()
 
     def start_node(self, proc: Proc) -> None:
         self._spawn(proc, ["node", "serve", "--config", str(proc.config_path)])

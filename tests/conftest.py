@@ -1,0 +1,120 @@
+"""Shared fixtures: the Beckn reference material, a real local network, a test peer.
+
+Set ``YUANTOU_TEST_PG=postgresql://user@127.0.0.1:5432`` to run every node and the
+directory on PostgreSQL instead of SQLite (CI runs the suite both ways).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from yuantou.localnet import LocalNetwork, free_port
+from yuantou.protocol.keys import KeyPair
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("YUANTOU_SHARED", ROOT.parent / "shared"))
+BECKN = SHARED / "beckn"
+
+
+def pytest_report_header(config) -> str:  # noqa: ANN001
+    return f"yuantou storage backend: {'PostgreSQL' if os.environ.get('YUANTOU_TEST_PG') else 'SQLite'}; shared/: {SHARED}"
+
+
+@pytest.fixture(scope="session")
+def beckn_dir() -> Path:
+    if not (BECKN / "spec/core-1.1.1/transaction.yaml").exists():
+        pytest.fail(f"Beckn reference material not found at {BECKN} (set YUANTOU_SHARED)")
+    return BECKN
+
+
+@pytest.fixture(scope="session")
+def official_schema(beckn_dir: Path):
+    """``validate(action, payload) -> list of (path, message)`` against the official core 1.1.1 spec."""
+    doc = yaml.safe_load((beckn_dir / "spec/core-1.1.1/transaction.yaml").read_text())
+    validators = {}
+    for path, item in doc["paths"].items():
+        schema = item["post"]["requestBody"]["content"]["application/json"]["schema"]
+        validators[path.strip("/")] = Draft202012Validator(
+            {**schema, "components": doc["components"]}, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+    def validate(action: str, payload: dict) -> list[tuple[str, str]]:
+        return [(e.json_path, e.message) for e in validators[action].iter_errors(payload)]
+
+    return validate
+
+
+def storage() -> str:
+    return os.environ.get("YUANTOU_TEST_PG") or "sqlite"
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory):
+    net = LocalNetwork(tmp_path_factory.mktemp("net"), database=storage())
+    try:
+        net.start_default()
+        yield net
+    finally:
+        net.stop()
+
+
+class Peer:
+    """A hand-driven Beckn peer: a registered subscriber whose callback URL is a real loopback server."""
+
+    def __init__(self, subscriber_id: str) -> None:
+        self.subscriber_id = subscriber_id
+        self.key_id = "peer-k1"
+        self.keys = KeyPair.generate()
+        self.received: list[dict] = []
+        self._lock = threading.Lock()
+        port = free_port()
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                with peer._lock:
+                    peer.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                out = b'{"message":{"ack":{"status":"ACK"}}}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *args) -> None:  # noqa: ANN002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.url = f"http://127.0.0.1:{port}/beckn"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def callbacks(self, action: str | None = None, message_id: str | None = None) -> list[dict]:
+        with self._lock:
+            out = []
+            for r in self.received:
+                payload = json.loads(r["body"])
+                if action and payload["context"]["action"] != action:
+                    continue
+                if message_id and payload["context"]["message_id"] != message_id:
+                    continue
+                out.append({**r, "payload": payload})
+            return out
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def peer(network):
+    p = Peer("tester.yuantou.local")
+    network.register(p.subscriber_id, p.url, ["BAP", "BPP"], p.keys, p.key_id)
+    yield p
+    p.close()

@@ -1,0 +1,206 @@
+"""End to end on real processes: a directory, three producers, two buyers, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from yuantou.client import NodeClient, order_flow
+from yuantou.store.db import Database
+from yuantou.store.tables import inbox, outbox
+
+from beckn_peer import ack_status, context, post_signed, wait_for
+
+
+def stored_messages(proc) -> list[tuple[str, dict]]:  # noqa: ANN001
+    db = Database(proc.db_url)
+    try:
+        rows = db.transaction(lambda c: [(r.action, r.body) for r in c.execute(select(inbox.c.action, inbox.c.body))]
+                              + [(r.action, r.body) for r in c.execute(select(outbox.c.action, outbox.c.body))])
+    finally:
+        db.close()
+    return [(a, json.loads(b)) for a, b in rows]
+
+
+@pytest.fixture(scope="module")
+def flows(network):
+    """Two complete flows through the gateway, plus status, a producer update and a cancel."""
+    buyer = NodeClient(network.buyers["buyer1"].url)
+    results = {}
+    sent = buyer.post("/api/search", {"query": "apple"})
+    found = buyer.callbacks(sent["message_id"], wait=10, count=3)
+    results["search"] = found
+    offers = {cb["from"]: cb["payload"]["message"]["catalog"]["providers"][0] for cb in found}
+    orchard = offers["orchard.yuantou.local"]
+    item = orchard["items"][0]
+    confirm = order_flow(buyer, sent["transaction_id"], "orchard.yuantou.local", orchard["id"],
+                         [{"id": item["id"], "quantity": 40, "unit": "kg"}], item["fulfillment_ids"][0])
+    results["confirm"] = confirm
+    order_id = confirm["message"]["order"]["id"]
+    st = buyer.post(f"/api/orders/{order_id}/status")
+    results["status"] = buyer.one_callback(st["message_id"])
+    NodeClient(network.producers["orchard"].url).post(f"/api/orders/{order_id}/fulfillment", {"state": "Packed"})
+    results["packed"] = wait_for(lambda: [o for o in buyer.get("/api/orders")
+                                          if o["order"]["fulfillments"][0]["state"]["descriptor"]["code"] == "Packed"])
+    cancel = buyer.post(f"/api/orders/{order_id}/cancel", {"reason": "test"})
+    results["cancel"] = buyer.one_callback(cancel["message_id"])
+    results["order_id"] = order_id
+    return results
+
+
+def test_search_reaches_matching_producers_through_the_gateway(flows, network):
+    # every producer in the city answers (an ACK obliges a callback); only two sell apples
+    assert {cb["from"] for cb in flows["search"]} == {"orchard.yuantou.local", "mill.yuantou.local", "dairy.yuantou.local"}
+    selling = set()
+    for cb in flows["search"]:
+        assert cb["payload"]["context"]["bpp_id"] == cb["from"]
+        items = cb["payload"]["message"]["catalog"]["providers"][0]["items"]
+        assert all("apple" in i["descriptor"]["name"].lower() for i in items)
+        if items:
+            selling.add(cb["from"])
+    assert selling == {"orchard.yuantou.local", "mill.yuantou.local"}
+
+
+def test_order_confirmed_then_updated_then_cancelled(flows, network):
+    order = flows["confirm"]["message"]["order"]
+    assert order["status"] == "ACTIVE"
+    assert order["quote"]["price"]["value"] == "340"  # 40 kg × 8.5
+    assert flows["status"]["message"]["order"]["id"] == order["id"]
+    assert flows["packed"], "unsolicited on_status from the producer did not reach the buyer"
+    assert flows["cancel"]["message"]["order"]["status"] == "CANCELLED"
+    held = {o["order_id"]: o["status"] for o in NodeClient(network.buyers["buyer1"].url).get("/api/orders")}
+    assert held[order["id"]] == "CANCELLED"
+    catalog = NodeClient(network.producers["orchard"].url).get("/api/catalog")
+    tag = catalog["providers"][0]["items"][0]["tags"][0]["list"]
+    assert all(float(t["value"]) == 600 for t in tag), "cancelling must give the capacity back"
+
+
+def test_every_message_of_the_flow_validates_against_the_official_schema(flows, network, official_schema):
+    checked = 0
+    for proc in list(network.producers.values()) + list(network.buyers.values()):
+        for action, payload in stored_messages(proc):
+            assert official_schema(action, payload) == [], (proc.name, action)
+            checked += 1
+    assert checked > 20
+
+
+def test_gateway_keeps_no_transaction(flows, network):
+    db = Database(network.directory_db)
+    try:
+        tables = {t: db.transaction(lambda c, t=t: c.execute(select(t)).all()) for t in (inbox, outbox)}
+    finally:
+        db.close()
+    assert all(rows == [] for rows in tables.values())
+
+
+def test_same_signed_request_twice_is_processed_once(network, peer):
+    orchard = network.producers["orchard"]
+    payload = {"context": context("search", peer, orchard), "message": {"intent": {"item": {"descriptor": {"name": "pear"}}}}}
+    body = json.dumps(payload).encode()
+    first = post_signed(orchard.url + "/beckn/search", body, peer)
+    second = post_signed(orchard.url + "/beckn/search", body, peer)
+    assert ack_status(first) == ack_status(second) == "ACK"
+    mid = payload["context"]["message_id"]
+    assert wait_for(lambda: peer.callbacks("on_search", mid))
+    time.sleep(0.5)
+    assert len(peer.callbacks("on_search", mid)) == 1
+
+
+def _signed_search(peer, network) -> tuple[str, bytes]:  # noqa: ANN001
+    orchard = network.producers["orchard"]
+    payload = {"context": context("search", peer, orchard), "message": {"intent": {}}}
+    return orchard.url + "/beckn/search", json.dumps(payload).encode()
+
+
+def test_missing_bad_expired_and_unknown_signatures_get_401(network, peer):
+    url, body = _signed_search(peer, network)
+    r = httpx.post(url, content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 401 and "WWW-Authenticate" in r.headers and ack_status(r) == "NACK"
+    r = post_signed(url, body + b" ", peer, extra_headers={})  # signature over other bytes
+    assert r.status_code == 200  # trailing space is part of what was signed: fine
+    good = post_signed(url, body, peer).request.headers["Authorization"]
+    r = httpx.post(url, content=body[:-1] + b" }",
+                   headers={"Authorization": good, "Content-Type": "application/json"})
+    assert r.status_code == 401 and "does not verify" in r.text
+    now = int(time.time())
+    r = post_signed(url, body, peer, created=now - 600, expires=now - 300)
+    assert r.status_code == 401 and "expired" in r.text
+    r = post_signed(url, body, peer, created=now + 300, expires=now + 600)
+    assert r.status_code == 401 and "future" in r.text
+    r = post_signed(url, body, peer, created=now - 2, expires=now - 2)  # within the 5 s skew
+    assert r.status_code == 200
+    r = post_signed(url, body, peer, sign_as="stranger.example")
+    assert r.status_code == 401 and "no valid key" in r.text
+
+
+def test_bad_gateway_signature_gets_proxy_authenticate(network, peer):
+    url, body = _signed_search(peer, network)
+    forged = post_signed(url, body, peer).request.headers["Authorization"].replace(peer.subscriber_id, "directory.local")
+    r = post_signed(url, body, peer, extra_headers={"X-Gateway-Authorization": forged})
+    assert r.status_code == 401 and "Proxy-Authenticate" in r.headers and "WWW-Authenticate" not in r.headers
+
+
+def test_schema_errors_nack_with_code_and_paths(network, peer):
+    orchard = network.producers["orchard"]
+    ctx = context("select", peer, orchard)
+    ctx["message_id"] = "not-a-uuid"
+    payload = {"context": ctx, "message": {"order": {"items": [{"id": 5}]}}}
+    r = post_signed(orchard.url + "/beckn/select", payload, peer)
+    assert r.status_code == 400 and ack_status(r) == "NACK"
+    err = r.json()["error"]
+    assert err["code"].startswith("3")
+    assert set(err["paths"].split(",")) == {"$.context.message_id", "$.message.order.items[0].id"}
+
+
+def test_action_outside_the_roles_gets_a_clear_nack(network, peer):
+    buyer = network.buyers["buyer1"]
+    payload = {"context": context("confirm", peer, buyer), "message": {"order": {}}}
+    r = post_signed(buyer.url + "/beckn/confirm", payload, peer)
+    assert ack_status(r) == "NACK" and r.json()["error"]["code"] == "40001"
+    assert "buyer node" in r.json()["error"]["message"]
+
+
+def test_business_refusals_come_back_in_the_callback(network, peer):
+    orchard = network.producers["orchard"]
+    cases = {
+        "unknown": ({"id": "durian", "quantity": {"selected": {"count": 1}}}, "30004"),
+        "too-much": ({"id": "pear-snow", "quantity": {"selected": {"count": 10**6}}}, "40002"),
+    }
+    for name, (item, code) in cases.items():
+        payload = {"context": context("select", peer, orchard), "message": {"order": {"items": [item]}}}
+        assert ack_status(post_signed(orchard.url + "/beckn/select", payload, peer)) == "ACK"
+        cb = wait_for(lambda: peer.callbacks("on_select", payload["context"]["message_id"]))
+        assert cb[0]["payload"]["error"]["code"] == code, name
+
+
+def test_callbacks_are_matched_and_bounded_by_ttl(network, peer):
+    buyer = network.buyers["buyer1"]
+    client = NodeClient(buyer.url)
+    # a callback no request asked for
+    ctx = context("on_select", peer, buyer)
+    ctx.update(bap_id=buyer.subscriber_id, bap_uri=buyer.url + "/beckn", bpp_id=peer.subscriber_id, bpp_uri=peer.url)
+    r = post_signed(buyer.url + "/beckn/on_select", {"context": ctx, "message": {}}, peer)
+    assert ack_status(r) == "NACK" and "no select request" in r.json()["error"]["message"]
+    # unsolicited on_status is welcome
+    ctx["action"] = "on_status"
+    r = post_signed(buyer.url + "/beckn/on_status", {"context": ctx, "message": {"order": {"id": "x", "status": "ACTIVE"}}}, peer)
+    assert ack_status(r) == "ACK"
+    # a real request with a 1 s ttl, answered late
+    sent = client.post("/api/search", {"query": "anything", "bpp_id": peer.subscriber_id})
+    request = wait_for(lambda: peer.callbacks("search", sent["message_id"]))[0]["payload"]
+    reply_ctx = dict(request["context"], action="on_search", bpp_id=peer.subscriber_id, bpp_uri=peer.url)
+    on_time = post_signed(buyer.url + "/beckn/on_search", {"context": reply_ctx, "message": {"catalog": {}}}, peer)
+    assert ack_status(on_time) == "ACK"
+    ttl_s = 30  # the node's default request ttl
+    db = Database(buyer.db_url)
+    try:
+        db.transaction(lambda c: c.execute(outbox.update().where(outbox.c.message_id == sent["message_id"])
+                                           .values(expects_callback_until=time.time() - 1)))
+    finally:
+        db.close()
+    late = post_signed(buyer.url + "/beckn/on_search", {"context": reply_ctx, "message": {"catalog": {}}}, peer)
+    assert ack_status(late) == "NACK" and "ttl" in late.json()["error"]["message"], ttl_s
