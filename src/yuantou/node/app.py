@@ -18,7 +18,7 @@ from yuantou.domain.catalog_file import CatalogFileError, items_from_records
 from yuantou.node import producer as producer_logic
 from yuantou.node.buyer import select_message
 from yuantou.node.catalog_store import catalog_json, read_catalog, upsert_items
-from yuantou.node.service import Node
+from yuantou.node.service import Node, OutgoingInvalid
 from yuantou.node.subscription import answer_challenge
 from yuantou.protocol.envelope import BecknError
 from yuantou.store.tables import inbox, orders, outbox
@@ -239,4 +239,11 @@ def create_app(node: Node) -> FastAPI:
             return {"order": order, "message_id": ctx["message_id"]}
 
     app.include_router(api)
+
+    @app.exception_handler(OutgoingInvalid)
+    async def outgoing_invalid(_: Request, exc: OutgoingInvalid) -> JSONResponse:
+        return JSONResponse({"detail": "the message would break Beckn core 1.1.1",
+                             "violations": [{"path": v.path, "message": v.message} for v in exc.violations]},
+                            status_code=422)
+
     return app

@@ -50,6 +50,28 @@ def _nack(status: int, code: str, message: str, paths: str | None = None) -> Rep
     return Reply(status, env.nack(BecknError(code, message, paths)))
 
 
+class OutgoingInvalid(ValueError):
+    """A message we were asked to send would break the core schema (usually bad API input)."""
+
+    def __init__(self, violations: list) -> None:
+        super().__init__("; ".join(map(str, violations)))
+        self.violations = violations
+
+
+def error_message(action: str, request_message: dict[str, Any]) -> dict[str, Any]:
+    """The smallest schema-valid ``message`` for a callback that carries an error."""
+    if action == "search":
+        return {"catalog": {}}
+    if action == "track":
+        return {"tracking": {"status": "inactive"}}
+    if action in ("select", "init", "confirm", "status", "cancel", "update"):
+        order = request_message.get("order") or {}
+        if not order and request_message.get("order_id"):
+            order = {"id": request_message["order_id"]}
+        return {"order": order}
+    return {}
+
+
 class Node:
     def __init__(self, config: NodeConfig, keys: KeyPair, http: httpx.AsyncClient | None = None) -> None:
         self.config = config
@@ -210,7 +232,7 @@ class Node:
                 log.exception("processing %s %s failed", row["action"], row["message_id"])
                 if not row["action"].startswith("on_"):
                     with conn.begin_nested():
-                        self._answer(conn, row, payload, {"message": {}, "error": BecknError(
+                        self._answer(conn, row, payload, {"message": error_message(row["action"], payload.get("message") or {}), "error": BecknError(
                             env.BUSINESS_ERROR, "the producer could not process this request").as_dict()})
             conn.execute(update(inbox).where(inbox.c.id == row["id"]).values(processed_at=time.time()))
         return len(rows)
@@ -226,14 +248,18 @@ class Node:
                 message = handler(conn, payload.get("message") or {}, provider=self.provider, context=payload["context"])
             answer: dict[str, Any] = {"message": message}
         except BecknError as exc:
-            answer = {"message": {}, "error": exc.as_dict()}
+            answer = {"message": error_message(action, payload.get("message") or {}), "error": exc.as_dict()}
         self._answer(conn, row, payload, answer)
 
     def _answer(self, conn: Connection, row: Any, payload: dict, answer: dict) -> None:
         context = payload["context"]
         answer = {"context": env.callback_context(context, self.config.subscriber_id, self.config.url), **answer}
+        body = env.dumps(answer)
+        violations = validate_message(answer["context"]["action"], body)
+        if violations:  # our own bug: say so loudly, but still answer (a peer waits for it)
+            log.error("outgoing %s breaks core 1.1.1: %s", answer["context"]["action"], "; ".join(map(str, violations)))
         enqueue(conn, target_url=row["reply_to"] or context["bap_uri"], action="on_" + row["action"],
-                context=answer["context"], body=env.dumps(answer), counterparty_id=context["bap_id"])
+                context=answer["context"], body=body, counterparty_id=context["bap_id"])
 
     async def _process_loop(self) -> None:
         while True:
@@ -266,6 +292,9 @@ class Node:
             ttl=ttl or self.config.request_ttl,
         )
         body = env.dumps({"context": context, "message": message})
+        violations = validate_message(action, body)
+        if violations:
+            raise OutgoingInvalid(violations)
         deadline = env.expiry(context)
         target = target_url or bpp_uri
         if target is None:
