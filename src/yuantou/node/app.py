@@ -60,7 +60,8 @@ class FulfillmentIn(BaseModel):
 
 
 def _callbacks(conn: Connection, **where: str) -> list[dict]:
-    query = select(inbox).where(inbox.c.action.like("on\\_%", escape="\\"))
+    """Callbacks received *and applied* (so an order seen here is already in the orders table)."""
+    query = select(inbox).where(inbox.c.action.like("on\\_%", escape="\\"), inbox.c.processed_at.is_not(None))
     for column, value in where.items():
         query = query.where(getattr(inbox.c, column) == value)
     rows = conn.execute(query.order_by(inbox.c.id)).mappings().all()

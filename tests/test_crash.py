@@ -1,0 +1,86 @@
+"""No ACKed message is lost: kill -9 a producer while confirms stream in, restart it, count callbacks."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import httpx
+from sqlalchemy import select
+
+from yuantou.localnet import LocalNetwork, PRODUCERS, catalog_document
+from yuantou.store.db import Database
+from yuantou.store.tables import orders
+
+from beckn_peer import ack_status, context, post_signed, wait_for
+from conftest import Peer, storage
+
+
+def test_kill_9_mid_stream_loses_no_acked_confirm(tmp_path):
+    net = LocalNetwork(tmp_path, database=storage())
+    peer = Peer("streamer.yuantou.local")
+    try:
+        net.start_directory()
+        name, items = PRODUCERS["orchard"]
+        orchard = net.add_node("orchard", ["producer"], catalog_document("orchard", name, items))
+        net.register(peer.subscriber_id, peer.url, ["BAP"], peer.keys, peer.key_id)
+        catalog = httpx.get(orchard.url + "/api/catalog").json()["providers"][0]
+        item = catalog["items"][0]
+        acked: list[str] = []
+        refused = 0
+        stop = threading.Event()
+
+        def stream() -> None:
+            nonlocal refused
+            n = 0
+            while not stop.is_set() and n < 400:
+                n += 1
+                payload = {"context": context("confirm", peer, orchard), "message": {"order": {
+                    "provider": {"id": catalog["id"]},
+                    "items": [{"id": item["id"], "quantity": {"selected": {"count": 1}},
+                               "fulfillment_ids": [item["fulfillment_ids"][n % 3]]}]}}}
+                try:
+                    resp = post_signed(orchard.url + "/beckn/confirm", payload, peer)
+                except httpx.HTTPError:
+                    refused += 1
+                    time.sleep(0.01)
+                    continue
+                if ack_status(resp) == "ACK":
+                    acked.append(payload["context"]["message_id"])
+
+        sender = threading.Thread(target=stream)
+        sender.start()
+        wait_for(lambda: len(acked) >= 60, timeout=30, interval=0.005)
+        net.kill(orchard)  # SIGKILL to the whole process group, mid-stream
+        killed_at = len(acked)
+        time.sleep(0.5)
+        net.start_node(orchard)
+        wait_for(lambda: len(acked) >= killed_at + 60, timeout=30)
+        stop.set()
+        sender.join(30)
+
+        assert killed_at >= 60 and len(acked) > killed_at and refused > 0, (killed_at, len(acked), refused)
+        # every ACKed confirm gets its callback; redeliveries (if any) carry the same answer
+        def answered() -> bool:
+            got = {cb["payload"]["context"]["message_id"] for cb in peer.callbacks("on_confirm")}
+            return set(acked) <= got
+        assert wait_for(answered, timeout=60), "some ACKed confirms never got an on_confirm"
+        by_message: dict[str, set[str]] = {}
+        for cb in peer.callbacks("on_confirm"):
+            order = cb["payload"]["message"]["order"]
+            by_message.setdefault(cb["payload"]["context"]["message_id"], set()).add(order.get("id", ""))
+        assert all(len(ids) == 1 for ids in by_message.values()), "one request produced two different orders"
+        db = Database(orchard.db_url)
+        try:
+            rows = db.transaction(lambda c: c.execute(select(orders.c.order_id, orders.c.body)).all())
+        finally:
+            db.close()
+        order_ids = {r.order_id for r in rows}
+        callback_orders = {next(iter(ids)) for m, ids in by_message.items() if m in set(acked)}
+        assert callback_orders <= order_ids
+        assert len(rows) == len(by_message), "each processed confirm makes exactly one order"
+        assert all(json.loads(r.body)["status"] == "ACTIVE" for r in rows)
+    finally:
+        peer.close()
+        net.stop()
