@@ -70,7 +70,7 @@ def test_kill_9_mid_stream_loses_no_acked_confirm(tmp_path):
         for cb in peer.callbacks("on_confirm"):
             order = cb["payload"]["message"]["order"]
             by_message.setdefault(cb["payload"]["context"]["message_id"], set()).add(order.get("id", ""))
-        assert all(len(ids) == 1 for ids in by_message.values()), "one request produced two different orders"
+        assert all(len(ids) == 1 for ids in by_message.values()), {m: ids for m, ids in by_message.items() if len(ids) > 1}
         db = Database(orchard.db_url)
         try:
             rows = db.transaction(lambda c: c.execute(select(orders.c.order_id, orders.c.body)).all())
