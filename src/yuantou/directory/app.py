@@ -29,7 +29,6 @@ from yuantou.protocol.auth import AuthFailure, authenticate
 from yuantou.protocol.envelope import BecknError
 from yuantou.protocol.keys import KeyError_, KeyPair, load_encryption_public
 from yuantou.protocol.outbox import Signer, backoff
-from yuantou.protocol.signing import sign
 from yuantou.protocol.validation import validate_message
 from yuantou.store.db import Database
 
@@ -198,8 +197,7 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
         producers = await db.run(lambda c: registry.lookup(c, {
             "type": "BPP", "domain": context.get("domain"), "city": city, "status": "SUBSCRIBED"}))
         now = time.time()
-        targets = {p["url"] for p in producers
-                   if registry.parse_subscription(p).valid_from <= now <= registry.parse_subscription(p).valid_until}
+        targets = {p["url"] for p in producers if registry.first_valid([p], now)}
         stats.searches += 1
         stats.forwarded += len(targets)
         for url in targets:

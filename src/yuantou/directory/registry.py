@@ -12,7 +12,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
 
 from yuantou.protocol.keys import KeyError_, load_signing_public
-from yuantou.protocol.registry_client import SubscriberKey, parse_subscription
+from yuantou.protocol.registry_client import SubscriberKey, first_valid, parse_subscription  # noqa: F401
 from yuantou.store.db import Database
 from yuantou.store.tables import subscribers
 

@@ -120,11 +120,9 @@ class OutboxSender:
             status = None
         if resp.status_code < 300 and status == "ACK":
             return row["id"], "delivered", None
-        if resp.status_code >= 500 or resp.status_code in (408, 429) or status is None and resp.status_code >= 400 and resp.status_code != 401:
+        # network trouble, overload and 401 (a key not yet visible to the peer) are worth retrying
+        if resp.status_code >= 500 or resp.status_code in (401, 408, 429):
             return row["id"], "retry", f"HTTP {resp.status_code}: {resp.text[:300]}"
-        if resp.status_code == 401:
-            # a key not yet visible to the peer (fresh registration) is worth retrying
-            return row["id"], "retry", f"HTTP 401: {resp.text[:300]}"
         return row["id"], "nacked", f"HTTP {resp.status_code}: {resp.text[:500]}"
 
     def _record(self, conn: Connection, results: list[tuple[int, str, str | None]], rows: dict[int, dict]) -> None:

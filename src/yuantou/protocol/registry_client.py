@@ -41,6 +41,20 @@ def parse_subscription(entry: dict) -> SubscriberKey:
     )
 
 
+def first_valid(entries: list[dict], now: float) -> SubscriberKey | None:
+    """The first SUBSCRIBED entry whose key is valid at ``now``."""
+    for entry in entries:
+        if entry.get("status", "SUBSCRIBED") != "SUBSCRIBED":
+            continue
+        try:
+            key = parse_subscription(entry)
+        except (KeyError, KeyError_):
+            continue
+        if key.valid_from <= now <= key.valid_until:
+            return key
+    return None
+
+
 class RegistryClient:
     """Finds subscribers' keys and URLs; a found key is reused until its ``valid_until``."""
 
@@ -70,17 +84,10 @@ class RegistryClient:
             entries = await self.lookup(**criteria)
         except (httpx.HTTPError, ValueError):
             return None
-        for entry in entries:
-            if entry.get("status", "SUBSCRIBED") != "SUBSCRIBED":
-                continue
-            try:
-                key = parse_subscription(entry)
-            except (KeyError, KeyError_):
-                continue
-            if key.valid_from <= now <= key.valid_until:
-                self._cache[(subscriber_id, key_id)] = (key, min(key.valid_until, now + self.max_cache_seconds))
-                return key
-        return None
+        key = first_valid(entries, now)
+        if key is not None:
+            self._cache[(subscriber_id, key_id)] = (key, min(key.valid_until, now + self.max_cache_seconds))
+        return key
 
     async def find(self, subscriber_id: str, type_: str) -> SubscriberKey | None:
         """The current entry of a subscriber in a role (used to find a gateway's or peer's URL)."""
@@ -88,14 +95,4 @@ class RegistryClient:
             entries = await self.lookup(subscriber_id=subscriber_id, type=type_)
         except (httpx.HTTPError, ValueError):
             return None
-        now = time.time()
-        for entry in entries:
-            if entry.get("status", "SUBSCRIBED") != "SUBSCRIBED":
-                continue
-            try:
-                key = parse_subscription(entry)
-            except (KeyError, KeyError_):
-                continue
-            if key.valid_from <= now <= key.valid_until:
-                return key
-        return None
+        return first_valid(entries, time.time())
