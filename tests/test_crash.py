@@ -7,6 +7,7 @@ import threading
 import time
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from yuantou.localnet import LocalNetwork, PRODUCERS, catalog_document
@@ -17,13 +18,16 @@ from beckn_peer import ack_status, context, post_signed, wait_for
 from conftest import Peer, storage
 
 
-def test_kill_9_mid_stream_loses_no_acked_confirm(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-process", "two-workers"])
+def test_kill_9_mid_stream_loses_no_acked_confirm(tmp_path, workers):
+    """With two worker processes the same checks also prove no confirm is processed twice."""
     net = LocalNetwork(tmp_path, database=storage())
     peer = Peer("streamer.yuantou.local")
     try:
         net.start_directory()
         name, items = PRODUCERS["orchard"]
-        orchard = net.add_node("orchard", ["producer"], catalog_document("orchard", name, items))
+        orchard = net.add_node("orchard", ["producer"], catalog_document("orchard", name, items),
+                              extra={"workers": workers})
         net.register(peer.subscriber_id, peer.url, ["BAP"], peer.keys, peer.key_id)
         catalog = httpx.get(orchard.url + "/api/catalog").json()["providers"][0]
         item = catalog["items"][0]

@@ -113,42 +113,28 @@ def directory_add(
 
 
 def _load_node(config_path: Path):  # noqa: ANN202
-    from yuantou.domain.catalog_file import CatalogFileError, load_catalog_file
-    from yuantou.node.config import ConfigError, load_config
-    from yuantou.protocol.keys import KeyError_, KeyPair
+    from yuantou.domain.catalog_file import CatalogFileError
+    from yuantou.node.config import ConfigError
+    from yuantou.node.launch import load_node
+    from yuantou.protocol.keys import KeyError_
 
     try:
-        config = load_config(config_path)
-        keys = KeyPair.load(config.key_file)
-        catalog = None
-        if config.is_producer:
-            provider, catalog = load_catalog_file(config.catalog_file)
-            updates = {}
-            if provider.get("id") and not config.provider_id:
-                updates["provider_id"] = provider["id"]
-            if provider.get("name") and not config.provider_name:
-                updates["provider_name"] = provider["name"]
-            config = config.model_copy(update=updates)
+        return load_node(config_path)
     except (ConfigError, KeyError_, CatalogFileError) as exc:
         fail(str(exc))
-    return config, keys, catalog
 
 
 @node_app.command("serve")
 def node_serve(config: Path = typer.Option(..., "--config", help="the node's TOML file")) -> None:
     """Run a buyer and/or producer node."""
-    import uvicorn
-
-    from yuantou.node.app import create_app
-    from yuantou.node.service import Node
+    from yuantou.node.launch import prepare_store, serve
 
     cfg, keys, catalog = _load_node(config)
-    node = Node(cfg, keys)
     try:
-        node.prepare(catalog)
+        prepare_store(cfg, catalog)
     except Exception as exc:  # a database that cannot be reached or migrated
         fail(f"{cfg.database_url}: {exc}")
-    uvicorn.run(create_app(node), host=cfg.host, port=cfg.port, log_level="warning")
+    serve(config, cfg, keys)
 
 
 @node_app.command("subscribe")

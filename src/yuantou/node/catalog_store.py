@@ -33,16 +33,22 @@ def upsert_items(conn: Connection, items: list[CatalogItem]) -> None:
             ))
 
 
-def read_catalog(conn: Connection) -> dict[str, CatalogItem]:
+def read_catalog(conn: Connection, item_ids: set[str] | None = None) -> dict[str, CatalogItem]:
+    """The whole catalog, or only ``item_ids`` (what an order names: no need to read the rest)."""
+    window_query = select(capacity_windows).order_by(capacity_windows.c.start)
+    item_query = select(catalog_items).order_by(catalog_items.c.item_id)
+    if item_ids is not None:
+        window_query = window_query.where(capacity_windows.c.item_id.in_(sorted(item_ids)))
+        item_query = item_query.where(catalog_items.c.item_id.in_(sorted(item_ids)))
     windows: dict[str, list[Window]] = {}
-    for row in conn.execute(select(capacity_windows).order_by(capacity_windows.c.start)).mappings():
+    for row in conn.execute(window_query).mappings():
         windows.setdefault(row["item_id"], []).append(Window(row["window_id"], row["start"], row["end"], row["available"]))
     return {
         row["item_id"]: CatalogItem(
             id=row["item_id"], name=row["name"], unit=row["unit"], price=Decimal(str(row["price"])),
             currency=row["currency"], category=row["category"], windows=tuple(windows.get(row["item_id"], [])),
         )
-        for row in conn.execute(select(catalog_items).order_by(catalog_items.c.item_id)).mappings()
+        for row in conn.execute(item_query).mappings()
     }
 
 

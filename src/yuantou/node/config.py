@@ -38,6 +38,7 @@ class NodeConfig(BaseModel):
     request_ttl: str = "PT30S"
     api_token: str | None = None
     outbox_max_attempts: int = Field(default=30, ge=1)
+    workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes sharing the port and store")
 
     @field_validator("url", "directory_url")
     @classmethod

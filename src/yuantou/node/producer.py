@@ -81,7 +81,8 @@ def _quote(conn: Connection, order: dict[str, Any], provider: Provider) -> list[
     if wanted_provider and wanted_provider != provider.id:
         raise BecknError(env.PROVIDER_NOT_FOUND, f"provider {wanted_provider!r} is not served here", "$.message.order.provider.id")
     try:
-        return quote_lines(read_catalog(conn), order_lines(order), time.time())
+        lines = order_lines(order)
+        return quote_lines(read_catalog(conn, {line.item_id for line in lines}), lines, time.time())
     except CatalogProblem as exc:
         raise _problem(exc) from None
 

@@ -21,7 +21,6 @@ from sqlalchemy.engine import Connection
 
 from yuantou.node import buyer as buyer_logic
 from yuantou.node import producer as producer_logic
-from yuantou.node.catalog_store import replace_catalog
 from yuantou.node.config import NodeConfig
 from yuantou.protocol import envelope as env
 from yuantou.protocol.auth import AuthFailure, authenticate
@@ -35,6 +34,7 @@ from yuantou.store.db import Database
 from yuantou.store.tables import inbox, outbox
 
 log = logging.getLogger(__name__)
+OUTBOX_CONNECTIONS = 8
 
 
 @dataclass
@@ -81,7 +81,12 @@ class Node:
         self.registry = RegistryClient(config.directory_url, self.http)
         self.signer = Signer(config.subscriber_id, config.key_id, keys)
         self.inbox = InboxWriter(self.db, on_stored=self._wake_processor)
-        self.outbox = OutboxSender(self.db, self.http, self.signer, max_attempts=config.outbox_max_attempts)
+        # The outbox gets its own small pool: httpx's per-request cost grows with the connections it
+        # juggles (measured ~0.6 ms/post at 4, ~2.5 ms at 32), and callbacks need no more.
+        self.outbox_http = httpx.AsyncClient(limits=httpx.Limits(
+            max_connections=OUTBOX_CONNECTIONS, max_keepalive_connections=OUTBOX_CONNECTIONS))
+        self.outbox = OutboxSender(self.db, self.outbox_http, self.signer, max_attempts=config.outbox_max_attempts,
+                                   concurrency=OUTBOX_CONNECTIONS)
         self.provider = producer_logic.Provider(
             config.provider_id or config.subscriber_id, config.provider_name or config.subscriber_id)
         self._process_event = asyncio.Event()
@@ -90,13 +95,9 @@ class Node:
 
     # -- life cycle ---------------------------------------------------------------------
 
-    def prepare(self, catalog_items: list | None = None) -> None:
-        """Migrate the store and (for a producer) load the catalog file, once, before serving."""
-        self.db.migrate()
-        if catalog_items is not None:
-            self.db.transaction(lambda conn: replace_catalog(conn, catalog_items))
-
     async def start(self) -> None:
+        if self.config.workers == 1:  # a restart after a crash need not wait for its own old leases
+            await self.db.run(self.outbox.release_claims)
         self._tasks = [
             asyncio.create_task(self.inbox.run(), name="inbox"),
             asyncio.create_task(self.outbox.run(), name="outbox"),
@@ -109,6 +110,7 @@ class Node:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.http.aclose()
+        await self.outbox_http.aclose()
         self.db.close()
 
     def _wake_processor(self) -> None:
@@ -219,9 +221,12 @@ class Node:
 
     # -- processing ---------------------------------------------------------------------
 
-    def _process_batch(self, conn: Connection, limit: int = 200) -> int:
+    def _process_batch(self, conn: Connection, limit: int = 50) -> int:
+        # Several workers may process at once: on PostgreSQL each takes rows the others have not
+        # locked; on SQLite the transaction's BEGIN IMMEDIATE already lets only one writer in.
         rows = conn.execute(
             select(inbox).where(inbox.c.processed_at.is_(None)).order_by(inbox.c.id).limit(limit)
+            .with_for_update(skip_locked=True)
         ).mappings().all()
         for row in rows:
             payload = json.loads(row["body"])

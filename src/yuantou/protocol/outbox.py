@@ -79,12 +79,18 @@ class OutboxSender:
         signer: Signer,
         *,
         max_attempts: int = 30,
-        batch: int = 200,
+        batch: int = 32,
+        concurrency: int = 32,
+        lease_seconds: float = 30.0,
         on_result: Callable[[dict, str], None] | None = None,
     ) -> None:
         self.db, self.http, self.signer = db, http, signer
         self.max_attempts, self.batch = max_attempts, batch
         self.on_result = on_result
+        self.lease_seconds = lease_seconds
+        # A bounded number of posts in flight: httpx's pool scans every waiting request on each
+        # event, so handing it hundreds at once costs more CPU than the sends themselves.
+        self._in_flight = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self.sent = 0
 
@@ -92,13 +98,24 @@ class OutboxSender:
         self._wake.set()
 
     def _due(self, conn: Connection) -> list[dict]:
+        """Claim the rows due now: their next attempt moves a lease ahead, so another worker
+        process leaves them alone, and a sender that dies mid-post has them retried after the lease."""
+        now = time.time()
         rows = conn.execute(
             select(outbox)
-            .where(and_(outbox.c.state == "pending", outbox.c.next_attempt_at <= time.time()))
+            .where(and_(outbox.c.state == "pending", outbox.c.next_attempt_at <= now))
             .order_by(outbox.c.id)
             .limit(self.batch)
+            .with_for_update(skip_locked=True)
         ).mappings().all()
+        if rows:
+            conn.execute(update(outbox).where(outbox.c.id.in_([r["id"] for r in rows]))
+                         .values(next_attempt_at=now + self.lease_seconds))
         return [dict(r) for r in rows]
+
+    def release_claims(self, conn: Connection) -> None:
+        """Make every pending row due now; only for a sole sender starting up (no one else holds a lease)."""
+        conn.execute(update(outbox).where(outbox.c.state == "pending").values(next_attempt_at=time.time()))
 
     def _next_due_in(self, conn: Connection) -> float | None:
         nxt = conn.execute(
@@ -111,7 +128,8 @@ class OutboxSender:
         url = row["target_url"].rstrip("/") + "/" + row["action"]
         headers = {"Content-Type": "application/json", "Authorization": self.signer(row["body"])}
         try:
-            resp = await self.http.post(url, content=row["body"], headers=headers, timeout=10)
+            async with self._in_flight:
+                resp = await self.http.post(url, content=row["body"], headers=headers, timeout=10)
         except httpx.HTTPError as exc:
             return row["id"], "retry", f"{type(exc).__name__}: {exc}"
         try:

@@ -1,0 +1,73 @@
+"""Reading a node's files and running its HTTP server in one or several worker processes.
+
+With ``workers = 1`` (the default) the node runs in this process. With more, the
+store is migrated and the catalog loaded once here, then uvicorn starts that many
+processes sharing the port; each builds its own ``Node`` from the same config
+(processing and outbox rows are claimed, so workers never handle one twice).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from yuantou.domain.catalog_file import load_catalog_file
+from yuantou.node.config import NodeConfig, load_config
+from yuantou.node.catalog_store import replace_catalog
+from yuantou.protocol.keys import KeyPair
+from yuantou.store.db import Database
+
+CONFIG_ENV = "YUANTOU_NODE_CONFIG"
+
+
+def load_node(config_path: Path) -> tuple[NodeConfig, KeyPair, list | None]:
+    """Config, keys and (for a producer) catalog items; raises ConfigError, KeyError_ or CatalogFileError."""
+    config = load_config(config_path)
+    keys = KeyPair.load(config.key_file)
+    catalog = None
+    if config.is_producer:
+        provider, catalog = load_catalog_file(config.catalog_file)
+        updates = {}
+        if provider.get("id") and not config.provider_id:
+            updates["provider_id"] = provider["id"]
+        if provider.get("name") and not config.provider_name:
+            updates["provider_name"] = provider["name"]
+        config = config.model_copy(update=updates)
+    return config, keys, catalog
+
+
+def prepare_store(config: NodeConfig, catalog_items: list | None) -> None:
+    """Migrate the store and (for a producer) load the catalog file, once, before any worker serves."""
+    db = Database(config.database_url)
+    try:
+        db.migrate()
+        if catalog_items is not None:
+            db.transaction(lambda conn: replace_catalog(conn, catalog_items))
+    finally:
+        db.close()
+
+
+def serve(config_path: Path, config: NodeConfig, keys: KeyPair) -> None:
+    """Run the node's server until stopped; the store must already be prepared."""
+    import uvicorn
+
+    from yuantou.node.app import create_app
+    from yuantou.node.service import Node
+
+    options = dict(host=config.host, port=config.port, log_level="warning", access_log=False)
+    if config.workers == 1:
+        uvicorn.run(create_app(Node(config, keys)), **options)
+    else:
+        os.environ[CONFIG_ENV] = str(Path(config_path).resolve())
+        uvicorn.run("yuantou.node.launch:worker_app", factory=True, workers=config.workers, **options)
+
+
+def worker_app() -> FastAPI:
+    """uvicorn factory run in each worker process."""
+    from yuantou.node.app import create_app
+    from yuantou.node.service import Node
+
+    config, keys, _ = load_node(Path(os.environ[CONFIG_ENV]))
+    return create_app(Node(config, keys))
