@@ -100,9 +100,19 @@ def test_allocation_invariants(case):
         assert i.min_quantity <= line.quantity <= i.max_quantity
         assert i.max_price >= outcome.unit_price  # nobody pays above its limit
     served = {line.intent_id for line in outcome.lines}
-    assert served.isdisjoint(outcome.priced_out) and served | set(outcome.priced_out) == set(by_id)
+    assert len(served) == len(outcome.lines)
+    assert served.isdisjoint(outcome.priced_out) and served.isdisjoint(outcome.left_out)
+    assert served | set(outcome.priced_out) | set(outcome.left_out) == set(by_id)
     assert all(by_id[i].max_price < outcome.unit_price for i in outcome.priced_out)
-    assert outcome.total == max(possible)  # the largest legal total, so the best tier reachable
+    if possible:  # everyone could be considered: the largest legal total, so the best tier reachable
+        assert not outcome.left_out and outcome.total == max(possible)
+    else:  # left out the latest joiners, and only as many as needed
+        kept = [i for i in intents if i.id not in outcome.left_out]
+        assert outcome.left_out and outcome.total == max(feasible_totals(t, kept))
+        latest = sorted(intents, key=lambda i: i.joined_at)[-len(outcome.left_out):]
+        assert {i.id for i in latest} == set(outcome.left_out)
+        one_fewer = [i for i in intents if i.id not in outcome.left_out[:-1]]
+        assert not feasible_totals(t, one_fewer)
 
 
 @settings(max_examples=300, deadline=None)
@@ -158,6 +168,11 @@ def test_failures_name_the_binding_constraint():
     assert isinstance(short, Failure) and short.code == "below_moq" and "50" in short.reason
     misfit = allocate("p", terms(moq=0, bulk_unit=10), [intent(0, 11, 19)])
     assert misfit.code == "no_bulk_fit"
+
+
+def test_latest_joiner_left_out_when_crates_do_not_fit():
+    outcome = allocate("p", terms(moq=0), [intent(0, 6, 6), intent(1, 4, 4), intent(2, 6, 6)])
+    assert isinstance(outcome, Allocation) and outcome.total == 10 and outcome.left_out == ("i2",)
     priced = allocate("p", terms(), [intent(0, 50, 50, limit=700)])
     assert priced.code == "priced_out"
 

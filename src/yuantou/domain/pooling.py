@@ -14,7 +14,9 @@ Closing rule (documented in the README's pooling profile):
 3. **Fair share:** every served household first gets its minimum; the rest is shared
    evenly (water-filling: everyone rises by the same amount until they reach their max);
    steps that cannot be split evenly go one each to the earliest joiners.
-4. If no total satisfies rule 1 the pool fails: nothing is allocated, nobody is charged,
+4. If no total fits everyone (say three households each want exactly 6 kg of 10 kg crates),
+   the latest joiners are left out one at a time until a total fits: first come, first served.
+5. If still no total satisfies rule 1 the pool fails: nothing is allocated, nobody is charged,
    and the reason names the constraint that binds.
 """
 
@@ -166,6 +168,7 @@ class Allocation:
     unit_price: int
     lines: tuple[Line, ...]
     priced_out: tuple[str, ...]  # intent ids whose limit is below the price reached
+    left_out: tuple[str, ...] = ()  # latest joiners dropped so that whole bulk units fit
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +180,7 @@ class Failure:
     reason: str
 
 
-@dataclass
+@dataclass(eq=False)  # pools are entities: compared by identity, never by their contents
 class Pool:
     id: str
     terms: PoolTerms
@@ -254,6 +257,22 @@ class Pool:
 
 def allocate(pool_id: str, terms: PoolTerms, intents: list[Intent]) -> Allocation | Failure:
     """The closing rule of the module docstring, as a pure function of terms and intents."""
+    outcome = _allocate_everyone(pool_id, terms, intents)
+    if not (isinstance(outcome, Failure) and outcome.code == "no_bulk_fit"):
+        return outcome
+    remaining = sorted(intents, key=lambda i: (i.joined_at, i.id))
+    left_out: list[str] = []
+    while len(remaining) > 1:
+        left_out.append(remaining.pop().id)
+        retry = _allocate_everyone(pool_id, terms, remaining)
+        if isinstance(retry, Allocation):
+            return Allocation(retry.pool_id, retry.total, retry.unit_price, retry.lines, retry.priced_out,
+                              tuple(left_out))
+    return outcome
+
+
+def _allocate_everyone(pool_id: str, terms: PoolTerms, intents: list[Intent]) -> Allocation | Failure:
+    """Rules 1-3 and 5: the largest total that serves every household able to pay its price."""
     if not intents:
         return Failure(pool_id, "empty", "no household joined")
     by_limit = sorted(intents, key=lambda i: (-i.max_price, i.joined_at, i.id))

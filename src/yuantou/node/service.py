@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 from yuantou.node import buyer as buyer_logic
 from yuantou.node import producer as producer_logic
@@ -221,7 +223,7 @@ class Node:
 
     # -- processing ---------------------------------------------------------------------
 
-    def _process_batch(self, conn: Connection, limit: int = 50) -> int:
+    def _process_batch(self, conn: Connection, limit: int = 8) -> int:
         # Several workers may process at once: on PostgreSQL each takes rows the others have not
         # locked; on SQLite the transaction's BEGIN IMMEDIATE already lets only one writer in.
         rows = conn.execute(
@@ -233,6 +235,8 @@ class Node:
             try:
                 with conn.begin_nested():  # one bad message must not undo the others
                     self._process_one(conn, row, payload)
+            except OperationalError:
+                raise  # deadlock, lock timeout, lost connection: retry the whole batch, refuse nothing
             except Exception:
                 log.exception("processing %s %s failed", row["action"], row["message_id"])
                 if not row["action"].startswith("on_"):
@@ -271,6 +275,11 @@ class Node:
             self._process_event.clear()
             try:
                 n = await self.db.run(self._process_batch)
+            except OperationalError as exc:  # e.g. two workers deadlocked on one capacity row: PostgreSQL
+                log.warning("processing round will be retried: %s", exc.orig)  # aborted one of them
+                n = 0
+                await asyncio.sleep(random.uniform(0.01, 0.2))
+                continue
             except Exception:
                 log.exception("processing round failed")
                 n = 0

@@ -1,0 +1,98 @@
+"""An organiser's book of pools: where each new intent goes, and which pools are due to close (pure).
+
+An intent joins the best open pool that accepts it — the one already holding the most
+(so the most likely to reach its minimum batch and a better tier), then the earliest
+cut-off — or, if none does, a new pool opened from the terms the organiser's offers give
+for that product and pickup point.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+
+from yuantou.domain.pooling import Intent, Pool, PoolProblem, PoolStatus, PoolTerms
+
+# Terms for a new pool that would serve this intent, or None when no producer offers it.
+Opener = Callable[[Intent, float], PoolTerms | None]
+
+
+class PoolBook:
+    def __init__(self, opener: Opener, new_id: Callable[[], str] | None = None) -> None:
+        self.opener = opener
+        counter = itertools.count(1)
+        self.new_id = new_id or (lambda: f"pool-{next(counter)}")
+        self.pools: dict[str, Pool] = {}
+        self.intent_pool: dict[str, str] = {}
+        self._by_place: dict[tuple, list[Pool]] = {}  # (item or category, pickup point) -> open pools
+        self._cutoffs: list[tuple[float, str]] = []  # heap of (cut-off, pool id)
+
+    @staticmethod
+    def _places(intent_or_terms_spec, pickup_points) -> list[tuple]:  # noqa: ANN001
+        spec = intent_or_terms_spec
+        keys = [("item", spec.item_id)] if spec.item_id else []
+        if spec.category:
+            keys.append(("category", spec.category))
+        return [(key, point) for key in keys for point in pickup_points]
+
+    def add_pool(self, pool: Pool) -> Pool:
+        self.pools[pool.id] = pool
+        for place in self._places(pool.terms.spec, pool.terms.pickup_points):
+            self._by_place.setdefault(place, []).append(pool)
+        heapq.heappush(self._cutoffs, (pool.terms.cutoff, pool.id))
+        for intent_id in pool.intents:
+            self.intent_pool[intent_id] = pool.id
+        return pool
+
+    def place(self, intent: Intent, now: float) -> Pool:
+        """Put an intent in the best open pool for it, opening one if needed; raises PoolProblem."""
+        intent.check()
+        if intent.id in self.intent_pool:
+            raise PoolProblem("duplicate_intent", f"intent {intent.id} is already in pool {self.intent_pool[intent.id]}",
+                              "intent_id")
+        key = ("item", intent.spec.item_id) if intent.spec.item_id else ("category", intent.spec.category)
+        candidates = self._by_place.get((key, intent.pickup_point), [])
+        best, refusal = None, None
+        for pool in candidates:
+            problem = pool.refusal(intent, now)
+            if problem is None:
+                if best is None or (pool._min_sum, -pool.terms.cutoff) > (best._min_sum, -best.terms.cutoff):
+                    best = pool
+            elif refusal is None or problem.code != "pool_closed":
+                refusal = problem
+        if best is None:
+            terms = self.opener(intent, now)
+            if terms is None:
+                raise refusal or PoolProblem("unknown_product", "no producer offers this product at this pickup point",
+                                             "product")
+            best = self.add_pool(Pool(self.new_id(), terms))
+        best.join(intent, now)
+        self.intent_pool[intent.id] = best.id
+        return best
+
+    def withdraw(self, intent_id: str, now: float) -> Intent:
+        pool_id = self.intent_pool.get(intent_id)
+        if pool_id is None:
+            raise PoolProblem("unknown_intent", f"intent {intent_id} is not in any pool (withdrawn already?)", "intent_id")
+        intent = self.pools[pool_id].withdraw(intent_id, now)
+        del self.intent_pool[intent_id]
+        return intent
+
+    def due(self, now: float) -> list[Pool]:
+        """Open pools whose cut-off has come (early-closing targets are checked by the caller)."""
+        out = []
+        while self._cutoffs and self._cutoffs[0][0] <= now:
+            _, pool_id = heapq.heappop(self._cutoffs)
+            pool = self.pools[pool_id]
+            if pool.status is PoolStatus.OPEN:
+                out.append(pool)
+        return out
+
+    def close(self, pool: Pool) -> None:
+        """Close a pool and stop offering it to new intents."""
+        pool.close()
+        for place in self._places(pool.terms.spec, pool.terms.pickup_points):
+            open_pools = self._by_place.get(place, [])
+            if pool in open_pools:
+                open_pools.remove(pool)

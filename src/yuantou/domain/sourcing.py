@@ -1,0 +1,131 @@
+"""Sourcing a closed pool across producers at the least landed cost: a small MIP on HiGHS.
+
+Each producer's offer (learned from its ``on_search`` catalog) has all-units price tiers,
+a bulk unit, a minimum batch (MOQ), the capacity left in the pool's delivery window and
+a delivery cost to the pickup point (a fixed charge per shipment plus a rate per unit).
+The model picks, per producer, at most one tier and a whole number of bulk units in it so
+that the quantities add up exactly to the pooled total:
+
+    minimise   Σ (tier price + delivery rate) · x_jt  +  Σ delivery fixed charge · y_jt
+    subject to Σ x_jt = Q,   Σ_t y_jt <= 1,   x_jt = bulk_j · n_jt,
+               max(tier min, MOQ_j, bulk_j) · y_jt <= x_jt <= min(tier max, capacity_j) · y_jt
+
+Quantities are in the pool's steps, money in minor units per unit (as in ``pooling``).
+When no plan exists the result names the constraint that binds instead of ordering part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import highspy
+
+from yuantou.domain.pooling import PriceTier
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    producer_id: str  # the producer node (bpp_id)
+    provider_id: str
+    item_id: str
+    tiers: tuple[PriceTier, ...]
+    bulk_unit: int
+    moq: int
+    capacity: int
+    delivery_fixed: int = 0  # minor units per shipment to the pickup point
+    delivery_per_unit: int = 0  # minor units per unit
+
+
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    offer: Offer
+    quantity: int  # steps
+    unit_price: int  # tier price reached at this producer
+    cost: Decimal  # landed: goods + delivery, minor units
+
+
+@dataclass(frozen=True, slots=True)
+class Sourcing:
+    purchases: tuple[Purchase, ...]
+    total_cost: Decimal
+
+    @property
+    def quantity(self) -> int:
+        return sum(p.quantity for p in self.purchases)
+
+
+@dataclass(frozen=True, slots=True)
+class SourcingFailure:
+    code: str  # no_offer | capacity | moq | bulk_units
+    reason: str
+
+
+def landed_cost(offer: Offer, quantity: int, step: Decimal) -> tuple[int, Decimal]:
+    """(tier unit price, goods + delivery cost) of buying ``quantity`` steps from ``offer``."""
+    price = next(t.unit_price for t in reversed(offer.tiers) if t.min_quantity <= quantity)
+    units = Decimal(quantity) * step
+    return price, units * (price + offer.delivery_per_unit) + (offer.delivery_fixed if quantity else 0)
+
+
+def source(total: int, offers: list[Offer], step: Decimal = Decimal(1), time_limit: float = 10.0) -> Sourcing | SourcingFailure:
+    """The cheapest exact sourcing of ``total`` steps, or why there is none."""
+    usable = [o for o in offers if o.capacity >= max(o.moq, o.bulk_unit)]
+    if not usable:
+        return SourcingFailure("no_offer", "no producer offers this item with capacity in the pool's window")
+    reachable = sum(o.capacity // o.bulk_unit * o.bulk_unit for o in usable)
+    if reachable < total:
+        return SourcingFailure("capacity", f"producers can deliver at most {reachable} of the {total} steps pooled "
+                                           f"in the delivery window")
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", time_limit)
+    pieces = []  # (offer, tier price, x expression, y variable)
+    objective = 0
+    supply = 0
+    for offer in usable:
+        chosen = []
+        for index, tier in enumerate(offer.tiers):
+            upper = offer.tiers[index + 1].min_quantity - 1 if index + 1 < len(offer.tiers) else offer.capacity
+            low = max(tier.min_quantity, offer.moq, offer.bulk_unit)
+            high = min(upper, offer.capacity)
+            n_low, n_high = -(-low // offer.bulk_unit), high // offer.bulk_unit
+            if n_low > n_high:
+                continue
+            n = h.addIntegral(lb=0, ub=n_high)
+            y = h.addBinary()
+            h.addConstr(n - n_low * y >= 0)
+            h.addConstr(n - n_high * y <= 0)
+            rate = float((tier.unit_price + offer.delivery_per_unit) * step * offer.bulk_unit)
+            objective = objective + n * rate + y * float(offer.delivery_fixed)
+            supply = supply + n * offer.bulk_unit
+            chosen.append(y)
+            pieces.append((offer, n, y))
+        if len(chosen) > 1:
+            h.addConstr(sum(chosen[1:], chosen[0]) <= 1)
+    if not pieces:
+        return SourcingFailure("moq", "every producer's minimum batch exceeds its capacity")
+    h.addConstr(supply == total)
+    h.minimize(objective)
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        return SourcingFailure(*_diagnose(total, usable))
+    purchases = []
+    for offer, n, y in pieces:
+        units = round(h.val(n))
+        if units and round(h.val(y)):
+            quantity = units * offer.bulk_unit
+            price, cost = landed_cost(offer, quantity, step)
+            purchases.append(Purchase(offer, quantity, price, cost))
+    purchases.sort(key=lambda p: (-p.quantity, p.offer.producer_id))
+    return Sourcing(tuple(purchases), sum((p.cost for p in purchases), Decimal(0)))
+
+
+def _diagnose(total: int, offers: list[Offer]) -> tuple[str, str]:
+    """Capacity is enough (checked before), so minimum batches or bulk units must bind."""
+    smallest = min(max(o.moq, o.bulk_unit) for o in offers)
+    if total < smallest:
+        return "moq", f"the pooled {total} steps are below every producer's minimum batch (smallest {smallest})"
+    sizes = sorted({o.bulk_unit for o in offers})
+    return "bulk_units", (f"no mix of whole bulk units ({', '.join(map(str, sizes))} steps) within the producers' "
+                          f"minimum batches and capacities adds up to exactly {total}")
