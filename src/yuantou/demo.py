@@ -96,8 +96,10 @@ def run_demo(console: Console, keep: bool = False, data_dir: Path | None = None,
                 log_lines.append(f"{buyer_name}: cancelled order {order_id[:8]} → {answer['message']['order']['status']}")
             # one business refusal: far more than any window holds
             sent = clients["buyer1"].post("/api/search", {"query": "rice"})
-            offers = _offers(clients["buyer1"].callbacks(sent["message_id"], wait=3, count=1))
-            if offers:
+            offers = _offers(clients["buyer1"].callbacks(sent["message_id"], wait=3, count=len(net.producers)))
+            if not offers:
+                log_lines.append("buyer1: no producer answered the search for rice; refusal not shown")
+            else:
                 o = offers[0]
                 sel = clients["buyer1"].post("/api/select", {
                     "transaction_id": sent["transaction_id"], "bpp_id": o["bpp_id"], "provider_id": o["provider_id"],
@@ -109,20 +111,28 @@ def run_demo(console: Console, keep: bool = False, data_dir: Path | None = None,
             time.sleep(0.5)  # let the last unsolicited callbacks land
         for line in log_lines:
             console.print(" •", line)
+        wide = console.width >= 120  # per-action detail only where it fits without wrapping
         table = Table(title="What each node holds (its own store; the directory holds no transaction)")
-        for col in ("node", "roles", "messages received", "outbox (delivered/pending)", "orders"):
-            table.add_column(col)
+        for col in ("node", "role", "received" + (" (per action)" if wide else ""), "sent/pending", "orders"):
+            table.add_column(col, overflow="fold")
         for proc in net.all():
             if proc is net.directory:
                 info = NodeClient(proc.url).get("/")
                 g = info["gateway"]
-                table.add_row(proc.name, "registry + gateway", f"{g['searches']} searches relayed to {g['forwarded']} producers",
-                              f"{g['on_search_relayed']} on_search relayed", "none (by design)")
+                table.add_row(proc.name, "registry, gateway", f"{g['searches']} searches → {g['forwarded']} producers",
+                              f"{g['on_search_relayed']} on_search", "none, by design")
                 continue
             s = NodeClient(proc.url).summary()
-            table.add_row(proc.name, ",".join(s["roles"]), ", ".join(f"{k}:{v}" for k, v in sorted(s["inbox"].items())),
+            received = str(sum(s["inbox"].values()))
+            if wide:
+                received += " (" + ", ".join(f"{k} {v}" for k, v in sorted(s["inbox"].items())) + ")"
+            orders = {}
+            for key, n in s["orders"].items():
+                status = key.split(":", 1)[1].lower()
+                orders[status] = orders.get(status, 0) + n
+            table.add_row(proc.name, ",".join(s["roles"]), received,
                           f"{s['outbox'].get('delivered', 0)}/{s['outbox'].get('pending', 0)}",
-                          ", ".join(f"{k}:{v}" for k, v in sorted(s["orders"].items())) or "-")
+                          ", ".join(f"{n} {k}" for k, n in sorted(orders.items())) or "-")
         console.print(table)
         if keep:
             console.print("[bold]network is running[/bold] (Ctrl-C to stop):")
