@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from yuantou.domain.pool_book import PoolBook
-from yuantou.domain.pooling import Allocation, Intent, PoolTerms, PriceTier, ProductSpec
+from yuantou.domain.pooling import Allocation, Intent, PoolProblem, PoolTerms, PriceTier, ProductSpec
 from yuantou.domain.sourcing import Offer, Sourcing, source
 
 HERE = Path(__file__).resolve().parent
@@ -95,9 +95,13 @@ def source_batch(jobs: list[tuple[int, list[Offer]]]) -> list[tuple[int, str]]:
 def run(args, places, offers, seed: int) -> dict:  # noqa: ANN001
     intents = make_intents(args.intents, places, seed)
     book = PoolBook(opener_for(offers))
+    refused = 0
     t0 = time.perf_counter()
     for n, intent in enumerate(intents):
-        book.place(intent, now=n * 1e-6)
+        try:
+            book.place(intent, now=n * 1e-6)
+        except PoolProblem:  # e.g. a price limit below every tier: the household is told, nothing opens
+            refused += 1
     t1 = time.perf_counter()
     allocated, failed = [], 0
     for pool in book.due(CUTOFF):
@@ -115,7 +119,7 @@ def run(args, places, offers, seed: int) -> dict:  # noqa: ANN001
     sourced = sum(1 for _, status in results if status == "ok")
     conserved = all(sum(line.quantity for line in p.outcome.lines) == p.outcome.total for p in allocated)
     return {"ingest_s": t1 - t0, "close_s": t2 - t1, "source_s": t3 - t2, "total_s": t3 - t0,
-            "pools": len(book.pools), "allocated": len(allocated), "failed": failed, "sourced": sourced,
+            "pools": len(book.pools), "refused": refused, "allocated": len(allocated), "failed": failed, "sourced": sourced,
             "unsourced": len(results) - sourced, "conserved": conserved,
             "intents_per_s": args.intents / (t1 - t0)}
 
@@ -137,7 +141,7 @@ def main() -> None:
     print(f"  ingest {median['ingest_s']:.2f} s ({median['intents_per_s']:,.0f} intents/s), "
           f"close {median['close_s']:.2f} s, source {median['source_s']:.2f} s, total {median['total_s']:.2f} s")
     last = runs[-1]
-    print(f"  pools {last['pools']:,}: allocated {last['allocated']:,}, failed {last['failed']:,}; "
+    print(f"  intents refused at joining {last['refused']:,}; pools {last['pools']:,}: allocated {last['allocated']:,}, failed {last['failed']:,}; "
           f"sourced {last['sourced']:,}, not sourceable {last['unsourced']:,}; conserved: {last['conserved']}")
     out = HERE / "results" / "pooling.json"
     out.parent.mkdir(exist_ok=True)

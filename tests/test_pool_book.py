@@ -72,3 +72,11 @@ def test_due_pools_close_and_stop_taking_intents():
     with pytest.raises(PoolProblem) as info:
         book.withdraw("nope", now=61)
     assert info.value.code == "unknown_intent"
+
+
+def test_an_intent_no_pool_would_take_opens_nothing():
+    book = PoolBook(opener)
+    poor = Intent("i9", "h9", APPLES, 5, 10, 100, "gate-3", (0.0, 300.0))  # limit 1.00 < 9.00
+    with pytest.raises(PoolProblem) as info:
+        book.place(poor, now=0)
+    assert info.value.code == "price_too_low" and book.pools == {} and book.intent_pool == {}

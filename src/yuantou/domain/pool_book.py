@@ -66,7 +66,11 @@ class PoolBook:
             if terms is None:
                 raise refusal or PoolProblem("unknown_product", "no producer offers this product at this pickup point",
                                              "product")
-            best = self.add_pool(Pool(self.new_id(), terms))
+            fresh = Pool(self.new_id(), terms)
+            problem = fresh.refusal(intent, now)
+            if problem:  # not even a new pool would take it: refuse, and open nothing
+                raise problem
+            best = self.add_pool(fresh)
         best.join(intent, now)
         self.intent_pool[intent.id] = best.id
         return best
