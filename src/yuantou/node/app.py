@@ -18,6 +18,7 @@ from yuantou.domain.catalog_file import CatalogFileError, items_from_records
 from yuantou.node import producer as producer_logic
 from yuantou.node.buyer import select_message
 from yuantou.node.catalog_store import catalog_json, read_catalog, upsert_items
+from yuantou.node.pool_api import pool_router
 from yuantou.node.service import Node, OutgoingInvalid
 from yuantou.node.subscription import answer_challenge
 from yuantou.protocol.envelope import BecknError
@@ -148,6 +149,8 @@ def create_app(node: Node) -> FastAPI:
         return await node.db.run(lambda c: _orders(c, side))
 
     if config.is_buyer:
+        api.include_router(pool_router(node, node.pool_desk))
+
         async def bpp_uri(bpp_id: str) -> str:
             peer = await node.registry.find(bpp_id, "BPP")
             if peer is None:

@@ -82,6 +82,8 @@ def load_config(path: Path) -> NodeConfig:
         updates["catalog_file"] = base / config.catalog_file
     if config.database_url.startswith("sqlite:///") and not config.database_url.startswith("sqlite:////"):
         updates["database_url"] = "sqlite:///" + str(base / config.database_url[len("sqlite:///"):])
+    if config.is_buyer and config.workers > 1:
+        raise ConfigError(f"{path}: workers: a buyer node keeps its pools in one process; use workers = 1")
     if config.is_producer and (updates.get("catalog_file") or config.catalog_file) is None:
         raise ConfigError(f"{path}: catalog_file: required for a node with the producer role")
     return config.model_copy(update=updates)

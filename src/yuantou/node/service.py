@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 from yuantou.node import buyer as buyer_logic
 from yuantou.node import producer as producer_logic
 from yuantou.node.config import NodeConfig
+from yuantou.node.pool_desk import PoolDesk
 from yuantou.protocol import envelope as env
 from yuantou.protocol.auth import AuthFailure, authenticate
 from yuantou.protocol.envelope import BecknError
@@ -91,6 +92,7 @@ class Node:
                                    concurrency=OUTBOX_CONNECTIONS)
         self.provider = producer_logic.Provider(
             config.provider_id or config.subscriber_id, config.provider_name or config.subscriber_id)
+        self.pool_desk = PoolDesk() if config.is_buyer else None
         self._process_event = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self.counters: dict[str, int] = {"ack": 0, "nack": 0, "unauthorized": 0, "duplicate": 0, "processed": 0}
@@ -105,6 +107,9 @@ class Node:
             asyncio.create_task(self.outbox.run(), name="outbox"),
             asyncio.create_task(self._process_loop(), name="processor"),
         ]
+        if self.pool_desk is not None:
+            await self.db.run(self.pool_desk.load)
+            self._tasks.append(asyncio.create_task(self._close_pools_loop(), name="pools"))
         self._wake_processor()
 
     async def stop(self) -> None:
@@ -292,6 +297,17 @@ class Node:
                 await asyncio.wait_for(self._process_event.wait(), timeout=2.0)
             except asyncio.TimeoutError:
                 pass
+
+    async def _close_pools_loop(self, every: float = 1.0) -> None:
+        """Close pools at their cut-off (or on reaching their target), whatever else the node is doing."""
+        while True:
+            try:
+                closed = await self.db.run(self.pool_desk.close_due)
+                for pool_id, outcome in closed:
+                    log.info("pool %s closed: %s", pool_id, type(outcome).__name__)
+            except Exception:
+                log.exception("closing due pools failed; will retry")
+            await asyncio.sleep(every)
 
     # -- sending our own requests (buyer) and unsolicited callbacks (producer) ---------------
 

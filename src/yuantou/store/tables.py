@@ -94,6 +94,43 @@ orders = Table(
 )
 Index("ix_orders_transaction", orders.c.transaction_id)
 
+# -- pools (a buyer node's pooled demand) -----------------------------------------------------
+
+pools = Table(
+    "pools",
+    metadata,
+    Column("pool_id", String(64), primary_key=True),
+    Column("terms", Text, nullable=False),  # PoolTerms as JSON: fixed once the pool opens
+    Column("status", String(16), nullable=False),  # open | allocated | failed
+    Column("cutoff", Float, nullable=False),
+    Column("outcome", Text, nullable=True),  # Allocation / Failure as JSON once closed
+    Column("created_at", Float, nullable=False),
+    Column("closed_at", Float, nullable=True),
+)
+Index("ix_pools_status_cutoff", pools.c.status, pools.c.cutoff)
+
+pool_intents = Table(
+    "pool_intents",
+    metadata,
+    Column("intent_id", String(64), primary_key=True),
+    Column("pool_id", String(64), nullable=False),
+    Column("household", String(128), nullable=False),
+    Column("spec", Text, nullable=False),  # ProductSpec as JSON
+    Column("min_quantity", Integer, nullable=False),  # steps of the pool's unit
+    Column("max_quantity", Integer, nullable=False),
+    Column("max_price", Integer, nullable=False),  # minor currency units per unit
+    Column("pickup_point", String(128), nullable=False),
+    Column("window_start", Float, nullable=False),
+    Column("window_end", Float, nullable=False),
+    Column("joined_at", Float, nullable=False),
+    Column("status", String(16), nullable=False),  # joined | withdrawn | allocated | priced_out | left_out | failed
+    Column("quantity", Integer, nullable=True),  # allocated steps
+    Column("unit_price", Integer, nullable=True),
+    Column("updated_at", Float, nullable=False),
+)
+Index("ix_pool_intents_pool", pool_intents.c.pool_id, pool_intents.c.status)
+Index("ix_pool_intents_household", pool_intents.c.household)
+
 # -- directory ---------------------------------------------------------------------------
 
 subscribers = Table(

@@ -1,0 +1,236 @@
+"""The buyer node's pooling API (``/api/pools``, ``/api/intents``, ``/api/households``) for organisers and household apps.
+
+Quantities travel in the pool's unit (``"2.5"`` kg) and prices in currency units
+(``"8.50"``); the store keeps whole steps and minor units. Every refusal is a 4xx with
+``{"error": {"code", "message", "path"}}`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from yuantou.domain.pooling import Intent, PoolProblem, PoolTerms, PriceTier, ProductSpec, to_steps
+from yuantou.node.pool_desk import PoolDesk, terms_from_json
+from yuantou.store.tables import pool_intents, pools
+
+MINOR_UNITS = 100  # fen per yuan, cents per dollar, paise per rupee
+
+
+class TierIn(BaseModel):
+    min_quantity: Decimal = Field(ge=0, description="pooled quantity (in the pool's unit) from which this price applies")
+    price: Decimal = Field(gt=0, description="price per unit")
+
+
+class PoolIn(BaseModel):
+    item_id: str | None = None
+    category: str | None = None
+    grade: str | None = None
+    pickup_points: list[str] = Field(min_length=1)
+    window_start: datetime
+    window_end: datetime
+    cutoff: datetime
+    unit: str = "kg"
+    step: Decimal = Field(Decimal(1), gt=0, description="smallest quantity a household can ask for")
+    bulk_unit: Decimal = Field(gt=0, description="the producer ships whole multiples of this (e.g. a 10 kg crate)")
+    moq: Decimal = Field(Decimal(0), ge=0)
+    max_quantity: Decimal | None = None
+    target_quantity: Decimal | None = None
+    target_turnover: Decimal | None = None
+    tiers: list[TierIn] = Field(min_length=1)
+    currency: str = "CNY"
+
+
+class IntentIn(BaseModel):
+    intent_id: str | None = None
+    household: str = Field(min_length=1)
+    item_id: str | None = None
+    category: str | None = None
+    grade: str | None = None
+    min_quantity: Decimal
+    max_quantity: Decimal
+    max_price: Decimal = Field(description="highest price per unit the household accepts")
+    pickup_point: str
+    window_start: datetime
+    window_end: datetime
+    pool_id: str | None = Field(None, description="join this pool rather than the best one")
+
+
+def refusal(problem: PoolProblem) -> JSONResponse:
+    status = {"unknown_pool": 404, "unknown_intent": 404, "pool_closed": 409, "already_withdrawn": 409,
+              "duplicate_intent": 409, "pool_full": 409}.get(problem.code, 400)
+    return JSONResponse({"error": {"code": problem.code, "message": problem.message, "path": problem.path}}, status)
+
+
+def money_minor(value: Decimal, path: str) -> int:
+    minor = value * MINOR_UNITS
+    if minor != minor.to_integral_value() or minor <= 0:
+        raise PoolProblem("bad_price", f"{value} is not a positive amount in whole minor units", path)
+    return int(minor)
+
+
+def _steps_or_none(value: Decimal | None, step: Decimal, path: str) -> int | None:
+    return None if value is None else to_steps(value, step, path)
+
+
+def terms_from_input(body: PoolIn) -> PoolTerms:
+    step = body.step
+    try:
+        tiers = tuple(PriceTier(to_steps(t.min_quantity, step, f"tiers[{i}].min_quantity"),
+                                money_minor(t.price, f"tiers[{i}].price")) for i, t in enumerate(body.tiers))
+        return PoolTerms(
+            spec=ProductSpec(body.item_id, body.category, body.grade), pickup_points=frozenset(body.pickup_points),
+            window=(body.window_start.timestamp(), body.window_end.timestamp()), cutoff=body.cutoff.timestamp(),
+            bulk_unit=to_steps(body.bulk_unit, step, "bulk_unit"), moq=to_steps(body.moq, step, "moq"),
+            tiers=tiers, max_quantity=_steps_or_none(body.max_quantity, step, "max_quantity"),
+            target_quantity=_steps_or_none(body.target_quantity, step, "target_quantity"),
+            target_turnover=None if body.target_turnover is None else money_minor(body.target_turnover, "target_turnover"),
+            step=step, unit=body.unit, currency=body.currency)
+    except (InvalidOperation, ArithmeticError):
+        raise PoolProblem("bad_terms", "a number in the pool's terms is out of range", "tiers") from None
+
+
+def intent_from_input(body: IntentIn, step: Decimal) -> Intent:
+    intent = Intent(
+        body.intent_id or "intent-" + uuid.uuid4().hex[:16], body.household,
+        ProductSpec(body.item_id, body.category, body.grade),
+        to_steps(body.min_quantity, step, "min_quantity"), to_steps(body.max_quantity, step, "max_quantity"),
+        money_minor(body.max_price, "max_price") if body.max_price > 0 else 0,
+        body.pickup_point, (body.window_start.timestamp(), body.window_end.timestamp()))
+    intent.check()
+    return intent
+
+
+def units(steps: int | None, step: Decimal) -> str | None:
+    return None if steps is None else format((steps * step).normalize(), "f")
+
+
+def price(minor: int | None) -> str | None:
+    return None if minor is None else format((Decimal(minor) / MINOR_UNITS).quantize(Decimal("0.01")), "f")
+
+
+def pool_view(conn: Connection, pool_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(pools).where(pools.c.pool_id == pool_id)).mappings().first()
+    if row is None:
+        return None
+    terms = terms_from_json(row["terms"])
+    members = conn.execute(select(pool_intents).where(pool_intents.c.pool_id == pool_id)
+                           .order_by(pool_intents.c.joined_at)).mappings().all()
+    joined = [m for m in members if m["status"] != "withdrawn"]
+    outcome = json.loads(row["outcome"]) if row["outcome"] else None
+    if outcome and not outcome["failed"]:
+        outcome = {"total": units(outcome["total"], terms.step), "unit_price": price(outcome["unit_price"]),
+                   "households": len(outcome["lines"]), "priced_out": outcome["priced_out"],
+                   "left_out": outcome["left_out"]}
+    return {
+        "pool_id": pool_id, "status": row["status"], "product": {"item_id": terms.spec.item_id,
+                                                                 "category": terms.spec.category, "grade": terms.spec.grade},
+        "pickup_points": sorted(terms.pickup_points), "cutoff": terms.cutoff, "unit": terms.unit,
+        "bulk_unit": units(terms.bulk_unit, terms.step), "moq": units(terms.moq, terms.step),
+        "tiers": [{"min_quantity": units(t.min_quantity, terms.step), "price": price(t.unit_price)} for t in terms.tiers],
+        "currency": terms.currency, "households": len({m["household"] for m in joined}),
+        "pooled_min": units(sum(m["min_quantity"] for m in joined), terms.step),
+        "pooled_max": units(sum(m["max_quantity"] for m in joined), terms.step),
+        "outcome": outcome,
+    }
+
+
+def household_lines(conn: Connection, household: str) -> list[dict[str, Any]]:
+    rows = conn.execute(select(pool_intents, pools.c.terms, pools.c.status.label("pool_status"))
+                        .join(pools, pools.c.pool_id == pool_intents.c.pool_id)
+                        .where(pool_intents.c.household == household).order_by(pool_intents.c.joined_at)).mappings()
+    out = []
+    for r in rows:
+        terms = terms_from_json(r["terms"])
+        out.append({"intent_id": r["intent_id"], "pool_id": r["pool_id"], "status": r["status"],
+                    "pickup_point": r["pickup_point"], "unit": terms.unit,
+                    "asked": [units(r["min_quantity"], terms.step), units(r["max_quantity"], terms.step)],
+                    "quantity": units(r["quantity"], terms.step), "unit_price": price(r["unit_price"]),
+                    "amount": price(None if r["quantity"] is None or r["unit_price"] is None
+                                    else int((r["quantity"] * terms.step * r["unit_price"]).to_integral_value())),
+                    "currency": terms.currency})
+    return out
+
+
+def pool_router(node: Any, desk: PoolDesk) -> APIRouter:  # node: yuantou.node.service.Node
+    api = APIRouter(tags=["pools"])
+
+    async def guarded(fn) -> Any:  # noqa: ANN001
+        try:
+            return await node.db.run(fn)
+        except PoolProblem as problem:
+            return refusal(problem)
+
+    @api.post("/pools", summary="open a pool (organiser)")
+    async def open_pool(body: PoolIn, request: Request) -> Any:
+        def run(conn: Connection) -> dict:
+            pool = desk.open_pool(conn, terms_from_input(body))
+            return pool_view(conn, pool.id)
+        return await guarded(run)
+
+    @api.get("/pools", summary="every pool with its pooled quantities and outcome")
+    async def list_pools(status: str | None = None) -> Any:
+        def run(conn: Connection) -> list:
+            query = select(pools.c.pool_id).order_by(pools.c.created_at)
+            if status:
+                query = query.where(pools.c.status == status)
+            return [pool_view(conn, pid) for pid in conn.execute(query).scalars()]
+        return await node.db.run(run)
+
+    @api.get("/pools/{pool_id}")
+    async def get_pool(pool_id: str) -> Any:
+        found = await node.db.run(lambda c: pool_view(c, pool_id))
+        return found or refusal(PoolProblem("unknown_pool", f"no pool {pool_id}", "pool_id"))
+
+    @api.post("/pools/{pool_id}/close", summary="close a pool now: allocate, or fail with the reason")
+    async def close_pool(pool_id: str) -> Any:
+        def run(conn: Connection) -> dict:
+            desk.close(conn, pool_id)
+            return pool_view(conn, pool_id)
+        return await guarded(run)
+
+    @api.post("/intents", summary="a household's intent joins the best pool (or opens one)")
+    async def join(body: IntentIn) -> Any:
+        def run(conn: Connection) -> dict:
+            if body.pool_id:
+                pool = desk.book.pools.get(body.pool_id)
+                step = pool.terms.step if pool else Decimal(1)  # an unknown pool is refused by the desk
+            else:
+                step = _step_for(desk, body)
+            intent = intent_from_input(body, step)
+            pool = desk.join(conn, intent, pool_id=body.pool_id)
+            return {"intent_id": intent.id, "pool_id": pool.id, "pool": pool_view(conn, pool.id)}
+        return await guarded(run)
+
+    @api.post("/intents/{intent_id}/withdraw")
+    async def withdraw(intent_id: str) -> Any:
+        def run(conn: Connection) -> dict:
+            desk.withdraw(conn, intent_id)
+            return {"intent_id": intent_id, "status": "withdrawn"}
+        return await guarded(run)
+
+    @api.get("/households/{household}", summary="a household's own lines: quantity, price, pickup point, status")
+    async def household(household: str) -> Any:
+        return await node.db.run(lambda c: household_lines(c, household))
+
+    return api
+
+
+def _step_for(desk: PoolDesk, body: IntentIn) -> Decimal:
+    """The step of the pools this intent could join (they share the product's step), else 1."""
+    spec = ProductSpec(body.item_id, body.category, body.grade) if (body.item_id or body.category) else None
+    if spec is None:
+        raise PoolProblem("bad_product", "name an item or a category", "item_id")
+    for pool in desk.book.pools.values():
+        if pool.terms.spec.covers(spec) and body.pickup_point in pool.terms.pickup_points:
+            return pool.terms.step
+    return Decimal(1)

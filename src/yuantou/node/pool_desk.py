@@ -1,0 +1,216 @@
+"""A buyer node's pools, kept in its store: every join, withdrawal and close is committed as it happens.
+
+The pure rules live in ``domain.pooling`` and ``domain.pool_book``; this module maps
+them to rows. The in-memory book is a cache of the open pools: it is rebuilt from the
+store at start (so a restart at any moment loses nothing) and after any failed write
+(so memory never runs ahead of disk). Closing a pool — allocation, the pool's outcome
+and every household's line — is one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from yuantou.domain.pool_book import Opener, PoolBook
+from yuantou.domain.pooling import (
+    Allocation,
+    Failure,
+    Intent,
+    Pool,
+    PoolProblem,
+    PoolStatus,
+    PoolTerms,
+    PriceTier,
+    ProductSpec,
+)
+from yuantou.store.tables import pool_intents, pools
+
+T = TypeVar("T")
+
+
+# -- rows <-> domain ----------------------------------------------------------------------
+
+def spec_json(spec: ProductSpec) -> str:
+    return json.dumps({"item_id": spec.item_id, "category": spec.category, "grade": spec.grade})
+
+
+def spec_from_json(text: str) -> ProductSpec:
+    return ProductSpec(**json.loads(text))
+
+
+def terms_json(terms: PoolTerms) -> str:
+    return json.dumps({
+        "spec": json.loads(spec_json(terms.spec)), "pickup_points": sorted(terms.pickup_points),
+        "window": list(terms.window), "cutoff": terms.cutoff, "bulk_unit": terms.bulk_unit, "moq": terms.moq,
+        "tiers": [[t.min_quantity, t.unit_price] for t in terms.tiers], "max_quantity": terms.max_quantity,
+        "target_quantity": terms.target_quantity, "target_turnover": terms.target_turnover,
+        "step": str(terms.step), "unit": terms.unit, "currency": terms.currency,
+    })
+
+
+def terms_from_json(text: str) -> PoolTerms:
+    d = json.loads(text)
+    return PoolTerms(
+        spec=ProductSpec(**d["spec"]), pickup_points=frozenset(d["pickup_points"]), window=tuple(d["window"]),
+        cutoff=d["cutoff"], bulk_unit=d["bulk_unit"], moq=d["moq"],
+        tiers=tuple(PriceTier(m, p) for m, p in d["tiers"]), max_quantity=d["max_quantity"],
+        target_quantity=d["target_quantity"], target_turnover=d["target_turnover"], step=Decimal(d["step"]),
+        unit=d["unit"], currency=d["currency"])
+
+
+def outcome_json(outcome: Allocation | Failure) -> str:
+    if isinstance(outcome, Failure):
+        return json.dumps({"failed": True, "code": outcome.code, "reason": outcome.reason})
+    return json.dumps({"failed": False, "total": outcome.total, "unit_price": outcome.unit_price,
+                       "lines": [[line.intent_id, line.household, line.quantity] for line in outcome.lines],
+                       "priced_out": list(outcome.priced_out), "left_out": list(outcome.left_out)})
+
+
+def intent_from_row(row: Any) -> Intent:
+    return Intent(row["intent_id"], row["household"], spec_from_json(row["spec"]), row["min_quantity"],
+                  row["max_quantity"], row["max_price"], row["pickup_point"], (row["window_start"], row["window_end"]),
+                  row["joined_at"])
+
+
+# -- the desk -------------------------------------------------------------------------------
+
+class PoolDesk:
+    def __init__(self, opener: Opener | None = None) -> None:
+        self.opener = opener or (lambda intent, now: None)
+        self.book = PoolBook(self.opener, new_id=lambda: "pool-" + uuid.uuid4().hex[:12])
+
+    def load(self, conn: Connection) -> None:
+        """Rebuild the book of open pools from the store."""
+        self.book = PoolBook(self.opener, new_id=self.book.new_id)
+        open_pools = {r["pool_id"]: Pool(r["pool_id"], terms_from_json(r["terms"]))
+                      for r in conn.execute(select(pools).where(pools.c.status == PoolStatus.OPEN.value)).mappings()}
+        if open_pools:
+            rows = conn.execute(select(pool_intents).where(pool_intents.c.status == "joined")
+                                .order_by(pool_intents.c.joined_at)).mappings()
+            for row in rows:
+                pool = open_pools.get(row["pool_id"])
+                if pool is not None:
+                    intent = intent_from_row(row)
+                    pool.intents[intent.id] = intent
+                    pool._min_sum += intent.min_quantity
+        for pool in open_pools.values():
+            self.book.add_pool(pool)
+
+    def _guarded(self, conn: Connection, change: Callable[[], T]) -> T:
+        """Run a change to memory and store; if anything fails, memory is rebuilt from the store."""
+        try:
+            with conn.begin_nested():
+                return change()
+        except PoolProblem:
+            raise  # the domain refuses before it changes anything
+        except BaseException:
+            self.load(conn)
+            raise
+
+    def open_pool(self, conn: Connection, terms: PoolTerms, now: float | None = None) -> Pool:
+        """An organiser opens a pool explicitly (households then join it, or the best pool, by product)."""
+        now = time.time() if now is None else now
+        if terms.cutoff <= now:
+            raise PoolProblem("bad_terms", "the cut-off is already past", "cutoff")
+
+        def change() -> Pool:
+            pool = self.book.add_pool(Pool(self.book.new_id(), terms))
+            self._insert_pool(conn, pool, now)
+            return pool
+        return self._guarded(conn, change)
+
+    def _insert_pool(self, conn: Connection, pool: Pool, now: float) -> None:
+        conn.execute(pools.insert().values(pool_id=pool.id, terms=terms_json(pool.terms), status=pool.status.value,
+                                           cutoff=pool.terms.cutoff, created_at=now))
+
+    def join(self, conn: Connection, intent: Intent, now: float | None = None, pool_id: str | None = None) -> Pool:
+        """Place a household's intent in the best pool (or the one named); raises PoolProblem."""
+        now = time.time() if now is None else now
+        if conn.execute(select(pool_intents.c.pool_id).where(pool_intents.c.intent_id == intent.id)).first():
+            raise PoolProblem("duplicate_intent", f"intent {intent.id} exists already", "intent_id")
+
+        def change() -> Pool:
+            known = set(self.book.pools)
+            if pool_id is not None:
+                pool = self.book.pools.get(pool_id)
+                if pool is None:
+                    status = conn.execute(select(pools.c.status).where(pools.c.pool_id == pool_id)).scalar()
+                    if status is not None:
+                        raise PoolProblem("pool_closed", f"pool {pool_id} is {status}, no longer open", "pool_id")
+                    raise PoolProblem("unknown_pool", f"no pool {pool_id}", "pool_id")
+                pool.join(intent, now)
+                self.book.intent_pool[intent.id] = pool.id
+            else:
+                pool = self.book.place(intent, now)
+            if pool.id not in known:
+                self._insert_pool(conn, pool, now)
+            conn.execute(pool_intents.insert().values(
+                intent_id=intent.id, pool_id=pool.id, household=intent.household, spec=spec_json(intent.spec),
+                min_quantity=intent.min_quantity, max_quantity=intent.max_quantity, max_price=intent.max_price,
+                pickup_point=intent.pickup_point, window_start=intent.window[0], window_end=intent.window[1],
+                joined_at=intent.joined_at, status="joined", updated_at=now))
+            return pool
+        return self._guarded(conn, change)
+
+    def withdraw(self, conn: Connection, intent_id: str, now: float | None = None) -> Intent:
+        now = time.time() if now is None else now
+        row = conn.execute(select(pool_intents.c.status, pool_intents.c.pool_id)
+                           .where(pool_intents.c.intent_id == intent_id)).first()
+        if row is None:
+            raise PoolProblem("unknown_intent", f"no intent {intent_id}", "intent_id")
+        if row.status == "withdrawn":
+            raise PoolProblem("already_withdrawn", f"intent {intent_id} was already withdrawn", "intent_id")
+        if row.status != "joined":
+            raise PoolProblem("pool_closed", f"pool {row.pool_id} has closed; intent {intent_id} can no longer "
+                                             "be withdrawn", "intent_id")
+
+        def change() -> Intent:
+            intent = self.book.withdraw(intent_id, now)
+            conn.execute(update(pool_intents).where(pool_intents.c.intent_id == intent_id)
+                         .values(status="withdrawn", updated_at=now))
+            return intent
+        return self._guarded(conn, change)
+
+    def close(self, conn: Connection, pool_id: str, now: float | None = None) -> Allocation | Failure:
+        """Close one pool now (an organiser's decision, or its cut-off): allocate and record every line."""
+        now = time.time() if now is None else now
+        pool = self.book.pools.get(pool_id)
+        if pool is None or pool.status is not PoolStatus.OPEN:
+            status = conn.execute(select(pools.c.status).where(pools.c.pool_id == pool_id)).scalar()
+            if status is None:
+                raise PoolProblem("unknown_pool", f"no pool {pool_id}", "pool_id")
+            raise PoolProblem("pool_closed", f"pool {pool_id} is already {status}", "pool_id")
+
+        def change() -> Allocation | Failure:
+            self.book.close(pool)
+            outcome = pool.outcome
+            conn.execute(update(pools).where(pools.c.pool_id == pool_id).values(
+                status=pool.status.value, outcome=outcome_json(outcome), closed_at=now))
+            joined = pool_intents.c.pool_id == pool_id, pool_intents.c.status == "joined"
+            if isinstance(outcome, Failure):
+                conn.execute(update(pool_intents).where(*joined).values(status="failed", quantity=0, updated_at=now))
+                return outcome
+            for line in outcome.lines:
+                conn.execute(update(pool_intents).where(pool_intents.c.intent_id == line.intent_id).values(
+                    status="allocated", quantity=line.quantity, unit_price=outcome.unit_price, updated_at=now))
+            for status, ids in (("priced_out", outcome.priced_out), ("left_out", outcome.left_out)):
+                if ids:
+                    conn.execute(update(pool_intents).where(pool_intents.c.intent_id.in_(ids))
+                                 .values(status=status, quantity=0, updated_at=now))
+            return outcome
+        return self._guarded(conn, change)
+
+    def close_due(self, conn: Connection, now: float | None = None) -> list[tuple[str, Allocation | Failure]]:
+        """Close every pool at its cut-off, or early once its target is reached."""
+        now = time.time() if now is None else now
+        due = {p.id for p in self.book.due(now)}
+        due |= {p.id for p in self.book.pools.values() if p.status is PoolStatus.OPEN and p.should_close(now)}
+        return [(pool_id, self.close(conn, pool_id, now)) for pool_id in sorted(due)]

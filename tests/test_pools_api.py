@@ -1,0 +1,148 @@
+"""Pooling on a real buyer node over HTTP: open, join, refuse bad input, withdraw, close, survive kill -9."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+
+from yuantou.localnet import LocalNetwork
+
+from conftest import storage
+
+
+def iso(dt: datetime) -> str:
+    return dt.isoformat().replace("+00:00", "Z")
+
+
+NOW = datetime.now(timezone.utc)
+WINDOW = {"window_start": iso(NOW + timedelta(days=1)), "window_end": iso(NOW + timedelta(days=1, hours=6))}
+
+
+def pool_body(**overrides) -> dict:
+    body = {"item_id": "apple-fuji-a", "category": "fruit", "grade": "A", "pickup_points": ["gate-3", "school"],
+            **WINDOW, "cutoff": iso(NOW + timedelta(hours=2)), "unit": "kg", "step": "0.5", "bulk_unit": "10",
+            "moq": "20", "tiers": [{"min_quantity": "0", "price": "9.00"}, {"min_quantity": "50", "price": "8.50"}]}
+    body.update(overrides)
+    return body
+
+
+def intent_body(household: str, lo: str, hi: str, **overrides) -> dict:
+    body = {"household": household, "item_id": "apple-fuji-a", "min_quantity": lo, "max_quantity": hi,
+            "max_price": "9.50", "pickup_point": "gate-3", "window_start": iso(NOW), "window_end": iso(NOW + timedelta(days=2))}
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture(scope="module")
+def buyer_net(tmp_path_factory):
+    net = LocalNetwork(tmp_path_factory.mktemp("pools"), database=storage())
+    try:
+        net.start_directory()
+        net.add_node("organiser", ["buyer"])
+        yield net
+    finally:
+        net.stop()
+
+
+def test_households_pool_and_see_their_lines(buyer_net):
+    api = httpx.Client(base_url=buyer_net.buyers["organiser"].url + "/api", timeout=10)
+    pool = api.post("/pools", json=pool_body()).json()
+    assert pool["status"] == "open" and pool["bulk_unit"] == "10" and pool["tiers"][1]["price"] == "8.50"
+    pid = pool["pool_id"]
+    joined = [api.post("/intents", json=intent_body(h, lo, hi)).json() for h, lo, hi in
+              [("wang", "2", "5"), ("li", "3", "3"), ("zhao", "1.5", "30")]]
+    assert {j["pool_id"] for j in joined} == {pid}
+    assert api.get(f"/pools/{pid}").json()["pooled_max"] == "38"
+
+    # bad input: a clear error naming the field, nothing stored changes
+    cases = [
+        (intent_body("x", "2", "5", pickup_point="mall", pool_id=pid), 400, "bad_pickup", "pickup_point"),
+        (intent_body("x", "-1", "5"), 400, "bad_quantity", "min_quantity"),
+        (intent_body("x", "2.3", "5"), 400, "bad_quantity", "min_quantity"),
+        (intent_body("x", "5", "2"), 400, "bad_quantity", "max_quantity"),
+        (intent_body("x", "2", "5", item_id="durian"), 400, "unknown_product", "product"),
+        (intent_body("x", "2", "5", pool_id="pool-nope"), 404, "unknown_pool", "pool_id"),
+        (intent_body("x", "2", "5", max_price="8.999"), 400, "bad_price", "max_price"),
+    ]
+    for body, status, code, path in cases:
+        resp = api.post("/intents", json=body)
+        assert resp.status_code == status, (body, resp.text)
+        assert resp.json()["error"]["code"] == code and resp.json()["error"]["path"] == path, resp.text
+    assert api.get(f"/pools/{pid}").json()["households"] == 3
+
+    # withdraw once, not twice
+    extra = api.post("/intents", json=intent_body("sun", "1", "1")).json()
+    assert api.post(f"/intents/{extra['intent_id']}/withdraw").status_code == 200
+    again = api.post(f"/intents/{extra['intent_id']}/withdraw")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_withdrawn"
+
+    closed = api.post(f"/pools/{pid}/close").json()
+    assert closed["status"] == "allocated"
+    assert closed["outcome"]["total"] == "30" and closed["outcome"]["unit_price"] == "9.00"  # 3 crates of 10 kg
+    lines = {h: api.get(f"/households/{h}").json()[0] for h in ("wang", "li", "zhao")}
+    assert sum(float(line["quantity"]) for line in lines.values()) == 30
+    assert lines["li"]["quantity"] == "3" and lines["li"]["amount"] == "27.00"
+    assert all(line["status"] == "allocated" and line["pickup_point"] == "gate-3" for line in lines.values())
+    assert api.get("/households/sun").json()[0]["status"] == "withdrawn"
+
+    late = api.post("/intents", json=intent_body("late", "2", "5", pool_id=pid))
+    assert late.status_code == 409 and late.json()["error"]["code"] == "pool_closed"
+    assert api.post(f"/pools/{pid}/close").json()["error"]["code"] == "pool_closed"
+
+
+def test_a_pool_below_its_moq_fails_and_charges_nobody(buyer_net):
+    api = httpx.Client(base_url=buyer_net.buyers["organiser"].url + "/api", timeout=10)
+    pid = api.post("/pools", json=pool_body(item_id="pear", moq="100", pickup_points=["depot"])).json()["pool_id"]
+    api.post("/intents", json=intent_body("ma", "2", "10", item_id="pear", pickup_point="depot", pool_id=pid))
+    closed = api.post(f"/pools/{pid}/close").json()
+    assert closed["status"] == "failed" and closed["outcome"]["code"] == "below_moq"
+    line = api.get("/households/ma").json()[0]
+    assert line["status"] == "failed" and line["quantity"] == "0" and line["amount"] in ("0.00", None)
+
+
+def test_pool_state_survives_kill_9_mid_close(buyer_net):
+    node = buyer_net.buyers["organiser"]
+    api = httpx.Client(base_url=node.url + "/api", timeout=30)
+    pid = api.post("/pools", json=pool_body(item_id="plum", pickup_points=["hall"], bulk_unit="1", moq="1")).json()["pool_id"]
+    for n in range(400):
+        resp = api.post("/intents", json=intent_body(f"hh{n}", "1", "3", item_id="plum", pickup_point="hall", pool_id=pid))
+        assert resp.status_code == 200, resp.text
+
+    closer = threading.Thread(target=lambda: _ignore_errors(lambda: api.post(f"/pools/{pid}/close")))
+    closer.start()
+    time.sleep(0.05)
+    buyer_net.kill(node)  # SIGKILL, most likely while the close transaction is in flight
+    closer.join(30)
+    buyer_net.start_node(node)
+
+    api = httpx.Client(base_url=node.url + "/api", timeout=30)
+    pool = api.get(f"/pools/{pid}").json()
+    lines = [api.get(f"/households/hh{n}").json()[0] for n in range(400)]
+    statuses = {line["status"] for line in lines}
+    if pool["status"] == "open":  # the close had not committed: nothing of it is visible
+        assert statuses == {"joined"} and pool["households"] == 400
+        pool = api.post(f"/pools/{pid}/close").json()
+        lines = [api.get(f"/households/hh{n}").json()[0] for n in range(400)]
+    assert pool["status"] == "allocated"
+    assert {line["status"] for line in lines} == {"allocated"}
+    assert sum(float(line["quantity"]) for line in lines) == float(pool["outcome"]["total"]) == 1200
+
+
+def _ignore_errors(fn) -> None:  # noqa: ANN001
+    try:
+        fn()
+    except httpx.HTTPError:
+        pass
+
+
+def test_buyer_with_several_workers_is_refused(buyer_net, tmp_path):
+    from yuantou.node.config import ConfigError, load_config
+
+    (tmp_path / "node.toml").write_text('subscriber_id = "b"\nurl = "http://127.0.0.1:1/beckn"\nroles = ["buyer"]\n'
+                                        'key_file = "k"\ndirectory_url = "http://127.0.0.1:2"\nworkers = 2\n')
+    with pytest.raises(ConfigError, match="workers"):
+        load_config(tmp_path / "node.toml")
