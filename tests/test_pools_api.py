@@ -146,3 +146,38 @@ def test_buyer_with_several_workers_is_refused(buyer_net, tmp_path):
                                         'key_file = "k"\ndirectory_url = "http://127.0.0.1:2"\nworkers = 2\n')
     with pytest.raises(ConfigError, match="workers"):
         load_config(tmp_path / "node.toml")
+
+
+def test_pool_cli_open_join_withdraw_list_close(buyer_net):
+    import subprocess
+    import sys
+
+    node = buyer_net.buyers["organiser"].url
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "yuantou.cli", "pool", *args, "--node", node],
+                              capture_output=True, text=True, timeout=60, env={**__import__("os").environ, "COLUMNS": "200"})
+
+    window = f"{WINDOW['window_start']}/{WINDOW['window_end']}"
+    opened = cli("open", "--item", "kiwi", "--pickup", "library", "--cutoff", iso(NOW + timedelta(hours=1)),
+                 "--window", window, "--bulk-unit", "5", "--moq", "5", "--tier", "0:12", "--tier", "20:11")
+    assert opened.returncode == 0, opened.stderr
+    pid = opened.stdout.split()[-1]
+    wide = f"{iso(NOW)}/{iso(NOW + timedelta(days=3))}"
+    for household, lo, hi in (("zhou", "3", "8"), ("wu", "2", "6")):
+        joined = cli("join", "--household", household, "--item", "kiwi", "--min", lo, "--max", hi,
+                     "--max-price", "12.5", "--pickup", "library", "--window", wide)
+        assert joined.returncode == 0 and pid in joined.stdout, joined.stderr
+    bad = cli("join", "--household", "qian", "--item", "kiwi", "--min", "-2", "--max", "3", "--max-price", "12",
+              "--pickup", "library", "--window", wide)
+    assert bad.returncode == 2 and "bad_quantity" in bad.stderr and "min_quantity" in bad.stderr, bad.stderr
+    extra = cli("join", "--household", "zheng", "--item", "kiwi", "--min", "1", "--max", "1", "--max-price", "12",
+                "--pickup", "library", "--window", wide)
+    intent_id = extra.stdout.split()[1]
+    assert cli("withdraw", intent_id).returncode == 0
+    twice = cli("withdraw", intent_id)
+    assert twice.returncode == 2 and "already_withdrawn" in twice.stderr
+    listed = cli("list", "--status", "open")
+    assert pid in listed.stdout and "5..14 kg" in listed.stdout, listed.stdout
+    closed = cli("close", pid)
+    assert closed.returncode == 0 and "allocated 10 kg at 12.00 to 2 households" in closed.stdout, closed.stdout

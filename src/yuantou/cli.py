@@ -19,6 +19,8 @@ node_app = typer.Typer(help="Buyer and producer nodes.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(directory_app, name="directory")
 app.add_typer(node_app, name="node")
+pool_app = typer.Typer(help="Pooled demand on a buyer node (organisers and household apps).", no_args_is_help=True)
+app.add_typer(pool_app, name="pool")
 console = Console()
 err = Console(stderr=True)
 
@@ -158,6 +160,117 @@ def node_subscribe(config: Path = typer.Option(..., "--config")) -> None:
         console.print(answer)
     if any(a["status_code"] != 200 for a in answers):
         raise typer.Exit(1)
+
+
+def _pool_call(node: str, method: str, path: str, body: dict | None = None, token: str | None = None):  # noqa: ANN202
+    """Call a buyer node's pooling API; a refusal is printed as the node states it, naming the field."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        resp = httpx.request(method, node.rstrip("/") + "/api" + path, json=body, headers=headers, timeout=30)
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach {node}: {exc}")
+    data = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {"detail": resp.text}
+    if resp.status_code >= 400:
+        error = data.get("error") or {}
+        if error:
+            fail(f"{error.get('code')}: {error.get('message')} (field: {error.get('path')})")
+        fail(f"HTTP {resp.status_code}: {data.get('detail', data)}")
+    return data
+
+
+NODE_OPTION = typer.Option("http://127.0.0.1:8001", "--node", help="the buyer node's base URL")
+TOKEN_OPTION = typer.Option(None, "--token", envvar="YUANTOU_API_TOKEN", help="the node's api_token, if set")
+
+
+@pool_app.command("open")
+def pool_open(
+    pickup: list[str] = typer.Option(..., "--pickup", help="pickup point (repeatable)"),
+    cutoff: str = typer.Option(..., help="RFC 3339 time at which the pool closes"),
+    window: str = typer.Option(..., help="delivery window START/END, RFC 3339"),
+    bulk_unit: str = typer.Option(..., help="the producer ships whole multiples of this quantity"),
+    tier: list[str] = typer.Option(..., help="MIN_QUANTITY:PRICE (repeatable; the first starts at 0)"),
+    item: Optional[str] = typer.Option(None), category: Optional[str] = typer.Option(None),
+    grade: Optional[str] = typer.Option(None), unit: str = typer.Option("kg"), step: str = typer.Option("1"),
+    moq: str = typer.Option("0"), max_quantity: Optional[str] = typer.Option(None),
+    target_quantity: Optional[str] = typer.Option(None), target_turnover: Optional[str] = typer.Option(None),
+    currency: str = typer.Option("CNY"), node: str = NODE_OPTION, token: Optional[str] = TOKEN_OPTION,
+) -> None:
+    """Open a pool for an item (or a category and grade) at one or more pickup points."""
+    if "/" not in window:
+        fail("--window: expected START/END")
+    tiers = []
+    for i, text in enumerate(tier):
+        minimum, sep, price = text.partition(":")
+        if not sep:
+            fail(f"--tier #{i + 1} {text!r}: expected MIN_QUANTITY:PRICE")
+        tiers.append({"min_quantity": minimum, "price": price})
+    start, end = window.split("/", 1)
+    body = {"item_id": item, "category": category, "grade": grade, "pickup_points": pickup, "window_start": start,
+            "window_end": end, "cutoff": cutoff, "unit": unit, "step": step, "bulk_unit": bulk_unit, "moq": moq,
+            "max_quantity": max_quantity, "target_quantity": target_quantity, "target_turnover": target_turnover,
+            "tiers": tiers, "currency": currency}
+    pool = _pool_call(node, "POST", "/pools", body, token)
+    console.print(f"opened {pool['pool_id']}")
+
+
+@pool_app.command("join")
+def pool_join(
+    household: str = typer.Option(...), min_quantity: str = typer.Option(..., "--min"),
+    max_quantity: str = typer.Option(..., "--max"), max_price: str = typer.Option(..., help="price limit per unit"),
+    pickup: str = typer.Option(...), window: str = typer.Option(..., help="acceptable delivery START/END, RFC 3339"),
+    item: Optional[str] = typer.Option(None), category: Optional[str] = typer.Option(None),
+    grade: Optional[str] = typer.Option(None), pool: Optional[str] = typer.Option(None, help="join this pool"),
+    node: str = NODE_OPTION, token: Optional[str] = TOKEN_OPTION,
+) -> None:
+    """A household's intent joins the best open pool (or the one named)."""
+    if "/" not in window:
+        fail("--window: expected START/END")
+    start, end = window.split("/", 1)
+    body = {"household": household, "item_id": item, "category": category, "grade": grade,
+            "min_quantity": min_quantity, "max_quantity": max_quantity, "max_price": max_price,
+            "pickup_point": pickup, "window_start": start, "window_end": end, "pool_id": pool}
+    joined = _pool_call(node, "POST", "/intents", body, token)
+    console.print(f"intent {joined['intent_id']} joined {joined['pool_id']}")
+
+
+@pool_app.command("withdraw")
+def pool_withdraw(intent: str = typer.Argument(...), node: str = NODE_OPTION,
+                  token: Optional[str] = TOKEN_OPTION) -> None:
+    """Withdraw an intent while its pool is open."""
+    _pool_call(node, "POST", f"/intents/{intent}/withdraw", {}, token)
+    console.print(f"intent {intent} withdrawn")
+
+
+@pool_app.command("list")
+def pool_list(status: Optional[str] = typer.Option(None), node: str = NODE_OPTION,
+              token: Optional[str] = TOKEN_OPTION) -> None:
+    """Every pool: product, pooled quantities, outcome."""
+    from rich.table import Table
+
+    table = Table("pool", "product", "status", "households", "pooled min..max", "outcome")
+    path = "/pools" + (f"?status={status}" if status else "")
+    for p in _pool_call(node, "GET", path, None, token):
+        product = p["product"]["item_id"] or f"{p['product']['category']} {p['product']['grade'] or ''}".strip()
+        outcome = p["outcome"] or {}
+        text = (f"{outcome['total']} {p['unit']} at {outcome['unit_price']}" if "total" in outcome
+                else outcome.get("reason", "") if outcome else "")
+        table.add_row(p["pool_id"], product, p["status"], str(p["households"]),
+                      f"{p['pooled_min']}..{p['pooled_max']} {p['unit']}", text)
+    console.print(table)
+
+
+@pool_app.command("close")
+def pool_close(pool: str = typer.Argument(...), node: str = NODE_OPTION, token: Optional[str] = TOKEN_OPTION) -> None:
+    """Close a pool now: allocate to households, or fail with the reason."""
+    p = _pool_call(node, "POST", f"/pools/{pool}/close", {}, token)
+    outcome = p["outcome"] or {}
+    if p["status"] == "allocated":
+        console.print(f"{pool} allocated {outcome['total']} {p['unit']} at {outcome['unit_price']} "
+                      f"to {outcome['households']} households")
+    else:
+        console.print(f"{pool} failed: {outcome.get('reason')}")
 
 
 @app.command()
