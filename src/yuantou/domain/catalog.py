@@ -4,6 +4,11 @@ An item is sold in a unit (kg, crate, piece) at a unit price, and can be deliver
 in fulfillment windows, each with its own remaining capacity. A line asks for a
 quantity of an item in one window; it can be quoted only if the item exists, the
 window is open (not already ended) and the window has enough capacity left.
+
+Sales terms for pooled buying are optional per item: a bulk unit (only whole
+multiples are sold), a minimum order quantity, all-units price tiers (from a quantity
+up, every unit costs the tier's price) and a delivery charge to a pickup point (fixed
+per shipment plus a rate per unit).
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 
 class CatalogProblem(ValueError):
-    """A business refusal: ``kind`` is one of unknown_item, unknown_window, closed_window, over_capacity, bad_quantity."""
+    """A business refusal: ``kind`` is one of unknown_item, unknown_window, closed_window, over_capacity,
+    bad_quantity, not_bulk_multiple, below_moq."""
 
     def __init__(self, kind: str, message: str, path: str | None = None) -> None:
         super().__init__(message)
@@ -41,6 +47,20 @@ class CatalogItem:
     currency: str = "INR"
     category: str = ""
     windows: tuple[Window, ...] = field(default_factory=tuple)
+    grade: str = ""
+    bulk_unit: Decimal | None = None
+    moq: Decimal = Decimal(0)
+    tiers: tuple[tuple[Decimal, Decimal], ...] = ()  # (from quantity, unit price), rising quantities, falling prices
+    delivery_fixed: Decimal = Decimal(0)
+    delivery_per_unit: Decimal = Decimal(0)
+
+    def price_for(self, quantity: Decimal) -> Decimal:
+        """The unit price a line of ``quantity`` pays: the highest tier it reaches, else the list price."""
+        price = self.price
+        for minimum, tier_price in self.tiers:
+            if quantity >= minimum:
+                price = tier_price
+        return price
 
     def window(self, window_id: str | None) -> Window | None:
         if window_id is None:
@@ -62,8 +82,12 @@ class QuotedLine:
     quantity: Decimal
 
     @property
+    def unit_price(self) -> Decimal:
+        return self.item.price_for(self.quantity)
+
+    @property
     def amount(self) -> Decimal:
-        return money(self.item.price * self.quantity)
+        return money(self.unit_price * self.quantity)
 
 
 def money(value: Decimal) -> Decimal:
@@ -81,6 +105,12 @@ def quote_lines(catalog: dict[str, CatalogItem], lines: list[Line], now: float) 
             raise CatalogProblem("unknown_item", f"item {line.item_id!r} is not in this catalog", path + ".id")
         if not line.quantity.is_finite() or line.quantity <= 0:
             raise CatalogProblem("bad_quantity", f"quantity of {line.item_id!r} must be positive", path + ".quantity")
+        if item.bulk_unit and line.quantity % item.bulk_unit:
+            raise CatalogProblem("not_bulk_multiple", f"{item.id!r} is sold in whole {item.bulk_unit} {item.unit} units, "
+                                 f"not {line.quantity}", path + ".quantity.selected")
+        if line.quantity < item.moq:
+            raise CatalogProblem("below_moq", f"{item.id!r} has a minimum order of {item.moq} {item.unit}",
+                                 path + ".quantity.selected")
         window = item.window(line.window_id)
         if window is None:
             raise CatalogProblem(

@@ -11,6 +11,8 @@ from typing import Any
 from yuantou.domain.catalog import CatalogItem, Window
 
 CSV_COLUMNS = ("item_id", "name", "category", "unit", "price", "currency", "window_id", "window_start", "window_end", "capacity")
+# optional CSV columns for pooled buying; tiers as "200:8.0;500:7.6" (from quantity : unit price)
+CSV_TERMS_COLUMNS = ("grade", "bulk_unit", "moq", "tiers", "delivery_fixed", "delivery_per_unit")
 
 
 class CatalogFileError(ValueError):
@@ -73,18 +75,60 @@ def items_from_records(records: list[dict[str, Any]], source: str) -> list[Catal
                 raise CatalogFileError(f"{ww}: end must be after start")
             capacity = float(_number(w.get("capacity", w.get("stock")), f"{ww}.capacity"))
             windows.append(Window(_text(w.get("id"), f"{ww}.id"), start, end, capacity))
+        price = _number(rec.get("price"), f"{where}.price")
         items.append(
             CatalogItem(
                 id=item_id,
                 name=_text(rec.get("name"), f"{where}.name"),
                 unit=_text(rec.get("unit"), f"{where}.unit"),
-                price=_number(rec.get("price"), f"{where}.price"),
+                price=price,
                 currency=str(rec.get("currency") or "INR"),
                 category=str(rec.get("category") or ""),
                 windows=tuple(windows),
+                **_sales_terms(rec, where, price),
             )
         )
     return items
+
+
+def _sales_terms(rec: dict[str, Any], where: str, list_price: Decimal) -> dict[str, Any]:
+    """The optional pooled-buying terms of one item record."""
+    terms: dict[str, Any] = {"grade": str(rec.get("grade") or "")}
+    if rec.get("bulk_unit") not in (None, ""):
+        terms["bulk_unit"] = _number(rec["bulk_unit"], f"{where}.bulk_unit", positive=True)
+    if rec.get("moq") not in (None, ""):
+        terms["moq"] = _number(rec["moq"], f"{where}.moq")
+    raw_tiers = rec.get("tiers") or []
+    if not isinstance(raw_tiers, list):
+        raise CatalogFileError(f"{where}.tiers: must be a list of {{min_quantity, price}}")
+    tiers = []
+    for k, tier in enumerate(raw_tiers):
+        tw = f"{where}.tiers[{k}]"
+        if not isinstance(tier, dict):
+            raise CatalogFileError(f"{tw}: must be an object with min_quantity and price")
+        minimum = _number(tier.get("min_quantity"), f"{tw}.min_quantity", positive=True)
+        tier_price = _number(tier.get("price"), f"{tw}.price", positive=True)
+        previous_min, previous_price = tiers[-1] if tiers else (Decimal(0), list_price)
+        if minimum <= previous_min or tier_price > previous_price:
+            raise CatalogFileError(f"{tw}: tiers must rise in quantity and not rise in price (from the list price)")
+        tiers.append((minimum, tier_price))
+    terms["tiers"] = tuple(tiers)
+    delivery = rec.get("delivery") or {}
+    if not isinstance(delivery, dict):
+        raise CatalogFileError(f"{where}.delivery: must be an object with fixed and per_unit")
+    terms["delivery_fixed"] = _number(delivery.get("fixed", 0), f"{where}.delivery.fixed")
+    terms["delivery_per_unit"] = _number(delivery.get("per_unit", 0), f"{where}.delivery.per_unit")
+    return terms
+
+
+def _csv_tiers(text: str, where: str) -> list[dict[str, str]]:
+    tiers = []
+    for part in filter(None, (p.strip() for p in (text or "").split(";"))):
+        minimum, sep, price = part.partition(":")
+        if not sep:
+            raise CatalogFileError(f"{where}: tiers: {part!r} is not MIN_QUANTITY:PRICE")
+        tiers.append({"min_quantity": minimum, "price": price})
+    return tiers
 
 
 def _csv_records(path: Path) -> list[dict[str, Any]]:
@@ -102,6 +146,9 @@ def _csv_records(path: Path) -> list[dict[str, Any]]:
             rec = by_item.setdefault(item_id, {
                 "id": item_id, "name": row["name"], "category": row["category"], "unit": row["unit"],
                 "price": row["price"], "currency": row["currency"], "windows": [],
+                "grade": row.get("grade"), "bulk_unit": row.get("bulk_unit"), "moq": row.get("moq"),
+                "tiers": _csv_tiers(row.get("tiers") or "", where),
+                "delivery": {"fixed": row.get("delivery_fixed") or 0, "per_unit": row.get("delivery_per_unit") or 0},
             })
             if rec["price"] != row["price"] or rec["unit"] != row["unit"]:
                 raise CatalogFileError(f"{where}: item {item_id!r} repeats with a different price or unit")

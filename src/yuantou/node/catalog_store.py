@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from sqlalchemy import delete, select, update
@@ -11,6 +12,7 @@ from yuantou.domain.catalog import CatalogItem, Window
 from yuantou.store.tables import capacity_windows, catalog_items
 
 CAPACITY_TAG = "yuantou.capacity"
+POOLING_TAG = "yuantou.pooling"
 
 
 def replace_catalog(conn: Connection, items: list[CatalogItem]) -> None:
@@ -25,7 +27,7 @@ def upsert_items(conn: Connection, items: list[CatalogItem]) -> None:
         conn.execute(delete(catalog_items).where(catalog_items.c.item_id == item.id))
         conn.execute(catalog_items.insert().values(
             item_id=item.id, name=item.name, category=item.category, unit=item.unit,
-            price=float(item.price), currency=item.currency,
+            price=float(item.price), currency=item.currency, grade=item.grade, sales_terms=sales_terms_json(item),
         ))
         for w in item.windows:
             conn.execute(capacity_windows.insert().values(
@@ -47,9 +49,27 @@ def read_catalog(conn: Connection, item_ids: set[str] | None = None) -> dict[str
         row["item_id"]: CatalogItem(
             id=row["item_id"], name=row["name"], unit=row["unit"], price=Decimal(str(row["price"])),
             currency=row["currency"], category=row["category"], windows=tuple(windows.get(row["item_id"], [])),
+            grade=row["grade"] or "", **sales_terms_from_json(row["sales_terms"]),
         )
         for row in conn.execute(item_query).mappings()
     }
+
+
+def sales_terms_json(item: CatalogItem) -> str | None:
+    if item.bulk_unit is None and not item.moq and not item.tiers and not item.delivery_fixed and not item.delivery_per_unit:
+        return None
+    return json.dumps({"bulk_unit": None if item.bulk_unit is None else str(item.bulk_unit), "moq": str(item.moq),
+                       "tiers": [[str(m), str(p)] for m, p in item.tiers],
+                       "delivery_fixed": str(item.delivery_fixed), "delivery_per_unit": str(item.delivery_per_unit)})
+
+
+def sales_terms_from_json(text: str | None) -> dict:
+    if not text:
+        return {}
+    d = json.loads(text)
+    return {"bulk_unit": None if d["bulk_unit"] is None else Decimal(d["bulk_unit"]), "moq": Decimal(d["moq"]),
+            "tiers": tuple((Decimal(m), Decimal(p)) for m, p in d["tiers"]),
+            "delivery_fixed": Decimal(d["delivery_fixed"]), "delivery_per_unit": Decimal(d["delivery_per_unit"])}
 
 
 def change_capacity(conn: Connection, item_id: str, window_id: str, delta: float) -> None:
@@ -80,8 +100,24 @@ def item_json(item: CatalogItem) -> dict:
         "tags": [{
             "descriptor": {"code": CAPACITY_TAG, "name": "capacity per fulfillment window"},
             "list": [{"descriptor": {"code": w.id}, "value": fmt(w.capacity)} for w in item.windows],
-        }],
+        }] + pooling_tags(item),
     }
+
+
+def pooling_tags(item: CatalogItem) -> list[dict]:
+    """The Yuantou profile's ``yuantou.pooling`` tag group: what a pooled order must respect and costs."""
+    entries = [("grade", item.grade)] if item.grade else []
+    if item.bulk_unit is not None:
+        entries.append(("bulk_unit", fmt(item.bulk_unit)))
+    if item.moq:
+        entries.append(("moq", fmt(item.moq)))
+    entries += [(f"tier:{fmt(minimum)}", fmt(price)) for minimum, price in item.tiers]
+    if item.delivery_fixed or item.delivery_per_unit:
+        entries += [("delivery_fixed", fmt(item.delivery_fixed)), ("delivery_per_unit", fmt(item.delivery_per_unit))]
+    if not entries:
+        return []
+    return [{"descriptor": {"code": POOLING_TAG, "name": "pooled buying terms"},
+             "list": [{"descriptor": {"code": code}, "value": value} for code, value in entries]}]
 
 
 def window_json(window: Window) -> dict:

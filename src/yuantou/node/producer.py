@@ -30,6 +30,8 @@ PROBLEM_CODES = {
     "closed_window": env.BUSINESS_ERROR,
     "over_capacity": env.ITEM_QUANTITY_UNAVAILABLE,
     "bad_quantity": env.BUSINESS_ERROR,
+    "not_bulk_multiple": env.ITEM_QUANTITY_UNAVAILABLE,
+    "below_moq": env.ITEM_QUANTITY_UNAVAILABLE,
 }
 
 # fulfillment states a producer walks an order through
@@ -105,7 +107,7 @@ def _order_json(lines: list[QuotedLine], provider: Provider, request_order: dict
                 "id": line.item.id,
                 "descriptor": {"name": line.item.name},
                 "fulfillment_ids": [line.window.id],
-                "price": {"currency": currency, "value": fmt(line.item.price)},
+                "price": {"currency": currency, "value": fmt(line.unit_price)},
                 "quantity": {"selected": {"measure": {"unit": line.item.unit, "value": fmt(line.quantity)}}},
             }
             for line in lines

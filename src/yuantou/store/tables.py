@@ -66,6 +66,8 @@ catalog_items = Table(
     Column("unit", String(32), nullable=False),
     Column("price", Float, nullable=False),
     Column("currency", String(8), nullable=False, default="INR"),
+    Column("grade", String(64), nullable=False, default=""),
+    Column("sales_terms", Text, nullable=True),  # pooled-buying terms as JSON: bulk unit, MOQ, tiers, delivery
 )
 
 capacity_windows = Table(

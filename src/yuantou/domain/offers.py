@@ -1,0 +1,103 @@
+"""Reading producers' pooled-buying offers out of Beckn catalogs (the Yuantou profile's tags), pure.
+
+A producer's ``on_search`` catalog lists, per item, its capacity per fulfillment window
+(``yuantou.capacity``) and its pooling terms (``yuantou.pooling``: ``grade``, ``bulk_unit``,
+``moq``, ``tier:<from quantity>`` → unit price, ``delivery_fixed``, ``delivery_per_unit``).
+A buyer turns them into ``Offer``s in a pool's steps and minor units. Items a pool cannot
+use are skipped with the reason, never guessed at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from yuantou.domain.pooling import PriceTier, ProductSpec
+from yuantou.domain.sourcing import Offer
+
+CAPACITY_TAG = "yuantou.capacity"
+POOLING_TAG = "yuantou.pooling"
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    producer_id: str
+    item_id: str
+    reason: str
+
+
+def _tag_values(item: dict[str, Any], group: str) -> dict[str, str]:
+    for tag_group in item.get("tags") or []:
+        if (tag_group.get("descriptor") or {}).get("code") == group:
+            return {(t.get("descriptor") or {}).get("code"): t.get("value") for t in tag_group.get("list") or []}
+    return {}
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _window_ranges(provider: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    ranges = {}
+    for f in provider.get("fulfillments") or []:
+        if not f.get("id"):
+            continue
+        for stop in f.get("stops") or []:
+            span = (stop.get("time") or {}).get("range") or {}
+            if span.get("start") and span.get("end"):
+                ranges[f["id"]] = (_epoch(span["start"]), _epoch(span["end"]))
+    return ranges
+
+
+def _whole(value: Decimal, step: Decimal) -> int | None:
+    steps = value / step
+    return int(steps) if steps == steps.to_integral_value() else None
+
+
+def offers_from_catalog(producer_id: str, catalog: dict[str, Any], spec: ProductSpec, window: tuple[float, float],
+                        step: Decimal, minor_units: int = 100) -> tuple[list[Offer], list[Skipped]]:
+    """Offers for ``spec`` deliverable within ``window``, in steps of ``step`` and minor currency units."""
+    offers: list[Offer] = []
+    skipped: list[Skipped] = []
+    for provider in catalog.get("providers") or []:
+        windows = _window_ranges(provider)
+        for item in provider.get("items") or []:
+            terms = _tag_values(item, POOLING_TAG)
+            if not item.get("id"):
+                continue
+            category = (item.get("category_ids") or [None])[0]
+            offered = ProductSpec(item["id"], category, terms.get("grade"))
+            if not (spec.item_id == item["id"] if spec.item_id else offered.covers(spec)):
+                continue
+            skip = lambda reason: skipped.append(Skipped(producer_id, item.get("id", "?"), reason))  # noqa: E731
+            try:
+                capacity_by_window = {k: Decimal(v) for k, v in _tag_values(item, CAPACITY_TAG).items()}
+                price = Decimal(str((item.get("price") or {}).get("value")))
+                bulk = Decimal(terms.get("bulk_unit") or step)
+                moq = Decimal(terms.get("moq") or 0)
+                tier_rows = sorted((Decimal(code.split(":", 1)[1]), Decimal(v))
+                                   for code, v in terms.items() if code and code.startswith("tier:"))
+                fixed = Decimal(terms.get("delivery_fixed") or 0)
+                per_unit = Decimal(terms.get("delivery_per_unit") or 0)
+            except (InvalidOperation, TypeError, ValueError):
+                skip("unreadable price, capacity or pooling terms")
+                continue
+            usable = [w for w, (start, end) in windows.items()
+                      if w in capacity_by_window and start <= window[0] and window[1] <= end]
+            if not usable:
+                skip("no fulfillment window covers the pool's delivery window")
+                continue
+            window_id = max(usable, key=lambda w: capacity_by_window[w])
+            bulk_steps = _whole(bulk, step)
+            tiers_steps = [(_whole(m, step), p) for m, p in tier_rows]
+            if bulk_steps is None or any(m is None for m, _ in tiers_steps):
+                skip(f"its bulk unit or tier quantities are not whole multiples of the pool's step {step}")
+                continue
+            tiers = [PriceTier(0, int(price * minor_units))] + [PriceTier(m, int(p * minor_units)) for m, p in tiers_steps]
+            offers.append(Offer(
+                producer_id, provider.get("id", ""), item["id"], tuple(tiers), bulk_steps,
+                int(-(-moq // step)), int(capacity_by_window[window_id] // step),
+                int(fixed * minor_units), int(per_unit * minor_units)))
+    return offers, skipped
