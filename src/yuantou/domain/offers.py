@@ -99,5 +99,7 @@ def offers_from_catalog(producer_id: str, catalog: dict[str, Any], spec: Product
             offers.append(Offer(
                 producer_id, provider.get("id", ""), item["id"], tuple(tiers), bulk_steps,
                 int(-(-moq // step)), int(capacity_by_window[window_id] // step),
-                int(fixed * minor_units), int(per_unit * minor_units)))
+                int(fixed * minor_units), int(per_unit * minor_units),
+                unit=(((item.get("quantity") or {}).get("unitized") or {}).get("measure") or {}).get("unit", "unit"),
+                currency=(item.get("price") or {}).get("currency", "CNY")))
     return offers, skipped

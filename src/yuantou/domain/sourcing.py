@@ -35,6 +35,8 @@ class Offer:
     capacity: int
     delivery_fixed: int = 0  # minor units per shipment to the pickup point
     delivery_per_unit: int = 0  # minor units per unit
+    unit: str = "unit"
+    currency: str = "CNY"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from yuantou.store.tables import orders
+from yuantou.store.tables import inbox, orders
 
 ORDER_CALLBACKS = ("on_confirm", "on_status", "on_cancel", "on_update")
 
@@ -34,6 +34,30 @@ def record_callback(conn: Connection, action: str, payload: dict[str, Any]) -> N
             counterparty_id=context.get("bpp_id", ""), status=status, body=json.dumps(order),
             created_at=now, updated_at=now,
         ))
+
+
+def catalog_pieces(producer_id: str, catalog: dict[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """One single-item catalog per (producer, provider, item): a later search for rice must not
+    make us forget the same producer's apples."""
+    pieces = {}
+    for provider in catalog.get("providers") or []:
+        for item in provider.get("items") or []:
+            if item.get("id"):
+                pieces[(producer_id, provider.get("id", ""), item["id"])] = {"providers": [{**provider, "items": [item]}]}
+    return pieces
+
+
+def latest_catalogs(conn: Connection) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The newest offer of every item each producer sent us (what pools open on after a restart)."""
+    rows = conn.execute(select(inbox.c.sender_id, inbox.c.body).where(
+        inbox.c.action == "on_search", inbox.c.processed_at.is_not(None)).order_by(inbox.c.id)).all()
+    pieces: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for sender, body in rows:
+        payload = json.loads(body)
+        catalog = (payload.get("message") or {}).get("catalog")
+        if catalog and not payload.get("error"):
+            pieces.update(catalog_pieces(sender, catalog))
+    return pieces
 
 
 def select_message(provider_id: str, items: list[dict[str, Any]], window_id: str | None,

@@ -6,7 +6,9 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from yuantou.domain.pool_schedule import PoolSchedule
 
 Role = Literal["buyer", "producer"]
 
@@ -38,6 +40,10 @@ class NodeConfig(BaseModel):
     request_ttl: str = "PT30S"
     api_token: str | None = None
     outbox_max_attempts: int = Field(default=30, ge=1)
+    pool_cutoff: str = Field("20:00", description="daily time at which automatically opened pools close")
+    pool_pickup: str = Field("09:00-18:00", description="the next day's pickup window of those pools")
+    pool_utc_offset: str = "+08:00"
+    pool_step: str = Field("1", description="smallest quantity a household can ask for in those pools")
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes sharing the port and store")
 
     @field_validator("url", "directory_url")
@@ -46,6 +52,18 @@ class NodeConfig(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _schedule(self) -> "NodeConfig":
+        try:
+            self.pool_schedule
+        except (ValueError, ArithmeticError) as exc:
+            raise ValueError(f"pool_cutoff/pool_pickup/pool_utc_offset/pool_step: {exc}") from None
+        return self
+
+    @property
+    def pool_schedule(self) -> PoolSchedule:
+        return PoolSchedule.parse(self.pool_cutoff, self.pool_pickup, self.pool_utc_offset, self.pool_step)
 
     @property
     def is_buyer(self) -> bool:

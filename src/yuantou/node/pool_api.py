@@ -205,7 +205,7 @@ def pool_router(node: Any, desk: PoolDesk) -> APIRouter:  # node: yuantou.node.s
                 pool = desk.book.pools.get(body.pool_id)
                 step = pool.terms.step if pool else Decimal(1)  # an unknown pool is refused by the desk
             else:
-                step = _step_for(desk, body)
+                step = _step_for(desk, body, node.config.pool_schedule.step)
             intent = intent_from_input(body, step)
             pool = desk.join(conn, intent, pool_id=body.pool_id)
             return {"intent_id": intent.id, "pool_id": pool.id, "pool": pool_view(conn, pool.id)}
@@ -225,12 +225,12 @@ def pool_router(node: Any, desk: PoolDesk) -> APIRouter:  # node: yuantou.node.s
     return api
 
 
-def _step_for(desk: PoolDesk, body: IntentIn) -> Decimal:
-    """The step of the pools this intent could join (they share the product's step), else 1."""
+def _step_for(desk: PoolDesk, body: IntentIn, default: Decimal) -> Decimal:
+    """The step of the pools this intent could join, else the step of pools the node opens itself."""
     spec = ProductSpec(body.item_id, body.category, body.grade) if (body.item_id or body.category) else None
     if spec is None:
         raise PoolProblem("bad_product", "name an item or a category", "item_id")
     for pool in desk.book.pools.values():
         if pool.terms.spec.covers(spec) and body.pickup_point in pool.terms.pickup_points:
             return pool.terms.step
-    return Decimal(1)
+    return default

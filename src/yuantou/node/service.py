@@ -24,6 +24,9 @@ from sqlalchemy.exc import OperationalError
 from yuantou.node import buyer as buyer_logic
 from yuantou.node import producer as producer_logic
 from yuantou.node.config import NodeConfig
+from yuantou.domain.offers import offers_from_catalog
+from yuantou.domain.pool_schedule import terms_from_offers
+from yuantou.domain.pooling import Intent, PoolTerms
 from yuantou.node.pool_desk import PoolDesk
 from yuantou.protocol import envelope as env
 from yuantou.protocol.auth import AuthFailure, authenticate
@@ -92,7 +95,9 @@ class Node:
                                    concurrency=OUTBOX_CONNECTIONS)
         self.provider = producer_logic.Provider(
             config.provider_id or config.subscriber_id, config.provider_name or config.subscriber_id)
-        self.pool_desk = PoolDesk() if config.is_buyer else None
+        # the latest offer of every (producer, provider, item) seen in on_search (buyer)
+        self.catalogs: dict[tuple[str, str, str], dict] = {}
+        self.pool_desk = PoolDesk(self._pool_terms_for) if config.is_buyer else None
         self._process_event = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self.counters: dict[str, int] = {"ack": 0, "nack": 0, "unauthorized": 0, "duplicate": 0, "processed": 0}
@@ -108,6 +113,7 @@ class Node:
             asyncio.create_task(self._process_loop(), name="processor"),
         ]
         if self.pool_desk is not None:
+            self.catalogs = await self.db.run(buyer_logic.latest_catalogs)
             await self.db.run(self.pool_desk.load)
             self._tasks.append(asyncio.create_task(self._close_pools_loop(), name="pools"))
         self._wake_processor()
@@ -255,6 +261,10 @@ class Node:
         action = row["action"]
         if action.startswith("on_"):
             buyer_logic.record_callback(conn, action, payload)
+            if action == "on_search" and not payload.get("error"):
+                catalog = (payload.get("message") or {}).get("catalog")
+                if catalog:
+                    self.catalogs.update(buyer_logic.catalog_pieces(payload["context"].get("bpp_id", ""), catalog))
             return
         handler = producer_logic.HANDLERS[action]
         try:
@@ -297,6 +307,15 @@ class Node:
                 await asyncio.wait_for(self._process_event.wait(), timeout=2.0)
             except asyncio.TimeoutError:
                 pass
+
+    def _pool_terms_for(self, intent: Intent, now: float) -> PoolTerms | None:
+        """Open a pool for an intent no open pool takes: the next cut-off, on the producers' catalog terms."""
+        schedule = self.config.pool_schedule
+        cutoff = schedule.next_cutoff(now)
+        window = schedule.pickup_window(cutoff)
+        offers = [offer for (bpp_id, _, _), piece in self.catalogs.items()
+                  for offer in offers_from_catalog(bpp_id, piece, intent.spec, window, schedule.step)[0]]
+        return terms_from_offers(intent, offers, schedule, cutoff)
 
     async def _close_pools_loop(self, every: float = 1.0) -> None:
         """Close pools at their cut-off (or on reaching their target), whatever else the node is doing."""
