@@ -1,6 +1,6 @@
 """Pooling at scale: intents ingested into pools, pools closed (allocated) and sourced.
 
-    python bench/pooling.py [--intents 1000000] [--places 10000] [--repeats 3]
+    python bench/pooling.py [--intents 1000000] [--places 10000] [--repeats 3] [--join-rate 1000]
 
 A synthetic but shaped-like-real market: ``--places`` (product × pickup point) each get
 one pool at a time with a 10 kg-crate bulk unit, an MOQ, three price tiers and a
@@ -8,7 +8,9 @@ cap that forces a second pool where demand is heavy; households ask 1-5 kg up to
 with price limits around the tiers. Three producers offer every product with different
 prices, tiers, capacities, MOQs and delivery charges. Measured: ingestion (every intent
 placed in its best pool or opening one), closing (allocation) and sourcing (the HiGHS MIP
-per allocated pool, across both cores). Medians of ``--repeats``; writes
+per allocated pool, across both cores). Then households joining over HTTP: ``wrk``
+offers ``--join-rate`` intents/s to a real buyer node's ``POST /api/intents`` (each join
+committed before its answer) and reports p50/p99. Medians of ``--repeats``; writes
 ``bench/results/pooling.json``.
 """
 
@@ -23,6 +25,7 @@ import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
+import sys
 from pathlib import Path
 
 from yuantou.domain.pool_book import PoolBook
@@ -30,6 +33,7 @@ from yuantou.domain.pooling import Allocation, Intent, PoolProblem, PoolTerms, P
 from yuantou.domain.sourcing import Offer, Sourcing, source
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 STEP = Decimal("0.5")  # kg
 CUTOFF = 1_000.0
 WINDOW = (2_000.0, 3_000.0)
@@ -124,25 +128,97 @@ def run(args, places, offers, seed: int) -> dict:  # noqa: ANN001
             "intents_per_s": args.intents / (t1 - t0)}
 
 
+def http_joins(args) -> dict:  # noqa: ANN001
+    """Households joining one buyer node over HTTP at a paced rate (wrk; every join committed)."""
+    import shutil
+    import tempfile
+    from datetime import datetime, timedelta, timezone
+
+    import httpx
+
+    from protocol import run_wrk
+    from yuantou.localnet import LocalNetwork
+
+    if not shutil.which("wrk"):
+        return {"skipped": "wrk not installed (apt-get install wrk)"}
+    root = Path(tempfile.mkdtemp(prefix="yt-pool-bench-"))
+    net = LocalNetwork(root)
+    try:
+        net.start_directory()
+        buyer = net.add_node("organiser", ["buyer"])
+        now = datetime.now(timezone.utc)
+        iso = lambda d: d.isoformat()  # noqa: E731
+        points = [f"point-{i}" for i in range(20)]
+        for point in points:
+            resp = httpx.post(buyer.url + "/api/pools", json={
+                "item_id": "apple", "pickup_points": [point], "window_start": iso(now + timedelta(days=1)),
+                "window_end": iso(now + timedelta(days=1, hours=8)), "cutoff": iso(now + timedelta(hours=6)),
+                "bulk_unit": "10", "moq": "50", "tiers": [{"min_quantity": "0", "price": "9"}]})
+            resp.raise_for_status()
+        rng = random.Random(3)
+        lines = []
+        for n in range(int(args.join_rate * (args.join_seconds + 3) * 1.3) + 500):
+            lo = rng.randint(1, 5)
+            body = json.dumps({"household": f"h{n}", "item_id": "apple", "min_quantity": str(lo),
+                               "max_quantity": str(lo + rng.randint(0, 10)), "max_price": "10",
+                               "pickup_point": rng.choice(points), "window_start": iso(now),
+                               "window_end": iso(now + timedelta(days=3))})
+            lines.append("\t" + body)
+        requests_file = root / "joins.tsv"
+        requests_file.write_text("\n".join(lines) + "\n")
+        connections = 16
+        cycle_ms = 1000 * connections / args.join_rate
+        probe = run_wrk(buyer.url, "/api/intents", requests_file, 2, connections, cycle_ms, ok_marker='"pool_id"')
+        gap = max(0.0, cycle_ms - probe["p50_ms"])
+        runs = []
+        skip = probe["requests"] + connections
+        for _ in range(args.repeats):
+            run = run_wrk(buyer.url, "/api/intents", requests_file, args.join_seconds, connections, gap,
+                          skip=skip, ok_marker='"pool_id"')
+            skip += run["requests"] + connections
+            runs.append(run)
+        stored = sum(p["households"] for p in httpx.get(buyer.url + "/api/pools", timeout=60).json())
+        return {"offered_rate": args.join_rate, "connections": connections,
+                "rate": statistics.median(r["rate"] for r in runs), "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+                "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+                "all_joined": all(r["not_acked"] == 0 and r["socket_errors"] == 0 for r in runs + [probe]),
+                "joined": sum(r["requests"] for r in runs + [probe]), "stored_households": stored, "runs": runs}
+    finally:
+        net.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--intents", type=int, default=1_000_000)
     parser.add_argument("--places", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for sourcing")
+    parser.add_argument("--join-rate", type=float, default=1000, help="intents/s offered over HTTP")
+    parser.add_argument("--join-seconds", type=float, default=10)
+    parser.add_argument("--skip-bulk", action="store_true", help="only the HTTP joins")
     args = parser.parse_args()
-    places, offers = market(args.places, seed=7)
-    runs = [run(args, places, offers, seed=100 + r) for r in range(args.repeats)]
-    median = {k: statistics.median(r[k] for r in runs) for k in ("ingest_s", "close_s", "source_s", "total_s",
-                                                                  "intents_per_s")}
-    results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-               "settings": vars(args), "median": median, "runs": runs}
-    print(f"{args.intents:,} intents over {args.places:,} places, {args.repeats} runs (medians):")
-    print(f"  ingest {median['ingest_s']:.2f} s ({median['intents_per_s']:,.0f} intents/s), "
-          f"close {median['close_s']:.2f} s, source {median['source_s']:.2f} s, total {median['total_s']:.2f} s")
-    last = runs[-1]
-    print(f"  intents refused at joining {last['refused']:,}; pools {last['pools']:,}: allocated {last['allocated']:,}, failed {last['failed']:,}; "
-          f"sourced {last['sourced']:,}, not sourceable {last['unsourced']:,}; conserved: {last['conserved']}")
+    results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "settings": vars(args)}
+    if not args.skip_bulk:
+        places, offers = market(args.places, seed=7)
+        runs = [run(args, places, offers, seed=100 + r) for r in range(args.repeats)]
+        median = {k: statistics.median(r[k] for r in runs) for k in ("ingest_s", "close_s", "source_s", "total_s",
+                                                                      "intents_per_s")}
+        results |= {"median": median, "runs": runs}
+        print(f"{args.intents:,} intents over {args.places:,} places, {args.repeats} runs (medians):")
+        print(f"  ingest {median['ingest_s']:.2f} s ({median['intents_per_s']:,.0f} intents/s), "
+              f"close {median['close_s']:.2f} s, source {median['source_s']:.2f} s, total {median['total_s']:.2f} s")
+        last = runs[-1]
+        print(f"  intents refused at joining {last['refused']:,}; pools {last['pools']:,}: allocated "
+              f"{last['allocated']:,}, failed {last['failed']:,}; sourced {last['sourced']:,}, not sourceable "
+              f"{last['unsourced']:,}; conserved: {last['conserved']}")
+    joins = results["http_joins"] = http_joins(args)
+    if "skipped" in joins:
+        print(f"HTTP joins: skipped, {joins['skipped']}")
+    else:
+        print(f"HTTP joins offered {joins['offered_rate']:.0f}/s: served {joins['rate']:.0f}/s, p50 {joins['p50_ms']:.1f} ms, "
+              f"p99 {joins['p99_ms']:.1f} ms; all joined: {joins['all_joined']}, {joins['joined']:,} answered, "
+              f"{joins['stored_households']:,} households stored")
     out = HERE / "results" / "pooling.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

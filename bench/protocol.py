@@ -67,9 +67,9 @@ def write_requests(path: Path, count: int, make_body, keys: KeyPair, subscriber_
 
 
 def run_wrk(base_url: str, path: str, requests_file: Path, seconds: float, connections: int, gap_ms: float = 0,
-            skip: int = 0) -> dict:
+            skip: int = 0, ok_marker: str = '"ACK"') -> dict:
     environment = os.environ | {"YT_REQUESTS": str(requests_file), "YT_PATH": path, "YT_GAP_MS": f"{gap_ms:.3f}",
-                                "YT_SKIP": str(skip)}
+                                "YT_SKIP": str(skip), "YT_OK": ok_marker}
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(LUA), base_url]
     out = subprocess.run(cmd, env=environment, capture_output=True, text=True, check=True).stdout
     line = next(l for l in out.splitlines() if l.startswith("YT-RESULT "))

@@ -5,6 +5,7 @@
 --   YT_PATH      request path, e.g. /beckn/confirm
 --   YT_GAP_MS    optional pause per connection between requests (pacing a fixed offered load)
 --   YT_SKIP      optional number of lines to skip (already sent by an earlier run)
+--   YT_OK        text a successful answer contains (default "ACK" in quotes)
 --
 -- Prints one JSON line (prefixed "YT-RESULT ") with counts and latency percentiles.
 -- Run with a single wrk thread (-t1) so the file is read once and never re-sent.
@@ -14,6 +15,7 @@ local next_index = 0
 local not_acked = 0
 local reused = 0
 local gap_ms = tonumber(os.getenv("YT_GAP_MS") or "0")
+local ok_marker = os.getenv("YT_OK") or '"ACK"'
 local threads = {}
 
 function setup(thread)
@@ -46,7 +48,7 @@ if gap_ms > 0 then
 end
 
 function response(status, headers, body)
-  if status ~= 200 or not body:find('"ACK"', 1, true) then
+  if status ~= 200 or not body:find(ok_marker, 1, true) then
     not_acked = not_acked + 1
   end
   wrk.thread:set("not_acked", not_acked)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from yuantou.domain.pooling import Intent, PoolProblem, PoolTerms, PriceTier, ProductSpec, to_steps
+from yuantou.domain.pooling import Intent, Pool, PoolProblem, PoolTerms, PriceTier, ProductSpec, to_steps
 from yuantou.node.pool_desk import PoolDesk, terms_from_json
 from yuantou.store.tables import pool_intents, pools
 
@@ -118,6 +118,26 @@ def price(minor: int | None) -> str | None:
     return None if minor is None else format((Decimal(minor) / MINOR_UNITS).quantize(Decimal("0.01")), "f")
 
 
+def terms_view(terms: PoolTerms) -> dict[str, Any]:
+    return {
+        "product": {"item_id": terms.spec.item_id, "category": terms.spec.category, "grade": terms.spec.grade},
+        "pickup_points": sorted(terms.pickup_points), "cutoff": terms.cutoff, "unit": terms.unit,
+        "bulk_unit": units(terms.bulk_unit, terms.step), "moq": units(terms.moq, terms.step),
+        "tiers": [{"min_quantity": units(t.min_quantity, terms.step), "price": price(t.unit_price)} for t in terms.tiers],
+        "currency": terms.currency,
+    }
+
+
+def open_pool_view(pool: Pool) -> dict[str, Any]:
+    """An open pool from memory: what a joining household sees, without reading every member back."""
+    members = pool.intents.values()
+    step = pool.terms.step
+    return {"pool_id": pool.id, "status": pool.status.value, **terms_view(pool.terms),
+            "households": len({i.household for i in members}),
+            "pooled_min": units(sum(i.min_quantity for i in members), step),
+            "pooled_max": units(sum(i.max_quantity for i in members), step), "outcome": None}
+
+
 def pool_view(conn: Connection, pool_id: str) -> dict[str, Any] | None:
     row = conn.execute(select(pools).where(pools.c.pool_id == pool_id)).mappings().first()
     if row is None:
@@ -132,12 +152,8 @@ def pool_view(conn: Connection, pool_id: str) -> dict[str, Any] | None:
                    "households": len(outcome["lines"]), "priced_out": outcome["priced_out"],
                    "left_out": outcome["left_out"]}
     return {
-        "pool_id": pool_id, "status": row["status"], "product": {"item_id": terms.spec.item_id,
-                                                                 "category": terms.spec.category, "grade": terms.spec.grade},
-        "pickup_points": sorted(terms.pickup_points), "cutoff": terms.cutoff, "unit": terms.unit,
-        "bulk_unit": units(terms.bulk_unit, terms.step), "moq": units(terms.moq, terms.step),
-        "tiers": [{"min_quantity": units(t.min_quantity, terms.step), "price": price(t.unit_price)} for t in terms.tiers],
-        "currency": terms.currency, "households": len({m["household"] for m in joined}),
+        "pool_id": pool_id, "status": row["status"], **terms_view(terms),
+        "households": len({m["household"] for m in joined}),
         "pooled_min": units(sum(m["min_quantity"] for m in joined), terms.step),
         "pooled_max": units(sum(m["max_quantity"] for m in joined), terms.step),
         "outcome": outcome,
@@ -164,9 +180,9 @@ def household_lines(conn: Connection, household: str) -> list[dict[str, Any]]:
 def pool_router(node: Any, desk: PoolDesk) -> APIRouter:  # node: yuantou.node.service.Node
     api = APIRouter(tags=["pools"])
 
-    async def guarded(fn) -> Any:  # noqa: ANN001
+    async def guarded(fn, grouped: bool = False) -> Any:  # noqa: ANN001
         try:
-            return await node.db.run(fn)
+            return await (node.pool_writes.run_write(fn) if grouped else node.db.run(fn))
         except PoolProblem as problem:
             return refusal(problem)
 
@@ -208,15 +224,15 @@ def pool_router(node: Any, desk: PoolDesk) -> APIRouter:  # node: yuantou.node.s
                 step = _step_for(desk, body, node.config.pool_schedule.step)
             intent = intent_from_input(body, step)
             pool = desk.join(conn, intent, pool_id=body.pool_id)
-            return {"intent_id": intent.id, "pool_id": pool.id, "pool": pool_view(conn, pool.id)}
-        return await guarded(run)
+            return {"intent_id": intent.id, "pool_id": pool.id, "pool": open_pool_view(pool)}
+        return await guarded(run, grouped=True)
 
     @api.post("/intents/{intent_id}/withdraw")
     async def withdraw(intent_id: str) -> Any:
         def run(conn: Connection) -> dict:
             desk.withdraw(conn, intent_id)
             return {"intent_id": intent_id, "status": "withdrawn"}
-        return await guarded(run)
+        return await guarded(run, grouped=True)
 
     @api.get("/households/{household}", summary="a household's own lines: quantity, price, pickup point, status")
     async def household(household: str) -> Any:

@@ -37,6 +37,7 @@ from yuantou.protocol.outbox import OutboxSender, Signer, enqueue
 from yuantou.protocol.registry_client import RegistryClient
 from yuantou.protocol.validation import CALLBACK_ACTIONS, REQUEST_ACTIONS, validate_message
 from yuantou.store.db import Database
+from yuantou.store.group_commit import GroupCommitter
 from yuantou.store.tables import inbox, outbox
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,8 @@ class Node:
         # the latest offer of every (producer, provider, item) seen in on_search (buyer)
         self.catalogs: dict[tuple[str, str, str], dict] = {}
         self.pool_desk = PoolDesk(self._pool_terms_for) if config.is_buyer else None
+        # households' joins and withdrawals, many per fsync; if a commit fails, memory is rebuilt from disk
+        self.pool_writes = GroupCommitter(self.db, on_commit_failure=lambda: self.db.run(self.pool_desk.load))
         self._process_event = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self.counters: dict[str, int] = {"ack": 0, "nack": 0, "unauthorized": 0, "duplicate": 0, "processed": 0}
@@ -116,6 +119,7 @@ class Node:
             self.catalogs = await self.db.run(buyer_logic.latest_catalogs)
             await self.db.run(self.pool_desk.load)
             self._tasks.append(asyncio.create_task(self._close_pools_loop(), name="pools"))
+            self._tasks.append(asyncio.create_task(self.pool_writes.run(), name="pool-writes"))
         self._wake_processor()
 
     async def stop(self) -> None:
