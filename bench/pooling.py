@@ -136,7 +136,7 @@ def http_joins(args) -> dict:  # noqa: ANN001
 
     import httpx
 
-    from protocol import run_wrk
+    from protocol import paced
     from yuantou.localnet import LocalNetwork
 
     if not shutil.which("wrk"):
@@ -157,7 +157,7 @@ def http_joins(args) -> dict:  # noqa: ANN001
             resp.raise_for_status()
         rng = random.Random(3)
         lines = []
-        for n in range(int(args.join_rate * (args.join_seconds + 3) * 1.3) + 500):
+        for n in range(int(args.join_rate * args.repeats * (args.join_seconds + 3) * 1.3) + 500):
             lo = rng.randint(1, 5)
             body = json.dumps({"household": f"h{n}", "item_id": "apple", "min_quantity": str(lo),
                                "max_quantity": str(lo + rng.randint(0, 10)), "max_price": "10",
@@ -167,22 +167,19 @@ def http_joins(args) -> dict:  # noqa: ANN001
         requests_file = root / "joins.tsv"
         requests_file.write_text("\n".join(lines) + "\n")
         connections = 16
-        cycle_ms = 1000 * connections / args.join_rate
-        probe = run_wrk(buyer.url, "/api/intents", requests_file, 2, connections, cycle_ms, ok_marker='"pool_id"')
-        gap = max(0.0, cycle_ms - probe["p50_ms"])
-        runs = []
-        skip = probe["requests"] + connections
+        runs, skip = [], 0
         for _ in range(args.repeats):
-            run = run_wrk(buyer.url, "/api/intents", requests_file, args.join_seconds, connections, gap,
-                          skip=skip, ok_marker='"pool_id"')
-            skip += run["requests"] + connections
+            run = paced(buyer.url, "/api/intents", requests_file, args.join_seconds, connections, args.join_rate,
+                        skip=skip, ok_marker='"pool_id"')
+            skip += run["probe"]["requests"] + run["requests"] + 2 * connections
             runs.append(run)
+        probes = [r["probe"] for r in runs]
         stored = sum(p["households"] for p in httpx.get(buyer.url + "/api/pools", timeout=60).json())
         return {"offered_rate": args.join_rate, "connections": connections,
                 "rate": statistics.median(r["rate"] for r in runs), "p50_ms": statistics.median(r["p50_ms"] for r in runs),
                 "p99_ms": statistics.median(r["p99_ms"] for r in runs),
-                "all_joined": all(r["not_acked"] == 0 and r["socket_errors"] == 0 for r in runs + [probe]),
-                "joined": sum(r["requests"] for r in runs + [probe]), "stored_households": stored, "runs": runs}
+                "all_joined": all(r["not_acked"] == 0 and r["socket_errors"] == 0 for r in runs + probes),
+                "joined": sum(r["requests"] for r in runs + probes), "stored_households": stored, "runs": runs}
     finally:
         net.stop()
         shutil.rmtree(root, ignore_errors=True)
@@ -219,10 +216,9 @@ def main() -> None:
         print(f"HTTP joins offered {joins['offered_rate']:.0f}/s: served {joins['rate']:.0f}/s, p50 {joins['p50_ms']:.1f} ms, "
               f"p99 {joins['p99_ms']:.1f} ms; all joined: {joins['all_joined']}, {joins['joined']:,} answered, "
               f"{joins['stored_households']:,} households stored")
-    out = HERE / "results" / "pooling.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"written to {out}")
+    from protocol import write_results
+
+    write_results("pooling", results)
 
 
 if __name__ == "__main__":

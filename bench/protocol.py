@@ -78,14 +78,24 @@ def run_wrk(base_url: str, path: str, requests_file: Path, seconds: float, conne
     return result
 
 
-def paced(base_url: str, path: str, requests_file: Path, seconds: float, connections: int, target: float) -> dict:
-    """Offer ``target`` requests/s: each connection waits so that its cycle is connections/target."""
+def paced(base_url: str, path: str, requests_file: Path, seconds: float, connections: int, target: float,
+          skip: int = 0, ok_marker: str = '"ACK"') -> dict:
+    """Offer ``target`` requests/s: each connection waits so that its cycle is connections/target.
+    A 2 s probe measures the latency to subtract; the measured run starts after what it sent."""
     cycle_ms = 1000 * connections / target
-    probe = run_wrk(base_url, path, requests_file, 2, connections, cycle_ms)
+    probe = run_wrk(base_url, path, requests_file, 2, connections, cycle_ms, skip=skip, ok_marker=ok_marker)
     gap = max(0.0, cycle_ms - probe["p50_ms"])
     # skip what the probe sent (plus what it may have had in flight) so nothing is re-sent
-    result = run_wrk(base_url, path, requests_file, seconds, connections, gap, skip=probe["requests"] + connections)
+    result = run_wrk(base_url, path, requests_file, seconds, connections, gap,
+                     skip=skip + probe["requests"] + connections, ok_marker=ok_marker)
     return result | {"offered_rate": target, "probe": probe}
+
+
+def write_results(name: str, results: dict) -> None:
+    out = HERE / "results" / f"{name}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"written to {out}")
 
 
 def crypto_rate(body: bytes, keys: KeyPair, seconds: float = 2.0) -> float:
@@ -275,10 +285,7 @@ def report(results: dict) -> None:
             print(f"{'':30s}all ACKed: {r['acked_all']}, none re-sent: {r['none_resent']}, ACKed {r['acked']}, "
                   f"stored {r['stored_rows']}, answered {r['answered_rows']} "
                   f"(all answered {drain:.1f} s after a saturated run); goal met: {r['goal_met']}")
-    out = HERE / "results" / "protocol.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"written to {out}")
+    write_results("protocol", results)
 
 
 if __name__ == "__main__":

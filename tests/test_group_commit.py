@@ -27,7 +27,7 @@ def test_writes_share_commits_and_a_failure_is_undone_alone(tmp_path):
     async def go() -> list:
         committer = GroupCommitter(db)
         runner = asyncio.create_task(committer.run())
-        results = await asyncio.gather(*(committer.run_write(insert_pool(n, fail=n % 7 == 3)) for n in range(60)),
+        results = await asyncio.gather(*(committer.submit(insert_pool(n, fail=n % 7 == 3)) for n in range(60)),
                                        return_exceptions=True)
         runner.cancel()
         return results, committer.commits
@@ -58,7 +58,7 @@ def test_a_failed_commit_fails_every_caller_and_resets_state(tmp_path):
             raise OSError("disk full")
         db.run = broken_run
         runner = asyncio.create_task(committer.run())
-        results = await asyncio.gather(*(committer.run_write(insert_pool(n)) for n in range(5)), return_exceptions=True)
+        results = await asyncio.gather(*(committer.submit(insert_pool(n)) for n in range(5)), return_exceptions=True)
         runner.cancel()
         db.run = real_run
         return results

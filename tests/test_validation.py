@@ -3,7 +3,6 @@
 import copy
 import json
 
-import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from yuantou.protocol.validation import REQUEST_MODELS, validate_message

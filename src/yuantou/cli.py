@@ -166,9 +166,10 @@ def _pool_call(node: str, method: str, path: str, body: dict | None = None, toke
     """Call a buyer node's pooling API; a refusal is printed as the node states it, naming the field."""
     import httpx
 
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    from yuantou.client import NodeClient
+
     try:
-        resp = httpx.request(method, node.rstrip("/") + "/api" + path, json=body, headers=headers, timeout=30)
+        resp = NodeClient(node.rstrip("/"), token).http.request(method, "/api" + path, json=body)
     except httpx.HTTPError as exc:
         fail(f"cannot reach {node}: {exc}")
     data = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {"detail": resp.text}
@@ -178,6 +179,13 @@ def _pool_call(node: str, method: str, path: str, body: dict | None = None, toke
             fail(f"{error.get('code')}: {error.get('message')} (field: {error.get('path')})")
         fail(f"HTTP {resp.status_code}: {data.get('detail', data)}")
     return data
+
+
+def _window(text: str, option: str = "--window") -> tuple[str, str]:
+    start, sep, end = text.partition("/")
+    if not sep:
+        fail(f"{option}: expected START/END")
+    return start, end
 
 
 NODE_OPTION = typer.Option("http://127.0.0.1:8001", "--node", help="the buyer node's base URL")
@@ -198,15 +206,13 @@ def pool_open(
     currency: str = typer.Option("CNY"), node: str = NODE_OPTION, token: Optional[str] = TOKEN_OPTION,
 ) -> None:
     """Open a pool for an item (or a category and grade) at one or more pickup points."""
-    if "/" not in window:
-        fail("--window: expected START/END")
+    start, end = _window(window)
     tiers = []
     for i, text in enumerate(tier):
         minimum, sep, price = text.partition(":")
         if not sep:
             fail(f"--tier #{i + 1} {text!r}: expected MIN_QUANTITY:PRICE")
         tiers.append({"min_quantity": minimum, "price": price})
-    start, end = window.split("/", 1)
     body = {"item_id": item, "category": category, "grade": grade, "pickup_points": pickup, "window_start": start,
             "window_end": end, "cutoff": cutoff, "unit": unit, "step": step, "bulk_unit": bulk_unit, "moq": moq,
             "max_quantity": max_quantity, "target_quantity": target_quantity, "target_turnover": target_turnover,
@@ -225,9 +231,7 @@ def pool_join(
     node: str = NODE_OPTION, token: Optional[str] = TOKEN_OPTION,
 ) -> None:
     """A household's intent joins the best open pool (or the one named)."""
-    if "/" not in window:
-        fail("--window: expected START/END")
-    start, end = window.split("/", 1)
+    start, end = _window(window)
     body = {"household": household, "item_id": item, "category": category, "grade": grade,
             "min_quantity": min_quantity, "max_quantity": max_quantity, "max_price": max_price,
             "pickup_point": pickup, "window_start": start, "window_end": end, "pool_id": pool}

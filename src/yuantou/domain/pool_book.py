@@ -12,7 +12,7 @@ import heapq
 import itertools
 from collections.abc import Callable
 
-from yuantou.domain.pooling import Intent, Pool, PoolProblem, PoolStatus, PoolTerms
+from yuantou.domain.pooling import Intent, Pool, PoolProblem, PoolStatus, PoolTerms, ProductSpec
 
 # Terms for a new pool that would serve this intent, or None when no producer offers it.
 Opener = Callable[[Intent, float], PoolTerms | None]
@@ -29,8 +29,7 @@ class PoolBook:
         self._cutoffs: list[tuple[float, str]] = []  # heap of (cut-off, pool id)
 
     @staticmethod
-    def _places(intent_or_terms_spec, pickup_points) -> list[tuple]:  # noqa: ANN001
-        spec = intent_or_terms_spec
+    def _places(spec: ProductSpec, pickup_points) -> list[tuple]:  # noqa: ANN001
         keys = [("item", spec.item_id)] if spec.item_id else []
         if spec.category:
             keys.append(("category", spec.category))
@@ -45,19 +44,35 @@ class PoolBook:
             self.intent_pool[intent_id] = pool.id
         return pool
 
-    def place(self, intent: Intent, now: float) -> Pool:
-        """Put an intent in the best open pool for it, opening one if needed; raises PoolProblem."""
+    def candidates(self, spec: ProductSpec, pickup_point: str) -> list[Pool]:
+        """Open pools that may serve this product at this pickup point."""
+        key = ("item", spec.item_id) if spec.item_id else ("category", spec.category)
+        return self._by_place.get((key, pickup_point), [])
+
+    def _check_new(self, intent: Intent) -> None:
         intent.check()
         if intent.id in self.intent_pool:
             raise PoolProblem("duplicate_intent", f"intent {intent.id} is already in pool {self.intent_pool[intent.id]}",
                               "intent_id")
-        key = ("item", intent.spec.item_id) if intent.spec.item_id else ("category", intent.spec.category)
-        candidates = self._by_place.get((key, intent.pickup_point), [])
+
+    def join(self, intent: Intent, pool_id: str, now: float) -> Pool:
+        """Put an intent in the pool it names; raises PoolProblem (``unknown_pool`` if the book lacks it)."""
+        self._check_new(intent)
+        pool = self.pools.get(pool_id)
+        if pool is None:
+            raise PoolProblem("unknown_pool", f"no pool {pool_id}", "pool_id")
+        pool.join(intent, now)
+        self.intent_pool[intent.id] = pool.id
+        return pool
+
+    def place(self, intent: Intent, now: float) -> Pool:
+        """Put an intent in the best open pool for it, opening one if needed; raises PoolProblem."""
+        self._check_new(intent)
         best, refusal = None, None
-        for pool in candidates:
+        for pool in self.candidates(intent.spec, intent.pickup_point):
             problem = pool.refusal(intent, now)
             if problem is None:
-                if best is None or (pool._min_sum, -pool.terms.cutoff) > (best._min_sum, -best.terms.cutoff):
+                if best is None or (pool.min_total, -pool.terms.cutoff) > (best.min_total, -best.terms.cutoff):
                     best = pool
             elif refusal is None or problem.code != "pool_closed":
                 refusal = problem

@@ -187,7 +187,10 @@ class Pool:
     intents: dict[str, Intent] = field(default_factory=dict)
     status: PoolStatus = PoolStatus.OPEN
     outcome: Allocation | Failure | None = None
-    _min_sum: int = 0
+    min_total: int = field(init=False)  # sum of the members' minimums, kept as they join and leave
+
+    def __post_init__(self) -> None:
+        self.min_total = sum(i.min_quantity for i in self.intents.values())
 
     # -- joining and leaving ------------------------------------------------------------
 
@@ -205,7 +208,7 @@ class Pool:
             return PoolProblem("bad_window", f"pool {self.id} delivers outside the household's window", "window")
         if intent.max_price < terms.best_price:
             return PoolProblem("price_too_low", f"pool {self.id}'s best price is above the household's limit", "max_price")
-        if terms.max_quantity is not None and self._min_sum + intent.min_quantity > terms.max_quantity:
+        if terms.max_quantity is not None and self.min_total + intent.min_quantity > terms.max_quantity:
             return PoolProblem("pool_full", f"pool {self.id} is full", "min_quantity")
         if intent.id in self.intents:
             return PoolProblem("duplicate_intent", f"intent {intent.id} is already in pool {self.id}", "intent_id")
@@ -218,7 +221,7 @@ class Pool:
             raise problem
         intent.joined_at = intent.joined_at or now
         self.intents[intent.id] = intent
-        self._min_sum += intent.min_quantity
+        self.min_total += intent.min_quantity
 
     def withdraw(self, intent_id: str, now: float) -> Intent:
         if self.status is not PoolStatus.OPEN or now >= self.terms.cutoff:
@@ -227,7 +230,7 @@ class Pool:
         if intent is None:
             raise PoolProblem("unknown_intent", f"intent {intent_id} is not in pool {self.id} (withdrawn already?)",
                               "intent_id")
-        self._min_sum -= intent.min_quantity
+        self.min_total -= intent.min_quantity
         return intent
 
     # -- closing ------------------------------------------------------------------------

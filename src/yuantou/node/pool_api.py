@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -104,7 +104,7 @@ def intent_from_input(body: IntentIn, step: Decimal) -> Intent:
         body.intent_id or "intent-" + uuid.uuid4().hex[:16], body.household,
         ProductSpec(body.item_id, body.category, body.grade),
         to_steps(body.min_quantity, step, "min_quantity"), to_steps(body.max_quantity, step, "max_quantity"),
-        money_minor(body.max_price, "max_price") if body.max_price > 0 else 0,
+        money_minor(body.max_price, "max_price"),
         body.pickup_point, (body.window_start.timestamp(), body.window_end.timestamp()))
     intent.check()
     return intent
@@ -182,12 +182,12 @@ def pool_router(node: Any, desk: PoolDesk) -> APIRouter:  # node: yuantou.node.s
 
     async def guarded(fn, grouped: bool = False) -> Any:  # noqa: ANN001
         try:
-            return await (node.pool_writes.run_write(fn) if grouped else node.db.run(fn))
+            return await (node.pool_writes.submit(fn) if grouped else node.db.run(fn))
         except PoolProblem as problem:
             return refusal(problem)
 
     @api.post("/pools", summary="open a pool (organiser)")
-    async def open_pool(body: PoolIn, request: Request) -> Any:
+    async def open_pool(body: PoolIn) -> Any:
         def run(conn: Connection) -> dict:
             pool = desk.open_pool(conn, terms_from_input(body))
             return pool_view(conn, pool.id)
@@ -243,10 +243,7 @@ def pool_router(node: Any, desk: PoolDesk) -> APIRouter:  # node: yuantou.node.s
 
 def _step_for(desk: PoolDesk, body: IntentIn, default: Decimal) -> Decimal:
     """The step of the pools this intent could join, else the step of pools the node opens itself."""
-    spec = ProductSpec(body.item_id, body.category, body.grade) if (body.item_id or body.category) else None
-    if spec is None:
+    if not (body.item_id or body.category):
         raise PoolProblem("bad_product", "name an item or a category", "item_id")
-    for pool in desk.book.pools.values():
-        if pool.terms.spec.covers(spec) and body.pickup_point in pool.terms.pickup_points:
-            return pool.terms.step
-    return default
+    spec = ProductSpec(body.item_id, body.category, body.grade)
+    return next((pool.terms.step for pool in desk.book.candidates(spec, body.pickup_point)), default)

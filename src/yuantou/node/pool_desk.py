@@ -90,19 +90,17 @@ class PoolDesk:
     def load(self, conn: Connection) -> None:
         """Rebuild the book of open pools from the store."""
         self.book = PoolBook(self.opener, new_id=self.book.new_id)
-        open_pools = {r["pool_id"]: Pool(r["pool_id"], terms_from_json(r["terms"]))
-                      for r in conn.execute(select(pools).where(pools.c.status == PoolStatus.OPEN.value)).mappings()}
-        if open_pools:
+        open_terms = {r["pool_id"]: terms_from_json(r["terms"]) for r in conn.execute(
+            select(pools.c.pool_id, pools.c.terms).where(pools.c.status == PoolStatus.OPEN.value)).mappings()}
+        members: dict[str, dict[str, Intent]] = {pool_id: {} for pool_id in open_terms}
+        if open_terms:
             rows = conn.execute(select(pool_intents).where(pool_intents.c.status == "joined")
                                 .order_by(pool_intents.c.joined_at)).mappings()
             for row in rows:
-                pool = open_pools.get(row["pool_id"])
-                if pool is not None:
-                    intent = intent_from_row(row)
-                    pool.intents[intent.id] = intent
-                    pool._min_sum += intent.min_quantity
-        for pool in open_pools.values():
-            self.book.add_pool(pool)
+                if row["pool_id"] in members:
+                    members[row["pool_id"]][row["intent_id"]] = intent_from_row(row)
+        for pool_id, terms in open_terms.items():
+            self.book.add_pool(Pool(pool_id, terms, members[pool_id]))
 
     def _guarded(self, conn: Connection, change: Callable[[], T]) -> T:
         """Run a change to memory and store; if anything fails, memory is rebuilt from the store."""
@@ -139,17 +137,15 @@ class PoolDesk:
 
         def change() -> Pool:
             known = set(self.book.pools)
-            if pool_id is not None:
-                pool = self.book.pools.get(pool_id)
-                if pool is None:
-                    status = conn.execute(select(pools.c.status).where(pools.c.pool_id == pool_id)).scalar()
-                    if status is not None:
-                        raise PoolProblem("pool_closed", f"pool {pool_id} is {status}, no longer open", "pool_id")
-                    raise PoolProblem("unknown_pool", f"no pool {pool_id}", "pool_id")
-                pool.join(intent, now)
-                self.book.intent_pool[intent.id] = pool.id
-            else:
+            if pool_id is None:
                 pool = self.book.place(intent, now)
+            elif pool_id in known:
+                pool = self.book.join(intent, pool_id, now)
+            else:  # closed before this process started, or never existed
+                status = conn.execute(select(pools.c.status).where(pools.c.pool_id == pool_id)).scalar()
+                if status is None:
+                    raise PoolProblem("unknown_pool", f"no pool {pool_id}", "pool_id")
+                raise PoolProblem("pool_closed", f"pool {pool_id} is {status}, no longer open", "pool_id")
             if pool.id not in known:
                 self._insert_pool(conn, pool, now)
             conn.execute(pool_intents.insert().values(
