@@ -181,3 +181,16 @@ def test_pool_cli_open_join_withdraw_list_close(buyer_net):
     assert pid in listed.stdout and "5..14 kg" in listed.stdout, listed.stdout
     closed = cli("close", pid)
     assert closed.returncode == 0 and "allocated 10 kg at 12.00 to 2 households" in closed.stdout, closed.stdout
+
+
+def test_pool_cli_names_a_malformed_field(buyer_net):
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "yuantou.cli", "pool", "open", "--item", "fig", "--pickup", "gate",
+                             "--cutoff", "tomorrow", "--window", "a/b", "--bulk-unit", "5", "--tier", "0:12",
+                             "--node", buyer_net.buyers["organiser"].url],
+                            capture_output=True, text=True, timeout=60, env=os.environ | {"COLUMNS": "200"})
+    assert result.returncode == 2
+    assert "cutoff:" in result.stderr and "window_start:" in result.stderr and "Traceback" not in result.stderr

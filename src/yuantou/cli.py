@@ -177,7 +177,10 @@ def _pool_call(node: str, method: str, path: str, body: dict | None = None, toke
         error = data.get("error") or {}
         if error:
             fail(f"{error.get('code')}: {error.get('message')} (field: {error.get('path')})")
-        fail(f"HTTP {resp.status_code}: {data.get('detail', data)}")
+        detail = data.get("detail", data)
+        if isinstance(detail, list):  # FastAPI's field errors: name each field and what is wrong with it
+            detail = "; ".join(f"{'.'.join(str(p) for p in d.get('loc', [])[1:])}: {d.get('msg')}" for d in detail)
+        fail(f"HTTP {resp.status_code}: {detail}")
     return data
 
 
