@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from yuantou.domain.pooling import PriceTier, ProductSpec
+from yuantou.domain.pooling import MINOR_UNITS, PriceTier, ProductSpec
 from yuantou.domain.sourcing import Offer
 
 CAPACITY_TAG = "yuantou.capacity"
@@ -57,7 +57,7 @@ def _whole(value: Decimal, step: Decimal) -> int | None:
 
 
 def offers_from_catalog(producer_id: str, catalog: dict[str, Any], spec: ProductSpec, window: tuple[float, float],
-                        step: Decimal, minor_units: int = 100) -> tuple[list[Offer], list[Skipped]]:
+                        step: Decimal, minor_units: int = MINOR_UNITS) -> tuple[list[Offer], list[Skipped]]:
     """Offers for ``spec`` deliverable within ``window``, in steps of ``step`` and minor currency units."""
     offers: list[Offer] = []
     skipped: list[Skipped] = []
@@ -101,5 +101,5 @@ def offers_from_catalog(producer_id: str, catalog: dict[str, Any], spec: Product
                 int(-(-moq // step)), int(capacity_by_window[window_id] // step),
                 int(fixed * minor_units), int(per_unit * minor_units),
                 unit=(((item.get("quantity") or {}).get("unitized") or {}).get("measure") or {}).get("unit", "unit"),
-                currency=(item.get("price") or {}).get("currency", "CNY")))
+                currency=(item.get("price") or {}).get("currency", "CNY"), window_id=window_id))
     return offers, skipped

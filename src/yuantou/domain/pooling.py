@@ -28,6 +28,9 @@ from decimal import Decimal
 from enum import Enum
 
 
+MINOR_UNITS = 100  # fen per yuan, cents per dollar, paise per rupee
+
+
 class PoolProblem(ValueError):
     """Bad input or an action the pool's state forbids; ``code`` is stable, ``path`` names the field."""
 

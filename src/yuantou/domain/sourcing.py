@@ -37,6 +37,7 @@ class Offer:
     delivery_per_unit: int = 0  # minor units per unit
     unit: str = "unit"
     currency: str = "CNY"
+    window_id: str = ""  # the producer's fulfillment window that covers the pool's delivery window
 
 
 @dataclass(frozen=True, slots=True)

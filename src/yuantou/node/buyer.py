@@ -61,8 +61,8 @@ def latest_catalogs(conn: Connection) -> dict[tuple[str, str, str], dict[str, An
 
 
 def select_message(provider_id: str, items: list[dict[str, Any]], window_id: str | None,
-                   delivery_gps: str | None = None) -> dict[str, Any]:
-    """``message`` of a select/init/confirm: items with quantities, one fulfillment window."""
+                   delivery_gps: str | None = None, stops: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``message`` of a select/init/confirm: items with quantities, one fulfillment window and its stops."""
     order: dict[str, Any] = {
         "provider": {"id": provider_id},
         "items": [
@@ -73,7 +73,8 @@ def select_message(provider_id: str, items: list[dict[str, Any]], window_id: str
     }
     if window_id:
         fulfillment: dict[str, Any] = {"id": window_id, "type": "Delivery"}
-        if delivery_gps:
-            fulfillment["stops"] = [{"type": "end", "location": {"gps": delivery_gps}}]
+        stops = list(stops or []) + ([{"type": "end", "location": {"gps": delivery_gps}}] if delivery_gps else [])
+        if stops:
+            fulfillment["stops"] = stops
         order["fulfillments"] = [fulfillment]
     return {"order": order}

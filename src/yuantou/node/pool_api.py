@@ -16,14 +16,13 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from yuantou.domain.pooling import Intent, Pool, PoolProblem, PoolTerms, PriceTier, ProductSpec, to_steps
+from yuantou.domain.pooling import MINOR_UNITS, Intent, Pool, PoolProblem, PoolTerms, PriceTier, ProductSpec, to_steps
 from yuantou.node.pool_desk import PoolDesk, terms_from_json
+from yuantou.node.pool_lists import household_lines, pick_lists, price, procurement_view, purchase_lists, units
 from yuantou.store.tables import pool_intents, pools
-
-MINOR_UNITS = 100  # fen per yuan, cents per dollar, paise per rupee
 
 
 class TierIn(BaseModel):
@@ -67,7 +66,7 @@ class IntentIn(BaseModel):
 
 def refusal(problem: PoolProblem) -> JSONResponse:
     status = {"unknown_pool": 404, "unknown_intent": 404, "pool_closed": 409, "already_withdrawn": 409,
-              "duplicate_intent": 409, "pool_full": 409}.get(problem.code, 400)
+              "duplicate_intent": 409, "pool_full": 409, "not_unsourced": 409}.get(problem.code, 400)
     return JSONResponse({"error": {"code": problem.code, "message": problem.message, "path": problem.path}}, status)
 
 
@@ -110,14 +109,6 @@ def intent_from_input(body: IntentIn, step: Decimal) -> Intent:
     return intent
 
 
-def units(steps: int | None, step: Decimal) -> str | None:
-    return None if steps is None else format((steps * step).normalize(), "f")
-
-
-def price(minor: int | None) -> str | None:
-    return None if minor is None else format((Decimal(minor) / MINOR_UNITS).quantize(Decimal("0.01")), "f")
-
-
 def terms_view(terms: PoolTerms) -> dict[str, Any]:
     return {
         "product": {"item_id": terms.spec.item_id, "category": terms.spec.category, "grade": terms.spec.grade},
@@ -157,24 +148,8 @@ def pool_view(conn: Connection, pool_id: str) -> dict[str, Any] | None:
         "pooled_min": units(sum(m["min_quantity"] for m in joined), terms.step),
         "pooled_max": units(sum(m["max_quantity"] for m in joined), terms.step),
         "outcome": outcome,
+        "procurement": procurement_view(conn, pool_id) if row["procurement"] else None,
     }
-
-
-def household_lines(conn: Connection, household: str) -> list[dict[str, Any]]:
-    rows = conn.execute(select(pool_intents, pools.c.terms, pools.c.status.label("pool_status"))
-                        .join(pools, pools.c.pool_id == pool_intents.c.pool_id)
-                        .where(pool_intents.c.household == household).order_by(pool_intents.c.joined_at)).mappings()
-    out = []
-    for r in rows:
-        terms = terms_from_json(r["terms"])
-        out.append({"intent_id": r["intent_id"], "pool_id": r["pool_id"], "status": r["status"],
-                    "pickup_point": r["pickup_point"], "unit": terms.unit,
-                    "asked": [units(r["min_quantity"], terms.step), units(r["max_quantity"], terms.step)],
-                    "quantity": units(r["quantity"], terms.step), "unit_price": price(r["unit_price"]),
-                    "amount": price(None if r["quantity"] is None or r["unit_price"] is None
-                                    else int((r["quantity"] * terms.step * r["unit_price"]).to_integral_value())),
-                    "currency": terms.currency})
-    return out
 
 
 def pool_router(node: Any, desk: PoolDesk) -> APIRouter:  # node: yuantou.node.service.Node
@@ -211,6 +186,7 @@ def pool_router(node: Any, desk: PoolDesk) -> APIRouter:  # node: yuantou.node.s
     async def close_pool(pool_id: str) -> Any:
         def run(conn: Connection) -> dict:
             desk.close(conn, pool_id)
+            node.procurement.pending = True
             return pool_view(conn, pool_id)
         return await guarded(run)
 
@@ -237,6 +213,28 @@ def pool_router(node: Any, desk: PoolDesk) -> APIRouter:  # node: yuantou.node.s
     @api.get("/households/{household}", summary="a household's own lines: quantity, price, pickup point, status")
     async def household(household: str) -> Any:
         return await node.db.run(lambda c: household_lines(c, household))
+
+    @api.get("/pick-lists", summary="per pickup point: who collects how much, from which producer")
+    async def pick_list(pickup_point: str | None = None) -> Any:
+        return await node.db.run(lambda c: pick_lists(c, pickup_point))
+
+    @api.get("/purchase-lists", summary="per producer: what was ordered from it for pools (以销定采)")
+    async def purchase_list(producer: str | None = None) -> Any:
+        return await node.db.run(lambda c: purchase_lists(c, producer))
+
+    @api.post("/pools/{pool_id}/resource", summary="try again to buy a pool that could not be sourced")
+    async def resource(pool_id: str) -> Any:
+        def run(conn: Connection) -> dict:
+            state = conn.execute(select(pools.c.procurement).where(pools.c.pool_id == pool_id)).first()
+            if state is None:
+                raise PoolProblem("unknown_pool", f"no pool {pool_id}", "pool_id")
+            if state.procurement != "unsourced":
+                raise PoolProblem("not_unsourced", f"pool {pool_id} is {state.procurement or 'not allocated'}; "
+                                                   "only an unsourced pool can be sourced again", "pool_id")
+            conn.execute(update(pools).where(pools.c.pool_id == pool_id).values(procurement="pending"))
+            node.procurement.pending = True
+            return pool_view(conn, pool_id)
+        return await guarded(run)
 
     return api
 

@@ -189,7 +189,8 @@ class PoolDesk:
             self.book.close(pool)
             outcome = pool.outcome
             conn.execute(update(pools).where(pools.c.pool_id == pool_id).values(
-                status=pool.status.value, outcome=outcome_json(outcome), closed_at=now))
+                status=pool.status.value, outcome=outcome_json(outcome), closed_at=now,
+                procurement=None if isinstance(outcome, Failure) else "pending"))
             joined = pool_intents.c.pool_id == pool_id, pool_intents.c.status == "joined"
             if isinstance(outcome, Failure):
                 conn.execute(update(pool_intents).where(*joined).values(status="failed", quantity=0, updated_at=now))

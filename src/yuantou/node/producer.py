@@ -123,6 +123,8 @@ def _order_json(lines: list[QuotedLine], provider: Provider, request_order: dict
             "ttl": "PT15M",
         },
     }
+    if request_order.get("tags"):  # e.g. the Yuantou pool an order serves: kept with the order
+        order["tags"] = request_order["tags"]
     return order
 
 

@@ -26,8 +26,10 @@ from yuantou.node import producer as producer_logic
 from yuantou.node.config import NodeConfig
 from yuantou.domain.offers import offers_from_catalog
 from yuantou.domain.pool_schedule import terms_from_offers
-from yuantou.domain.pooling import Intent, PoolTerms
+from yuantou.domain.pooling import Intent, PoolTerms, ProductSpec
+from yuantou.domain.sourcing import Offer
 from yuantou.node.pool_desk import PoolDesk
+from yuantou.node.procurement import Procurement
 from yuantou.protocol import envelope as env
 from yuantou.protocol.auth import AuthFailure, authenticate
 from yuantou.protocol.envelope import BecknError
@@ -99,6 +101,8 @@ class Node:
         # the latest offer of every (producer, provider, item) seen in on_search (buyer)
         self.catalogs: dict[tuple[str, str, str], dict] = {}
         self.pool_desk = PoolDesk(self._pool_terms_for) if config.is_buyer else None
+        self.procurement = Procurement(self.offers_for, lambda: {bpp_id for bpp_id, _, _ in self.catalogs},
+                                       self.queue_request, self.registry, self.outbox.wake)
         # households' joins and withdrawals, many per fsync; if a commit fails, memory is rebuilt from disk
         self.pool_writes = GroupCommitter(self.db, on_commit_failure=lambda: self.db.run(self.pool_desk.load))
         self._process_event = asyncio.Event()
@@ -120,6 +124,7 @@ class Node:
             await self.db.run(self.pool_desk.load)
             self._tasks.append(asyncio.create_task(self._close_pools_loop(), name="pools"))
             self._tasks.append(asyncio.create_task(self.pool_writes.run(), name="pool-writes"))
+            self._tasks.append(asyncio.create_task(self.procurement.run(self.db), name="procurement"))
         self._wake_processor()
 
     async def stop(self) -> None:
@@ -265,6 +270,8 @@ class Node:
         action = row["action"]
         if action.startswith("on_"):
             buyer_logic.record_callback(conn, action, payload)
+            if self.pool_desk is not None:
+                self.procurement.on_callback(conn, action, payload)
             if action == "on_search" and not payload.get("error"):
                 catalog = (payload.get("message") or {}).get("catalog")
                 if catalog:
@@ -312,13 +319,16 @@ class Node:
             except asyncio.TimeoutError:
                 pass
 
+    def offers_for(self, spec: ProductSpec, window: tuple[float, float], step) -> list[Offer]:  # noqa: ANN001
+        """Every producer's offer of ``spec`` deliverable in ``window``, from the catalogs we hold."""
+        return [offer for (bpp_id, _, _), piece in self.catalogs.items()
+                for offer in offers_from_catalog(bpp_id, piece, spec, window, step)[0]]
+
     def _pool_terms_for(self, intent: Intent, now: float) -> PoolTerms | None:
         """Open a pool for an intent no open pool takes: the next cut-off, on the producers' catalog terms."""
         schedule = self.config.pool_schedule
         cutoff = schedule.next_cutoff(now)
-        window = schedule.pickup_window(cutoff)
-        offers = [offer for (bpp_id, _, _), piece in self.catalogs.items()
-                  for offer in offers_from_catalog(bpp_id, piece, intent.spec, window, schedule.step)[0]]
+        offers = self.offers_for(intent.spec, schedule.pickup_window(cutoff), schedule.step)
         return terms_from_offers(intent, offers, schedule, cutoff)
 
     async def _close_pools_loop(self, every: float = 1.0) -> None:
@@ -328,16 +338,18 @@ class Node:
                 closed = await self.db.run(self.pool_desk.close_due)
                 for pool_id, outcome in closed:
                     log.info("pool %s closed: %s", pool_id, type(outcome).__name__)
+                if closed:
+                    self.procurement.pending = True
             except Exception:
                 log.exception("closing due pools failed; will retry")
             await asyncio.sleep(every)
 
     # -- sending our own requests (buyer) and unsolicited callbacks (producer) ---------------
 
-    async def send_request(self, action: str, message: dict, *, transaction_id: str | None = None,
-                           bpp_id: str | None = None, bpp_uri: str | None = None,
-                           target_url: str | None = None, ttl: str | None = None) -> dict:
-        """Queue a request; it leaves through the outbox. Returns its context."""
+    def queue_request(self, conn: Connection, action: str, message: dict, *, transaction_id: str | None = None,
+                      bpp_id: str | None = None, bpp_uri: str | None = None, target_url: str | None = None,
+                      ttl: str | None = None) -> dict:
+        """Queue a request in the caller's transaction; it leaves through the outbox. Returns its context."""
         context = env.make_context(
             action, domain=self.config.domain, city=self.config.city, country=self.config.country,
             bap_id=self.config.subscriber_id, bap_uri=self.config.url,
@@ -348,12 +360,16 @@ class Node:
         violations = validate_message(action, body)
         if violations:
             raise OutgoingInvalid(violations)
-        deadline = env.expiry(context)
         target = target_url or bpp_uri
         if target is None:
             raise ValueError("no target URL")
-        await self.db.run(lambda c: enqueue(c, target_url=target, action=action, context=context, body=body,
-                                            counterparty_id=bpp_id, expects_callback_until=deadline))
+        enqueue(conn, target_url=target, action=action, context=context, body=body,
+                counterparty_id=bpp_id, expects_callback_until=env.expiry(context))
+        return context
+
+    async def send_request(self, action: str, message: dict, **where: Any) -> dict:
+        """Queue a request in a transaction of its own and wake the outbox. Returns its context."""
+        context = await self.db.run(lambda c: self.queue_request(c, action, message, **where))
         self.outbox.wake()
         return context
 

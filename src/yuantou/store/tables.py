@@ -108,7 +108,11 @@ pools = Table(
     Column("outcome", Text, nullable=True),  # Allocation / Failure as JSON once closed
     Column("created_at", Float, nullable=False),
     Column("closed_at", Float, nullable=True),
+    # buying an allocated pool from producers: pending (to source) | ordering | ordered | unsourced
+    Column("procurement", String(16), nullable=True),
+    Column("procurement_note", Text, nullable=True),  # why a pool is unsourced, or what was re-sourced
 )
+Index("ix_pools_procurement", pools.c.procurement)
 Index("ix_pools_status_cutoff", pools.c.status, pools.c.cutoff)
 
 pool_intents = Table(
@@ -132,6 +136,36 @@ pool_intents = Table(
 )
 Index("ix_pool_intents_pool", pool_intents.c.pool_id, pool_intents.c.status)
 Index("ix_pool_intents_household", pool_intents.c.household)
+
+pool_orders = Table(
+    "pool_orders",
+    metadata,
+    Column("order_key", String(64), primary_key=True),
+    Column("pool_id", String(64), nullable=False),
+    Column("producer_id", String(255), nullable=False),  # bpp_id
+    Column("bpp_uri", Text, nullable=False),
+    Column("provider_id", String(255), nullable=False),
+    Column("item_id", String(255), nullable=False),
+    Column("window_id", String(128), nullable=False),
+    Column("quantity", Integer, nullable=False),  # steps of the pool's unit
+    Column("unit_price", Integer, nullable=False),  # expected tier price, minor units per unit
+    Column("cost", String(40), nullable=False),  # expected landed cost, minor units (decimal)
+    Column("stage", String(16), nullable=False),  # select | init | confirm | confirmed | refused | timed_out | cancelled
+    Column("transaction_id", String(64), nullable=False),
+    Column("message_id", String(64), nullable=True),  # of the request whose callback is awaited
+    Column("deadline", Float, nullable=True),  # ... until then (its ttl)
+    Column("order_id", String(128), nullable=True),  # the producer's, from on_confirm
+    Column("order_status", String(32), nullable=True),
+    Column("fulfillment", String(32), nullable=True),  # Pending, Accepted, Packed, Shipped, Delivered
+    Column("quoted", String(40), nullable=True),  # the producer's quoted goods price, currency units
+    Column("reason", Text, nullable=True),  # why it was refused, timed out or cancelled
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+Index("ix_pool_orders_pool", pool_orders.c.pool_id)
+Index("ix_pool_orders_message", pool_orders.c.message_id)
+Index("ix_pool_orders_order", pool_orders.c.order_id)
+Index("ix_pool_orders_stage_deadline", pool_orders.c.stage, pool_orders.c.deadline)
 
 # -- directory ---------------------------------------------------------------------------
 
