@@ -92,6 +92,11 @@ def test_a_pool_is_bought_across_producers_and_re_sourced_when_producers_fail(tm
         lines = api.get("/households/g0").json()
         assert lines[0]["status"] == "ordered" and lines[0]["quantity"] == "10" and lines[0]["amount"] == "95.00"
 
+        # the organiser's node restarts (kill -9): the orders and what it learned from catalogs are kept
+        net.kill(net.buyers["organiser"])
+        net.start_node(net.buyers["organiser"])
+        assert procurement(api, pool_id) == bought
+
         # hill confirms, then refuses the order: its 100 are bought from ridge instead
         hill = httpx.Client(base_url=net.producers["hill"].url + "/api", timeout=10)
         hill_order = by_producer["hill.yuantou.local"]["order_id"]

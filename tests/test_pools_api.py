@@ -86,7 +86,13 @@ def test_households_pool_and_see_their_lines(buyer_net):
     lines = {h: api.get(f"/households/{h}").json()[0] for h in ("wang", "li", "zhao")}
     assert sum(float(line["quantity"]) for line in lines.values()) == 30
     assert lines["li"]["quantity"] == "3" and lines["li"]["amount"] == "27.00"
-    assert all(line["status"] == "allocated" and line["pickup_point"] == "gate-3" for line in lines.values())
+    assert all(line["status"] in ("ordering", "unsourced") and line["pickup_point"] == "gate-3" for line in lines.values())
+    # no producer has ever offered apples to this node: the pool says so instead of ordering
+    deadline = time.monotonic() + 10
+    while (proc := api.get(f"/pools/{pid}").json()["procurement"])["state"] != "unsourced" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert proc["note"].startswith("no_offer:") and proc["orders"] == []
+    assert api.get("/households/li").json()[0]["status"] == "unsourced"
     assert api.get("/households/sun").json()[0]["status"] == "withdrawn"
 
     late = api.post("/intents", json=intent_body("late", "2", "5", pool_id=pid))
@@ -128,7 +134,8 @@ def test_pool_state_survives_kill_9_mid_close(buyer_net):
         pool = api.post(f"/pools/{pid}/close").json()
         lines = [api.get(f"/households/hh{n}").json()[0] for n in range(400)]
     assert pool["status"] == "allocated"
-    assert {line["status"] for line in lines} == {"allocated"}
+    # allocated, and being bought (or found unbuyable: this node knows no producer of plums)
+    assert {line["status"] for line in lines} <= {"ordering", "unsourced"}
     assert sum(float(line["quantity"]) for line in lines) == float(pool["outcome"]["total"]) == 1200
 
 

@@ -256,7 +256,7 @@ def pool_list(status: Optional[str] = typer.Option(None), node: str = NODE_OPTIO
     """Every pool: product, pooled quantities, outcome."""
     from rich.table import Table
 
-    table = Table("pool", "product", "status", "households", "pooled min..max", "outcome")
+    table = Table("pool", "product", "status", "households", "pooled min..max", "outcome", "bought")
     path = "/pools" + (f"?status={status}" if status else "")
     for p in _pool_call(node, "GET", path, None, token):
         product = p["product"]["item_id"] or f"{p['product']['category']} {p['product']['grade'] or ''}".strip()
@@ -264,8 +264,75 @@ def pool_list(status: Optional[str] = typer.Option(None), node: str = NODE_OPTIO
         text = (f"{outcome['total']} {p['unit']} at {outcome['unit_price']}" if "total" in outcome
                 else outcome.get("reason", "") if outcome else "")
         table.add_row(p["pool_id"], product, p["status"], str(p["households"]),
-                      f"{p['pooled_min']}..{p['pooled_max']} {p['unit']}", text)
+                      f"{p['pooled_min']}..{p['pooled_max']} {p['unit']}", text, _bought(p))
     console.print(table)
+
+
+def _bought(pool: dict) -> str:
+    """A pool's procurement in a few words: its state and the producers' live shares."""
+    proc = pool.get("procurement")
+    if not proc:
+        return ""
+    shares = ", ".join(f"{o['producer'].split('.')[0]} {o['quantity']}" for o in proc["orders"]
+                       if o["stage"] in ("select", "init", "confirm", "confirmed"))
+    return f"{proc['state']}" + (f": {shares}" if shares else "") + (f" ({proc['note']})" if proc["state"] == "unsourced" else "")
+
+
+@pool_app.command("show")
+def pool_show(pool: str = typer.Argument(...), node: str = NODE_OPTION, token: Optional[str] = TOKEN_OPTION) -> None:
+    """One pool's outcome and every order placed for it with producers (including failed ones and why)."""
+    from rich.table import Table
+
+    p = _pool_call(node, "GET", f"/pools/{pool}", None, token)
+    outcome = p["outcome"] or {}
+    console.print(f"{pool}: {p['status']}" + (f", {outcome['total']} {p['unit']} at {outcome['unit_price']} for "
+                                               f"{outcome['households']} households" if "total" in outcome else ""))
+    proc = p.get("procurement")
+    if not proc:
+        return
+    console.print(f"procurement: {proc['state']}" + (f" — {proc['note']}" if proc["note"] else ""))
+    table = Table("producer", "quantity", "unit price", "landed cost", "stage", "order", "fulfillment", "reason")
+    for o in proc["orders"]:
+        table.add_row(o["producer"], f"{o['quantity']} {o['unit']}", o["unit_price"], o["landed_cost"], o["stage"],
+                      (o["order_id"] or "")[:8], o["fulfillment"] or "", o["reason"] or "")
+    console.print(table)
+
+
+@pool_app.command("picklist")
+def pool_picklist(pickup: Optional[str] = typer.Option(None, help="only this pickup point"), node: str = NODE_OPTION,
+                  token: Optional[str] = TOKEN_OPTION) -> None:
+    """Per pickup point: who collects how much, and from which producer's delivery."""
+    from rich.table import Table
+
+    path = "/pick-lists" + (f"?pickup_point={pickup}" if pickup else "")
+    for point, rows in _pool_call(node, "GET", path, None, token).items():
+        table = Table("household", "item", "quantity", "amount", "status", "from", title=f"pickup point {point}")
+        for r in rows:
+            table.add_row(r["household"], r["item"], f"{r['quantity']} {r['unit']}", r["amount"], r["status"],
+                          ", ".join(f"{f['producer'].split('.')[0]} {f['quantity']}" for f in r["from"]))
+        console.print(table)
+
+
+@pool_app.command("purchases")
+def pool_purchases(producer: Optional[str] = typer.Option(None, help="only this producer"), node: str = NODE_OPTION,
+                   token: Optional[str] = TOKEN_OPTION) -> None:
+    """Per producer: what pools bought from it (以销定采), and where each order is delivered."""
+    from rich.table import Table
+
+    path = "/purchase-lists" + (f"?producer={producer}" if producer else "")
+    for name, rows in _pool_call(node, "GET", path, None, token).items():
+        table = Table("pool", "item", "quantity", "unit price", "landed cost", "stage", "deliver to", title=name)
+        for r in rows:
+            table.add_row(r["pool_id"], r["item_id"], f"{r['quantity']} {r['unit']}", r["unit_price"], r["landed_cost"],
+                          r["fulfillment"] or r["stage"], ", ".join(f"{k} {v}" for k, v in r["deliver_to"].items()))
+        console.print(table)
+
+
+@pool_app.command("resource")
+def pool_resource(pool: str = typer.Argument(...), node: str = NODE_OPTION, token: Optional[str] = TOKEN_OPTION) -> None:
+    """Try again to buy a pool that could not be sourced (say, after new catalogs came in)."""
+    _pool_call(node, "POST", f"/pools/{pool}/resource", {}, token)
+    console.print(f"{pool}: sourcing again")
 
 
 @pool_app.command("close")
