@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
-from yuantou.localnet import LocalNetwork, catalog_document
+from yuantou.localnet import LOCAL, LocalNetwork, catalog_document
 
 from conftest import storage
 
@@ -21,9 +21,9 @@ def test_an_intent_opens_a_pool_on_the_cheapest_producers_terms(tmp_path):
                                        tiers=[{"min_quantity": "200", "price": str(price - 0.5)}])
             net.add_node(name, ["producer"], catalog)
         now = datetime.now(timezone.utc)
-        cutoff = (now + timedelta(minutes=61)).strftime("%H:%M")
+        cutoff = (now + timedelta(minutes=61)).astimezone(LOCAL).strftime("%H:%M")
         buyer = net.add_node("organiser", ["buyer"], extra={
-            "pool_cutoff": cutoff, "pool_pickup": "08:00-17:00", "pool_utc_offset": "+00:00", "pool_step": "0.5"})
+            "pool_cutoff": cutoff, "pool_pickup": "08:00-17:00", "pool_utc_offset": "+08:00", "pool_step": "0.5"})
         api = httpx.Client(base_url=buyer.url + "/api", timeout=20)
         sent = api.post("/search", json={"query": "apple"}).json()
         found = api.get(f"/messages/{sent['message_id']}", params={"wait": 10, "count": 2}).json()
@@ -41,7 +41,7 @@ def test_an_intent_opens_a_pool_on_the_cheapest_producers_terms(tmp_path):
         assert pool["bulk_unit"] == "20" and pool["moq"] == "40"  # valley is cheaper: its terms
         assert [t["price"] for t in pool["tiers"]] == ["8.00", "7.50"] and pool["tiers"][1]["min_quantity"] == "200"
         assert pool["unit"] == "kg" and pool["currency"] == "CNY" and pool["pickup_points"] == ["gate-3"]
-        cut = datetime.fromtimestamp(pool["cutoff"], timezone.utc)
+        cut = datetime.fromtimestamp(pool["cutoff"], LOCAL)
         assert cut.strftime("%H:%M") == cutoff and 0 < pool["cutoff"] - now.timestamp() <= 86400
         assert join("li", "gate-3").json()["pool_id"] == first["pool_id"]
         unknown = join("zhao", "gate-3", item="durian")

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 from sqlalchemy import select
 
-from yuantou.localnet import LocalNetwork, catalog_document
+from yuantou.localnet import LocalNetwork, catalog_document, window_times
 from yuantou.store.db import Database
 from yuantou.store.tables import outbox
 
@@ -50,15 +50,15 @@ def start_market(tmp_path, producers: dict[str, tuple[float, int]], ttl: str = "
 
 def open_and_fill(api: httpx.Client, households: dict[str, tuple[str, str]]) -> str:
     """A pool for tomorrow morning at two pickup points; each household asks for an exact quantity."""
-    day = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    day = datetime.fromisoformat(window_times(2)[0].replace("Z", "+00:00"))  # producers deliver from 06:00 local
     pool = api.post("/pools", json={
-        "item_id": "apple", "pickup_points": ["gate-3", "school"], "window_start": iso(day + timedelta(hours=8)),
-        "window_end": iso(day + timedelta(hours=12)), "cutoff": iso(datetime.now(timezone.utc) + timedelta(hours=1)),
+        "item_id": "apple", "pickup_points": ["gate-3", "school"], "window_start": iso(day + timedelta(hours=2)),
+        "window_end": iso(day + timedelta(hours=6)), "cutoff": iso(datetime.now(timezone.utc) + timedelta(hours=1)),
         "unit": "kg", "bulk_unit": "10", "tiers": [{"min_quantity": "0", "price": "9.50"}]}).json()
     for household, (point, quantity) in households.items():
         joined = api.post("/intents", json={
             "household": household, "item_id": "apple", "min_quantity": quantity, "max_quantity": quantity,
-            "max_price": "10", "pickup_point": point, "window_start": iso(day), "window_end": iso(day + timedelta(days=1)),
+            "max_price": "10", "pickup_point": point, "window_start": iso(day), "window_end": iso(day + timedelta(hours=14)),
             "pool_id": pool["pool_id"]})
         assert joined.status_code == 200, joined.text
     return pool["pool_id"]

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from yuantou.client import FlowError, NodeClient, order_flow
+from yuantou.demo_pools import HOUSEHOLDS_PER_POINT, PICKUP_POINTS, close_and_buy, households_pool, list_lines, pool_lines, producer_packs
 from yuantou.localnet import LocalNetwork
 
 SHOPPING = [("apple", 40), ("milk", 24), ("rice", 3), ("yogurt", 12), ("pear", 30), ("apple", 25)]
@@ -108,8 +109,19 @@ def run_demo(console: Console, keep: bool = False, data_dir: Path | None = None,
                 refusal = clients["buyer1"].one_callback(sel["message_id"])
                 log_lines.append(f"buyer1: 100000 bags of rice → refused with {refusal.get('error')}")
             progress.advance(trade)
+            pool_task = progress.add_task("households pooling (云拼), pools bought from producers",
+                                          total=len(PICKUP_POINTS) * (HOUSEHOLDS_PER_POINT + 1))
+            organiser = clients["buyer1"]
+            pools = households_pool(organiser, len(net.producers), lambda: progress.advance(pool_task))
+            bought = close_and_buy(organiser, pools, lambda: progress.advance(pool_task))
+            pool_log = pool_lines(bought) + list_lines(organiser)
+            pool_log.append(producer_packs(organiser, producers["orchard.yuantou.local"], "orchard.yuantou.local"))
             time.sleep(0.5)  # let the last unsolicited callbacks land
+        console.rule("single orders")
         for line in log_lines:
+            console.print(" •", line)
+        console.rule(f"pooled demand: {len(PICKUP_POINTS) * HOUSEHOLDS_PER_POINT} households of buyer1's community")
+        for line in pool_log:
             console.print(" •", line)
         wide = console.width >= 120  # per-action detail only where it fits without wrapping
         table = Table(title="What each node holds (its own store; the directory holds no transaction)")

@@ -34,15 +34,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+LOCAL = timezone(timedelta(hours=8))  # the demo network's producers and communities keep China time
+
+
 def window_times(days_ahead: int) -> tuple[str, str]:
-    day = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=days_ahead)
-    start, end = day + timedelta(hours=6), day + timedelta(hours=18)
+    """A delivery day ``days_ahead`` from today (local time), 06:00-20:00, as RFC 3339 UTC."""
+    day = datetime.now(LOCAL).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=days_ahead)
+    start, end = (day + timedelta(hours=6)).astimezone(timezone.utc), (day + timedelta(hours=20)).astimezone(timezone.utc)
     return (start.isoformat().replace("+00:00", "Z"), end.isoformat().replace("+00:00", "Z"))
 
 
+# pooled-buying terms (grade, bulk unit, MOQ, price tiers) for items sold to community pools
+FUJI_A_ORCHARD = {"grade": "A", "bulk_unit": "5", "tiers": [{"min_quantity": "200", "price": "8.0"}]}
+FUJI_A_MILL = {"grade": "A", "bulk_unit": "5", "moq": "50", "tiers": [{"min_quantity": "200", "price": "8.2"}]}
+
 PRODUCERS = {
     "orchard": ("Hillside Orchard Co-op", [
-        ("apple-fuji-a", "Fuji apples, grade A", "fruit", "kg", 8.5, 600),
+        ("apple-fuji-a", "Fuji apples, grade A", "fruit", "kg", 8.5, 600, FUJI_A_ORCHARD),
         ("pear-snow", "Snow pears", "fruit", "kg", 6.0, 400),
     ]),
     "dairy": ("Green Valley Dairy", [
@@ -52,19 +60,23 @@ PRODUCERS = {
     "mill": ("Riverside Rice Mill", [
         ("rice-jasmine-10kg", "Jasmine rice, 10 kg bag", "grain", "bag", 68.0, 120),
         ("apple-fuji-b", "Fuji apples, grade B (juicing)", "fruit", "kg", 4.0, 800),
+        ("apple-fuji-a", "Fuji apples, grade A (from its partner farms)", "fruit", "kg", 8.8, 1000, FUJI_A_MILL),
     ]),
 }
 
 
 def catalog_document(key: str, name: str, items: list[tuple]) -> dict:
-    windows = [window_times(d) for d in (1, 2, 3)]
+    """A producer's catalog file: each item (id, name, category, unit, price, capacity[, pooling terms])
+    is offered for the next three delivery days with that capacity each day."""
+    today = datetime.now(LOCAL).date()
+    windows = [((today + timedelta(days=d)).isoformat(), *window_times(d)) for d in (1, 2, 3)]
     return {
         "provider": {"id": f"{key}-provider", "name": name},
         "items": [
             {"id": item_id, "name": item_name, "category": cat, "unit": unit, "price": price, "currency": "CNY",
-             "windows": [{"id": f"{start[:10]}", "start": start, "end": end, "capacity": cap}
-                         for start, end in windows]}
-            for item_id, item_name, cat, unit, price, cap in items
+             "windows": [{"id": day, "start": start, "end": end, "capacity": cap} for day, start, end in windows],
+             **(terms[0] if terms else {})}
+            for item_id, item_name, cat, unit, price, cap, *terms in items
         ],
     }
 
