@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import given, settings, strategies as st
 
 from yuantou.domain.pooling import PriceTier
-from yuantou.domain.sourcing import Offer, Sourcing, SourcingFailure, landed_cost, source
+from yuantou.domain.sourcing import Offer, Sourcing, SourcingFailure, _by_mip, landed_cost, source
 
 
 def offer(name: str, price: int, capacity: int, bulk: int = 10, moq: int = 0, fixed: int = 0, rate: int = 0,
@@ -80,3 +80,28 @@ def test_optimal_against_brute_force(case):
     for p in plan.purchases:
         assert p.quantity % p.offer.bulk_unit == 0 and p.quantity >= p.offer.moq and p.quantity <= p.offer.capacity
     assert abs(plan.total_cost - best) <= Decimal("0.01"), (plan, best)
+
+
+@settings(max_examples=150, deadline=None)
+@given(markets(), st.sampled_from([Decimal(1), Decimal("0.5")]))
+def test_the_dynamic_programme_and_the_mip_find_the_same_optimum(case, step):
+    total, offers = case
+    usable = [o for o in offers if o.capacity >= max(o.moq, o.bulk_unit)]
+    fast = source(total, offers, step)  # totals this small always take the dynamic programme
+    if not usable or sum(o.capacity // o.bulk_unit * o.bulk_unit for o in usable) < total:
+        assert isinstance(fast, SourcingFailure) and fast.code in ("no_offer", "capacity")
+        return
+    mip = _by_mip(total, usable, step, time_limit=10)
+    assert type(fast) is type(mip), (fast, mip)
+    if isinstance(mip, Sourcing):
+        assert fast.quantity == mip.quantity == total
+        assert abs(fast.total_cost - mip.total_cost) <= Decimal("0.01"), (fast, mip)
+    else:
+        assert fast.code == mip.code
+
+
+def test_totals_beyond_the_dynamic_programme_go_to_the_mip():
+    offers = [offer("a", 800, 20_000), offer("b", 900, 30_000, moq=1_000)]
+    plan = source(25_000, offers)  # 2,500 crates: past DP_LIMIT
+    assert isinstance(plan, Sourcing)
+    assert sorted((p.offer.producer_id, p.quantity) for p in plan.purchases) == [("a", 20_000), ("b", 5_000)]
