@@ -80,3 +80,24 @@ def test_an_intent_no_pool_would_take_opens_nothing():
     with pytest.raises(PoolProblem) as info:
         book.place(poor, now=0)
     assert info.value.code == "price_too_low" and book.pools == {} and book.intent_pool == {}
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 7), st.integers(1, 5), st.integers(0, 5)), max_size=40))
+def test_running_totals_match_the_members_after_any_joins_and_withdrawals(moves):
+    book = PoolBook(lambda intent, now: PoolTerms(
+        spec=APPLES, pickup_points=frozenset({"gate-3"}), window=(100.0, 200.0), cutoff=1e9, bulk_unit=10, moq=0,
+        tiers=(PriceTier(0, 900),)))
+    for n, (joining, household, lo, extra) in enumerate(moves):
+        if joining:
+            book.place(Intent(f"i{n}", f"h{household}", APPLES, lo, lo + extra, 1000, "gate-3", (0.0, 300.0)), now=n)
+        elif book.intent_pool:
+            book.withdraw(sorted(book.intent_pool)[household % len(book.intent_pool)], now=n)
+    for pool in book.pools.values():
+        members = list(pool.intents.values())
+        assert pool.min_total == sum(i.min_quantity for i in members)
+        assert pool.max_total == sum(i.max_quantity for i in members)
+        assert pool.households == {h: sum(1 for i in members if i.household == h) for h in {i.household for i in members}}

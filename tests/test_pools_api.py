@@ -95,6 +95,13 @@ def test_households_pool_and_see_their_lines(buyer_net):
     assert api.get("/households/li").json()[0]["status"] == "unsourced"
     assert api.get("/households/sun").json()[0]["status"] == "withdrawn"
 
+    # an intent id from a closed pool cannot be reused, and trying leaves no trace in a new pool
+    other = api.post("/pools", json=pool_body()).json()["pool_id"]
+    reused = api.post("/intents", json=intent_body("wang", "2", "5", intent_id=joined[0]["intent_id"], pool_id=other))
+    assert reused.status_code == 409 and reused.json()["error"]["code"] == "duplicate_intent", reused.text
+    fresh = api.post("/intents", json=intent_body("qian", "2", "5", pool_id=other)).json()
+    assert fresh["pool"]["households"] == 1 and fresh["pool"]["pooled_min"] == "2"
+
     late = api.post("/intents", json=intent_body("late", "2", "5", pool_id=pid))
     assert late.status_code == 409 and late.json()["error"]["code"] == "pool_closed"
     assert api.post(f"/pools/{pid}/close").json()["error"]["code"] == "pool_closed"

@@ -57,16 +57,27 @@ class PoolBook:
 
     def join(self, intent: Intent, pool_id: str, now: float) -> Pool:
         """Put an intent in the pool it names; raises PoolProblem (``unknown_pool`` if the book lacks it)."""
+        return self.admit(self.target(intent, pool_id, now), intent, now)
+
+    def target(self, intent: Intent, pool_id: str, now: float) -> Pool:
+        """The named pool, if it takes this intent; changes nothing."""
         self._check_new(intent)
         pool = self.pools.get(pool_id)
         if pool is None:
             raise PoolProblem("unknown_pool", f"no pool {pool_id}", "pool_id")
-        pool.join(intent, now)
-        self.intent_pool[intent.id] = pool.id
+        problem = pool.refusal(intent, now)
+        if problem:
+            raise problem
         return pool
 
     def place(self, intent: Intent, now: float) -> Pool:
         """Put an intent in the best open pool for it, opening one if needed; raises PoolProblem."""
+        return self.admit(self.choose(intent, now), intent, now)
+
+    def choose(self, intent: Intent, now: float) -> Pool:
+        """The best open pool for an intent, or a new one not yet in the book; changes nothing.
+
+        Callers that must store the join first (a node) choose, write, then ``admit``."""
         self._check_new(intent)
         best, refusal = None, None
         for pool in self.candidates(intent.spec, intent.pickup_point):
@@ -76,19 +87,25 @@ class PoolBook:
                     best = pool
             elif refusal is None or problem.code != "pool_closed":
                 refusal = problem
-        if best is None:
-            terms = self.opener(intent, now)
-            if terms is None:
-                raise refusal or PoolProblem("unknown_product", "no producer offers this product at this pickup point",
-                                             "product")
-            fresh = Pool(self.new_id(), terms)
-            problem = fresh.refusal(intent, now)
-            if problem:  # not even a new pool would take it: refuse, and open nothing
-                raise problem
-            best = self.add_pool(fresh)
-        best.join(intent, now)
-        self.intent_pool[intent.id] = best.id
-        return best
+        if best is not None:
+            return best
+        terms = self.opener(intent, now)
+        if terms is None:
+            raise refusal or PoolProblem("unknown_product", "no producer offers this product at this pickup point",
+                                         "product")
+        fresh = Pool(self.new_id(), terms)
+        problem = fresh.refusal(intent, now)
+        if problem:  # not even a new pool would take it: refuse, and open nothing
+            raise problem
+        return fresh
+
+    def admit(self, pool: Pool, intent: Intent, now: float) -> Pool:
+        """Record a choice made by ``choose`` or ``target`` (checked there): the pool, if new, and the intent."""
+        if pool.id not in self.pools:
+            self.add_pool(pool)
+        pool.admit(intent, now)
+        self.intent_pool[intent.id] = pool.id
+        return pool
 
     def withdraw(self, intent_id: str, now: float) -> Intent:
         pool_id = self.intent_pool.get(intent_id)

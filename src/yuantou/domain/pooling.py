@@ -26,6 +26,7 @@ import bisect
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
+from typing import NamedTuple
 
 
 MINOR_UNITS = 100  # fen per yuan, cents per dollar, paise per rupee
@@ -155,8 +156,7 @@ class PoolStatus(str, Enum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):  # a tuple: a million of them are built when big pools close
     intent_id: str
     household: str
     quantity: int  # steps
@@ -190,15 +190,32 @@ class Pool:
     intents: dict[str, Intent] = field(default_factory=dict)
     status: PoolStatus = PoolStatus.OPEN
     outcome: Allocation | Failure | None = None
-    min_total: int = field(init=False)  # sum of the members' minimums, kept as they join and leave
+    # kept as members join and leave, so neither placing nor answering a join rescans the pool
+    min_total: int = field(init=False)  # sum of the members' minimums
+    max_total: int = field(init=False)  # ... and maximums
+    households: dict[str, int] = field(init=False)  # household -> its intents in the pool
 
     def __post_init__(self) -> None:
         self.min_total = sum(i.min_quantity for i in self.intents.values())
+        self.max_total = sum(i.max_quantity for i in self.intents.values())
+        self.households = {}
+        for intent in self.intents.values():
+            self.households[intent.household] = self.households.get(intent.household, 0) + 1
 
     # -- joining and leaving ------------------------------------------------------------
 
     def refusal(self, intent: Intent, now: float) -> PoolProblem | None:
         """Why ``intent`` cannot join this pool, or None if it can."""
+        terms = self.terms
+        wanted, offered = intent.window, terms.window
+        if (self.status is PoolStatus.OPEN and now < terms.cutoff and intent.pickup_point in terms.pickup_points
+                and wanted[0] <= offered[0] and offered[1] <= wanted[1] and intent.max_price >= terms.tiers[-1].unit_price
+                and (terms.max_quantity is None or self.min_total + intent.min_quantity <= terms.max_quantity)
+                and intent.id not in self.intents and terms.spec.covers(intent.spec)):
+            return None  # the common case in one expression: placing a million intents calls this for every candidate
+        return self._why_not(intent, now)
+
+    def _why_not(self, intent: Intent, now: float) -> PoolProblem | None:
         terms = self.terms
         if self.status is not PoolStatus.OPEN or now >= terms.cutoff:
             return PoolProblem("pool_closed", f"pool {self.id} is closed", "pool_id")
@@ -222,9 +239,15 @@ class Pool:
         problem = self.refusal(intent, now)
         if problem:
             raise problem
+        self.admit(intent, now)
+
+    def admit(self, intent: Intent, now: float) -> None:
+        """Add an intent already checked and found acceptable (``refusal`` returned None)."""
         intent.joined_at = intent.joined_at or now
         self.intents[intent.id] = intent
         self.min_total += intent.min_quantity
+        self.max_total += intent.max_quantity
+        self.households[intent.household] = self.households.get(intent.household, 0) + 1
 
     def withdraw(self, intent_id: str, now: float) -> Intent:
         if self.status is not PoolStatus.OPEN or now >= self.terms.cutoff:
@@ -234,6 +257,12 @@ class Pool:
             raise PoolProblem("unknown_intent", f"intent {intent_id} is not in pool {self.id} (withdrawn already?)",
                               "intent_id")
         self.min_total -= intent.min_quantity
+        self.max_total -= intent.max_quantity
+        left = self.households[intent.household] - 1
+        if left:
+            self.households[intent.household] = left
+        else:
+            del self.households[intent.household]
         return intent
 
     # -- closing ------------------------------------------------------------------------

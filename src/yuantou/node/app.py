@@ -18,7 +18,7 @@ from yuantou.domain.catalog_file import CatalogFileError, items_from_records
 from yuantou.node import producer as producer_logic
 from yuantou.node.buyer import select_message
 from yuantou.node.catalog_store import catalog_json, read_catalog, upsert_items
-from yuantou.node.pool_api import pool_router
+from yuantou.node.pool_api import JoinFastPath, pool_router
 from yuantou.node.service import Node, OutgoingInvalid
 from yuantou.node.subscription import answer_challenge
 from yuantou.protocol.envelope import BecknError
@@ -150,6 +150,7 @@ def create_app(node: Node) -> FastAPI:
 
     if config.is_buyer:
         api.include_router(pool_router(node, node.pool_desk))
+        app.add_middleware(JoinFastPath, node=node, desk=node.pool_desk)
 
         async def bpp_uri(bpp_id: str) -> str:
             peer = await node.registry.find(bpp_id, "BPP")

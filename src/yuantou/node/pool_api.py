@@ -11,11 +11,12 @@ import json
 import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
@@ -64,10 +65,17 @@ class IntentIn(BaseModel):
     pool_id: str | None = Field(None, description="join this pool rather than the best one")
 
 
+def refusal_status(problem: PoolProblem) -> int:
+    return {"unknown_pool": 404, "unknown_intent": 404, "pool_closed": 409, "already_withdrawn": 409,
+            "duplicate_intent": 409, "pool_full": 409, "not_unsourced": 409}.get(problem.code, 400)
+
+
+def refusal_body(problem: PoolProblem) -> dict[str, Any]:
+    return {"error": {"code": problem.code, "message": problem.message, "path": problem.path}}
+
+
 def refusal(problem: PoolProblem) -> JSONResponse:
-    status = {"unknown_pool": 404, "unknown_intent": 404, "pool_closed": 409, "already_withdrawn": 409,
-              "duplicate_intent": 409, "pool_full": 409, "not_unsourced": 409}.get(problem.code, 400)
-    return JSONResponse({"error": {"code": problem.code, "message": problem.message, "path": problem.path}}, status)
+    return JSONResponse(refusal_body(problem), refusal_status(problem))
 
 
 def money_minor(value: Decimal, path: str) -> int:
@@ -121,12 +129,10 @@ def terms_view(terms: PoolTerms) -> dict[str, Any]:
 
 def open_pool_view(pool: Pool) -> dict[str, Any]:
     """An open pool from memory: what a joining household sees, without reading every member back."""
-    members = pool.intents.values()
     step = pool.terms.step
     return {"pool_id": pool.id, "status": pool.status.value, **terms_view(pool.terms),
-            "households": len({i.household for i in members}),
-            "pooled_min": units(sum(i.min_quantity for i in members), step),
-            "pooled_max": units(sum(i.max_quantity for i in members), step), "outcome": None}
+            "households": len(pool.households), "pooled_min": units(pool.min_total, step),
+            "pooled_max": units(pool.max_total, step), "outcome": None}
 
 
 def pool_view(conn: Connection, pool_id: str) -> dict[str, Any] | None:
@@ -190,18 +196,10 @@ def pool_router(node: Any, desk: PoolDesk) -> APIRouter:  # node: yuantou.node.s
             return pool_view(conn, pool_id)
         return await guarded(run)
 
-    @api.post("/intents", summary="a household's intent joins the best pool (or opens one)")
+    @api.post("/intents", summary="a household's intent joins the best pool (or opens one)",
+              description="Answered by `JoinFastPath` ahead of FastAPI's routing; this route documents it.")
     async def join(body: IntentIn) -> Any:
-        def run(conn: Connection) -> dict:
-            if body.pool_id:
-                pool = desk.book.pools.get(body.pool_id)
-                step = pool.terms.step if pool else Decimal(1)  # an unknown pool is refused by the desk
-            else:
-                step = _step_for(desk, body, node.config.pool_schedule.step)
-            intent = intent_from_input(body, step)
-            pool = desk.join(conn, intent, pool_id=body.pool_id)
-            return {"intent_id": intent.id, "pool_id": pool.id, "pool": open_pool_view(pool)}
-        return await guarded(run, grouped=True)
+        return await guarded(join_change(node, desk, body), grouped=True)
 
     @api.post("/intents/{intent_id}/withdraw")
     async def withdraw(intent_id: str) -> Any:
@@ -237,6 +235,62 @@ def pool_router(node: Any, desk: PoolDesk) -> APIRouter:  # node: yuantou.node.s
         return await guarded(run)
 
     return api
+
+
+def join_change(node: Any, desk: PoolDesk, body: IntentIn) -> Callable[[Connection], dict]:
+    """The store change of one household joining: run by the node's group committer."""
+    def run(conn: Connection) -> dict:
+        if body.pool_id:
+            pool = desk.book.pools.get(body.pool_id)
+            step = pool.terms.step if pool else Decimal(1)  # an unknown pool is refused by the desk
+        else:
+            step = _step_for(desk, body, node.config.pool_schedule.step)
+        intent = intent_from_input(body, step)
+        pool = desk.join(conn, intent, pool_id=body.pool_id)
+        return {"intent_id": intent.id, "pool_id": pool.id, "pool": open_pool_view(pool)}
+    return run
+
+
+class JoinFastPath:
+    """ASGI middleware answering ``POST /api/intents`` before FastAPI routes it.
+
+    Households' joins are the one hot path of a buyer node: FastAPI's route matching and
+    dependency solving cost ~1 ms per request on this stack, the join itself ~0.1 ms. The
+    answer is the same as the documented route's: the same validation (with FastAPI's
+    422 shape), the same group-committed change, the same refusals.
+    """
+
+    PATH = "/api/intents"
+
+    def __init__(self, app: Any, node: Any, desk: PoolDesk) -> None:
+        self.app, self.node, self.desk = app, node, desk
+        token = node.config.api_token
+        self.authorization = f"Bearer {token}".encode() if token else None
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.PATH:
+            return await self.app(scope, receive, send)
+        if self.authorization is not None and dict(scope["headers"]).get(b"authorization") != self.authorization:
+            return await self.app(scope, receive, send)  # FastAPI's own 401, with its headers
+        raw, more = b"", True
+        while more:
+            message = await receive()
+            raw += message.get("body", b"")
+            more = message.get("more_body", False)
+        try:
+            body = IntentIn.model_validate_json(raw)
+        except ValidationError as exc:
+            status, answer = 422, {"detail": [{**e, "loc": ["body", *e["loc"]]}
+                                              for e in exc.errors(include_url=False, include_context=False)]}
+        else:
+            try:
+                status, answer = 200, await self.node.pool_writes.submit(join_change(self.node, self.desk, body))
+            except PoolProblem as problem:
+                status, answer = refusal_status(problem), refusal_body(problem)
+        data = json.dumps(answer, default=str).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+        await send({"type": "http.response.body", "body": data})
 
 
 def _step_for(desk: PoolDesk, body: IntentIn, default: Decimal) -> Decimal:

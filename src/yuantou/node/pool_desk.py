@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from contextlib import nullcontext
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from yuantou.domain.pool_book import Opener, PoolBook
 from yuantou.domain.pooling import (
@@ -82,6 +84,8 @@ def intent_from_row(row: Any) -> Intent:
 
 # -- the desk -------------------------------------------------------------------------------
 
+INSERT_INTENT = pool_intents.insert()  # built once: a household's join is the hot path
+
 class PoolDesk:
     def __init__(self, opener: Opener | None = None) -> None:
         self.opener = opener or (lambda intent, now: None)
@@ -130,31 +134,34 @@ class PoolDesk:
                                            cutoff=pool.terms.cutoff, created_at=now))
 
     def join(self, conn: Connection, intent: Intent, now: float | None = None, pool_id: str | None = None) -> Pool:
-        """Place a household's intent in the best pool (or the one named); raises PoolProblem."""
-        now = time.time() if now is None else now
-        if conn.execute(select(pool_intents.c.pool_id).where(pool_intents.c.intent_id == intent.id)).first():
-            raise PoolProblem("duplicate_intent", f"intent {intent.id} exists already", "intent_id")
+        """Place a household's intent in the best pool (or the one named); raises PoolProblem.
 
-        def change() -> Pool:
-            known = set(self.book.pools)
-            if pool_id is None:
-                pool = self.book.place(intent, now)
-            elif pool_id in known:
-                pool = self.book.join(intent, pool_id, now)
-            else:  # closed before this process started, or never existed
-                status = conn.execute(select(pools.c.status).where(pools.c.pool_id == pool_id)).scalar()
-                if status is None:
-                    raise PoolProblem("unknown_pool", f"no pool {pool_id}", "pool_id")
-                raise PoolProblem("pool_closed", f"pool {pool_id} is {status}, no longer open", "pool_id")
-            if pool.id not in known:
+        The pool is chosen without touching memory, the rows are written, and only then is the
+        book updated: a write that fails (say, an intent id already stored) leaves both as they were."""
+        now = time.time() if now is None else now
+        if pool_id is None:
+            pool = self.book.choose(intent, now)
+        elif pool_id in self.book.pools:
+            pool = self.book.target(intent, pool_id, now)
+        else:  # closed before this process started, or never existed
+            status = conn.execute(select(pools.c.status).where(pools.c.pool_id == pool_id)).scalar()
+            if status is None:
+                raise PoolProblem("unknown_pool", f"no pool {pool_id}", "pool_id")
+            raise PoolProblem("pool_closed", f"pool {pool_id} is {status}, no longer open", "pool_id")
+        with nullcontext() if conn.in_nested_transaction() else conn.begin_nested():
+            if pool.id not in self.book.pools:
                 self._insert_pool(conn, pool, now)
-            conn.execute(pool_intents.insert().values(
-                intent_id=intent.id, pool_id=pool.id, household=intent.household, spec=spec_json(intent.spec),
-                min_quantity=intent.min_quantity, max_quantity=intent.max_quantity, max_price=intent.max_price,
-                pickup_point=intent.pickup_point, window_start=intent.window[0], window_end=intent.window[1],
-                joined_at=intent.joined_at, status="joined", updated_at=now))
-            return pool
-        return self._guarded(conn, change)
+            try:
+                conn.execute(INSERT_INTENT, {
+                    "intent_id": intent.id, "pool_id": pool.id, "household": intent.household,
+                    "spec": spec_json(intent.spec), "min_quantity": intent.min_quantity,
+                    "max_quantity": intent.max_quantity, "max_price": intent.max_price,
+                    "pickup_point": intent.pickup_point, "window_start": intent.window[0],
+                    "window_end": intent.window[1], "joined_at": intent.joined_at or now, "status": "joined",
+                    "updated_at": now})
+            except IntegrityError:
+                raise PoolProblem("duplicate_intent", f"intent {intent.id} exists already", "intent_id") from None
+        return self.book.admit(pool, intent, now)
 
     def withdraw(self, conn: Connection, intent_id: str, now: float | None = None) -> Intent:
         now = time.time() if now is None else now
