@@ -9,10 +9,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
 from yuantou.domain.catalog import CatalogItem, Window
+from yuantou.domain.offers import CAPACITY_TAG, POOLING_TAG  # the Yuantou profile's tag groups, read back there
 from yuantou.store.tables import capacity_windows, catalog_items
-
-CAPACITY_TAG = "yuantou.capacity"
-POOLING_TAG = "yuantou.pooling"
 
 
 def replace_catalog(conn: Connection, items: list[CatalogItem]) -> None:
