@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from contextlib import nullcontext
 from collections.abc import Callable
+from contextlib import nullcontext
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -85,6 +85,7 @@ def intent_from_row(row: Any) -> Intent:
 # -- the desk -------------------------------------------------------------------------------
 
 INSERT_INTENT = pool_intents.insert()  # built once: a household's join is the hot path
+
 
 class PoolDesk:
     def __init__(self, opener: Opener | None = None) -> None:

@@ -14,6 +14,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -102,7 +103,7 @@ class Node:
         self.catalogs: dict[tuple[str, str, str], dict] = {}
         self.pool_desk = PoolDesk(self._pool_terms_for) if config.is_buyer else None
         self.procurement = Procurement(self.offers_for, lambda: {bpp_id for bpp_id, _, _ in self.catalogs},
-                                       self.queue_request, self.registry, self.outbox.wake)
+                                       self.queue_request, self.registry, self.outbox.wake) if config.is_buyer else None
         # households' joins and withdrawals, many per fsync; if a commit fails, memory is rebuilt from disk
         self.pool_writes = GroupCommitter(self.db, on_commit_failure=lambda: self.db.run(self.pool_desk.load))
         self._process_event = asyncio.Event()
@@ -270,7 +271,7 @@ class Node:
         action = row["action"]
         if action.startswith("on_"):
             buyer_logic.record_callback(conn, action, payload)
-            if self.pool_desk is not None:
+            if self.procurement is not None:
                 self.procurement.on_callback(conn, action, payload)
             if action == "on_search" and not payload.get("error"):
                 catalog = (payload.get("message") or {}).get("catalog")
@@ -319,7 +320,7 @@ class Node:
             except asyncio.TimeoutError:
                 pass
 
-    def offers_for(self, spec: ProductSpec, window: tuple[float, float], step) -> list[Offer]:  # noqa: ANN001
+    def offers_for(self, spec: ProductSpec, window: tuple[float, float], step: Decimal) -> list[Offer]:
         """Every producer's offer of ``spec`` deliverable in ``window``, from the catalogs we hold."""
         return [offer for (bpp_id, _, _), piece in self.catalogs.items()
                 for offer in offers_from_catalog(bpp_id, piece, spec, window, step)[0]]
