@@ -21,8 +21,10 @@ app.add_typer(directory_app, name="directory")
 app.add_typer(node_app, name="node")
 pool_app = typer.Typer(help="Pooled demand on a buyer node (organisers and household apps).", no_args_is_help=True)
 app.add_typer(pool_app, name="pool")
+plan_app = typer.Typer(help="Production and sourcing plans (C2M).", no_args_is_help=True)
+app.add_typer(plan_app, name="plan")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error names a file and line: never broken across lines
 
 
 def fail(message: str) -> None:
@@ -345,6 +347,41 @@ def pool_close(pool: str = typer.Argument(...), node: str = NODE_OPTION, token: 
                       f"to {outcome['households']} households")
     else:
         console.print(f"{pool} failed: {outcome.get('reason')}")
+
+
+@plan_app.command("sourcing")
+def plan_sourcing(
+    file: Path = typer.Argument(..., help="a capacitated facility-location instance: producers and pools"),
+    fmt: Optional[str] = typer.Option(None, "--format", help="orlib-cap or holmberg (default: guessed from the file)"),
+    single_source: bool = typer.Option(False, "--single-source", help="each pool from exactly one producer"),
+    capacity: Optional[float] = typer.Option(None, help="the capacity of every producer, for files that leave it "
+                                                         "as the word 'capacity' (OR-Library capa/capb/capc)"),
+    time_limit: Optional[float] = typer.Option(None, help="seconds; past it the best plan found is printed"),
+) -> None:
+    """Assign pools to producers at least cost (fixed cost per producer used + serving costs) within capacities;
+    prints the cost, the producers used and the assignment as JSON."""
+    import json
+
+    from yuantou.domain.facility_files import InstanceError, guess_format, read_instance
+    from yuantou.domain.network_sourcing import NetworkInfeasible, solve
+
+    try:
+        text = file.read_text(encoding="latin-1")
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror or exc}")
+    try:
+        net = read_instance(text, str(file), fmt or guess_format(text), capacity)
+    except InstanceError as exc:
+        fail(str(exc))
+    plan = solve(net, single_source=single_source, time_limit=time_limit)
+    if isinstance(plan, NetworkInfeasible):
+        fail(f"{file}: no plan ({plan.code}): {plan.reason}")
+    m, n = net.shape
+    assignment = {str(j): {str(i): round(float(plan.assignment[i, j]), 6) for i in range(m)
+                           if plan.assignment[i, j] > 1e-9} for j in range(n)}
+    print(json.dumps({"instance": file.name, "producers": m, "pools": n, "single_source": single_source,
+                      "cost": round(plan.cost, 6), "optimal": plan.optimal, "bound": round(plan.bound, 6),
+                      "seconds": round(plan.seconds, 3), "open": plan.open, "assignment": assignment}))
 
 
 @app.command()
