@@ -132,3 +132,21 @@ def test_the_command_line_prints_the_plan_as_json_and_refuses_bad_files_clearly(
     assert refused.returncode == 2 and "broken.txt: line 2: file ends where facility 2's capacity" in refused.stderr
     missing = run(str(tmp_path / "nope.txt"))
     assert missing.returncode == 2 and "nope.txt" in missing.stderr
+
+
+def test_the_one_call_numpy_reader_and_the_careful_reader_agree_on_every_shared_file(monkeypatch):
+    from yuantou.domain import facility_files
+
+    files = sorted((PLANNING / "orlib_cap").glob("cap*.txt")) + sorted((PLANNING / "sscflp_holmberg").glob("p*"))
+    assert len(files) == 40 + 70
+    for f in files:
+        text = f.read_text(encoding="latin-1")
+        fmt = facility_files.guess_format(text)
+        assert fmt == ("holmberg" if f.parent.name == "sscflp_holmberg" else "orlib-cap"), f.name
+        capacity = 7000 if f.stem in ("capa", "capb", "capc") else None
+        fast = read_instance(text, f.name, fmt, capacity)
+        with monkeypatch.context() as patched:
+            patched.setattr(facility_files, "_numbers", lambda *args: None)
+            careful = read_instance(text, f.name, fmt, capacity)
+        for field in ("capacity", "fixed_cost", "demand", "cost"):
+            assert np.array_equal(getattr(fast, field), getattr(careful, field)), (f.name, field)

@@ -11,6 +11,8 @@ A file that does not match says where: the file, the line and what was expected 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from yuantou.domain.network_sourcing import Network
@@ -63,7 +65,31 @@ class _Tokens:
             raise InstanceError(f"{self.name}: line {line}: unexpected {token!r} after the last cost")
 
 
+def _numbers(text: str, capacity: float | None, size: Callable[[int, int], int]) -> np.ndarray | None:
+    """Every token as a float in one numpy call, if the file is well formed; None sends it to the
+    token-by-token reader, which says what is wrong and where."""
+    tokens = text.replace("\x00", "").split()
+    if capacity is not None:
+        tokens = [str(capacity) if token == "capacity" else token for token in tokens]
+    try:
+        values = np.array(tokens, dtype=float)
+    except ValueError:
+        return None
+    if len(values) < 2 or not np.isfinite(values).all() or (values < 0).any():
+        return None
+    m, n = values[0], values[1]
+    if m != int(m) or n != int(n) or m < 1 or n < 1 or len(values) != size(int(m), int(n)):
+        return None
+    return values
+
+
 def read_orlib_cap(text: str, name: str = "instance", capacity: float | None = None) -> Network:
+    values = _numbers(text, capacity, lambda m, n: 2 + 2 * m + n * (m + 1))
+    if values is not None:
+        m, n = int(values[0]), int(values[1])
+        customers = values[2 + 2 * m:].reshape(n, m + 1)
+        return Network(values[2:2 + 2 * m:2].copy(), values[3:2 + 2 * m:2].copy(), customers[:, 0].copy(),
+                       np.ascontiguousarray(customers[:, 1:].T))
     tokens = _Tokens(text, name)
     m, n = tokens.count("the number of facilities"), tokens.count("the number of customers")
     caps, fixed = np.empty(m), np.empty(m)
@@ -80,6 +106,11 @@ def read_orlib_cap(text: str, name: str = "instance", capacity: float | None = N
 
 
 def read_holmberg(text: str, name: str = "instance") -> Network:
+    values = _numbers(text, None, lambda m, n: 2 + 2 * m + n + m * n)
+    if values is not None:
+        m, n = int(values[0]), int(values[1])
+        return Network(values[2:2 + 2 * m:2].copy(), values[3:2 + 2 * m:2].copy(),
+                       values[2 + 2 * m:2 + 2 * m + n].copy(), values[2 + 2 * m + n:].reshape(m, n).copy())
     tokens = _Tokens(text, name)
     m, n = tokens.count("the number of facilities"), tokens.count("the number of customers")
     caps, fixed = np.empty(m), np.empty(m)
