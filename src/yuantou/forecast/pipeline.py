@@ -1,0 +1,149 @@
+"""Automatic forecasting per series on statsforecast: rolling-origin cross-validation picks the model.
+
+For each series the candidates are seasonal naive, AutoETS, AutoTheta and (where the
+series holds at least two full seasons and the season is long) MSTL; a series that is
+mostly zeros gets the intermittent-demand family instead (CrostonOptimized, ADIDA, IMAPA,
+TSB). Every candidate is scored on the last ``windows`` horizons of the history (each
+forecast made from the data before its window), by mean absolute error scaled by the
+series' in-sample seasonal naive error (MASE); the ensemble of the ``ensemble`` best is a
+candidate too. The winner forecasts the horizon; intervals come from the same
+cross-validation residuals (split conformal: the quantile of absolute errors per step
+ahead), so every model gets them, and are clipped at zero like the forecast itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+REGULAR = ("SeasonalNaive", "AutoETS", "AutoTheta", "MSTL")
+INTERMITTENT = ("CrostonOptimized", "ADIDA", "IMAPA", "TSB")
+ENSEMBLE = "Ensemble"
+
+
+@dataclass(frozen=True)
+class Settings:
+    horizon: int
+    season_length: int = 1
+    levels: tuple[int, ...] = (80, 95)
+    windows: int = 2  # rolling origins used to choose the model and calibrate intervals
+    ensemble: int = 3  # how many of the best candidates the ensemble averages
+    zero_share: float = 0.5  # series with more zeros than this are intermittent
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+
+@dataclass
+class SeriesForecast:
+    id: str
+    model: str
+    mean: np.ndarray
+    lower: dict[int, np.ndarray]
+    upper: dict[int, np.ndarray]
+    cv_mase: dict[str, float]  # every candidate's cross-validated error, the chosen one lowest
+
+
+def _models(names: tuple[str, ...], season: int) -> list:
+    from statsforecast.models import (ADIDA, IMAPA, MSTL, TSB, AutoETS, AutoTheta, CrostonOptimized,
+                                      SeasonalNaive)
+
+    build: dict[str, Callable[[], object]] = {
+        "SeasonalNaive": lambda: SeasonalNaive(season_length=season),
+        "AutoETS": lambda: AutoETS(season_length=season if season <= 24 else 1),  # ETS caps seasons at 24
+        "AutoTheta": lambda: AutoTheta(season_length=season),
+        "MSTL": lambda: MSTL(season_length=season, trend_forecaster=AutoETS(model="ZZN")),
+        "CrostonOptimized": CrostonOptimized, "ADIDA": ADIDA, "IMAPA": IMAPA,
+        "TSB": lambda: TSB(alpha_d=0.2, alpha_p=0.2),
+    }
+    return [build[name]() for name in names]
+
+
+def _frame(series: dict[str, np.ndarray]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "unique_id": np.repeat(list(series), [len(v) for v in series.values()]),
+        "ds": np.concatenate([np.arange(len(v)) for v in series.values()]),
+        "y": np.concatenate(list(series.values())).astype(float),
+    })
+
+
+def _scale(history: np.ndarray, season: int) -> float:
+    lag = season if len(history) > season else 1
+    diffs = np.abs(history[lag:] - history[:-lag])
+    scale = float(np.mean(diffs)) if len(diffs) else 0.0
+    return scale if scale > 0 else max(float(np.mean(np.abs(history))), 1e-9)
+
+
+def _forecast_group(series: dict[str, np.ndarray], names: tuple[str, ...], settings: Settings,
+                    season: int) -> list[SeriesForecast]:
+    from statsforecast import StatsForecast
+
+    h = settings.horizon
+    sf = StatsForecast(models=_models(names, season), freq=1, n_jobs=settings.jobs)
+    frame = _frame(series)
+    cv = sf.cross_validation(df=frame, h=h, n_windows=settings.windows, step_size=h)
+    final = sf.forecast(df=frame, h=h)
+    model_columns = [c for c in final.columns if c not in ("unique_id", "ds")]
+    cv = cv.sort_values(["unique_id", "cutoff", "ds"])
+    final = final.sort_values(["unique_id", "ds"])
+    out = []
+    for (sid, past), (_, ahead) in zip(cv.groupby("unique_id", sort=True), final.groupby("unique_id", sort=True)):
+        history = series[sid]
+        actual = past["y"].to_numpy().reshape(settings.windows, h)
+        predicted = {m: np.clip(past[m].to_numpy().reshape(settings.windows, h), 0, None) for m in model_columns}
+        scale = _scale(history, season)
+        errors = {m: float(np.nanmean(np.abs(actual - p)) / scale) for m, p in predicted.items()}
+        ranked = sorted((e, m) for m, e in errors.items() if np.isfinite(e))
+        best = [m for _, m in ranked[:settings.ensemble]]
+        if len(best) > 1:
+            predicted[ENSEMBLE] = np.mean([predicted[m] for m in best], axis=0)
+            errors[ENSEMBLE] = float(np.mean(np.abs(actual - predicted[ENSEMBLE])) / scale)
+        chosen = min(errors, key=lambda m: (errors[m], m != ENSEMBLE))
+        if chosen == ENSEMBLE:
+            mean = np.mean([ahead[m].to_numpy() for m in best], axis=0)
+        else:
+            mean = ahead[chosen].to_numpy()
+        mean = np.clip(mean, 0, None)
+        residuals = np.abs(actual - predicted[chosen])  # windows × steps ahead
+        lower, upper = {}, {}
+        for level in settings.levels:
+            width = _conformal_width(residuals, level)
+            lower[level] = np.clip(mean - width, 0, None)
+            upper[level] = mean + width
+        out.append(SeriesForecast(sid, chosen, mean, lower, upper, errors))
+    return out
+
+
+def _conformal_width(residuals: np.ndarray, level: int) -> np.ndarray:
+    """Per step ahead, the quantile of absolute errors that covers ``level`` % (pooled over steps
+    when there are too few windows to resolve the level, as with two or three origins)."""
+    windows, steps = residuals.shape
+    q = level / 100
+    if windows * 1.0 >= 1 / (1 - q):
+        return np.quantile(residuals, q, axis=0, method="higher")
+    pooled = np.quantile(residuals, q, method="higher")
+    return np.full(steps, pooled)
+
+
+def run(series: dict[str, np.ndarray], settings: Settings) -> list[SeriesForecast]:
+    """Forecast every series with the model cross-validation prefers; series too short are refused."""
+    needed = settings.horizon * (settings.windows + 1)
+    short = [sid for sid, v in series.items() if len(v) < needed]
+    if short:
+        raise ValueError(f"{len(short)} series are shorter than {needed} points (horizon × (windows + 1)), e.g. "
+                         f"{short[0]!r} with {len(series[short[0]])}")
+    intermittent = {sid: v for sid, v in series.items() if np.mean(v == 0) > settings.zero_share}
+    regular = {sid: v for sid, v in series.items() if sid not in intermittent}
+    out: list[SeriesForecast] = []
+    if regular:
+        season = settings.season_length
+        names = tuple(n for n in REGULAR if n != "MSTL" or season > 1)
+        out += _forecast_group(regular, names, settings, season)
+    if intermittent:
+        out += _forecast_group(intermittent, INTERMITTENT, settings, 1)
+    order = {sid: i for i, sid in enumerate(series)}
+    return sorted(out, key=lambda f: order[f.id])
