@@ -30,8 +30,8 @@ sys.path.insert(0, str(HERE))
 SHARED = Path(os.environ.get("YUANTOU_SHARED", HERE.parent.parent / "shared"))
 M4 = SHARED / "forecasting/data/m4_hourly_weekly"
 CARPARTS = SHARED / "forecasting/data/carparts/carparts_monthly_wide.csv"
-# frequency: (horizon, season the models use, the M4 "frequency" MASE uses)
-M4_SETS = {"hourly": ("Hourly", 48, 24, 24), "weekly": ("Weekly", 13, 52, 1)}
+# key: (file name, horizon, season the models use, longer cycles for MSTL, the M4 "frequency" MASE uses)
+M4_SETS = {"hourly": ("Hourly", 48, 24, (168,), 24), "weekly": ("Weekly", 13, 52, (), 1)}
 BENCHMARKS = ("Naive", "sNaive", "Naive2", "SES", "Holt", "Damped", "Theta", "Com")
 
 
@@ -49,13 +49,13 @@ def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
     return float(np.mean((actual >= lower) & (actual <= upper)))
 
 
-def m4(key: str, limit: int | None, windows: int) -> dict:
-    freq, horizon, season, mase_season = M4_SETS[key]
+def m4(key: str, limit: int | None, windows: int, jobs: int) -> dict:
+    freq, horizon, season, extra, mase_season = M4_SETS[key]
     train, test = read_wide_csv(M4 / f"{freq}-train.csv"), read_wide_csv(M4 / f"{freq}-test.csv")
     ids = list(train)[:limit] if limit else list(train)
     history = {sid: train[sid] for sid in ids}
     started = time.perf_counter()
-    forecasts = run(history, Settings(horizon=horizon, season_length=season, windows=windows))
+    forecasts = run(history, Settings(horizon=horizon, season_length=season, extra_seasons=extra, windows=windows, jobs=jobs))
     seconds = time.perf_counter() - started
     ours_s, ours_m, n2_s, n2_m, cover = [], [], [], [], {80: [], 95: []}
     chosen: dict[str, int] = {}
@@ -93,7 +93,7 @@ def read_carparts() -> dict[str, np.ndarray]:
     return series
 
 
-def carparts(limit: int | None, windows: int, horizon: int = 6) -> dict:
+def carparts(limit: int | None, windows: int, jobs: int, horizon: int = 6) -> dict:
     from statsforecast import StatsForecast
     from statsforecast.models import CrostonClassic
 
@@ -102,14 +102,14 @@ def carparts(limit: int | None, windows: int, horizon: int = 6) -> dict:
     history = {sid: series[sid][:-horizon] for sid in ids}
     future = {sid: series[sid][-horizon:] for sid in ids}
     started = time.perf_counter()
-    forecasts = run(history, Settings(horizon=horizon, season_length=12, windows=windows))
+    forecasts = run(history, Settings(horizon=horizon, season_length=12, windows=windows, jobs=jobs))
     seconds = time.perf_counter() - started
     import pandas as pd
 
     frame = pd.DataFrame({"unique_id": np.repeat(ids, [len(history[i]) for i in ids]),
                           "ds": np.concatenate([np.arange(len(history[i])) for i in ids]),
                           "y": np.concatenate([history[i] for i in ids])})
-    croston = StatsForecast(models=[CrostonClassic()], freq=1, n_jobs=os.cpu_count() or 1).forecast(df=frame, h=horizon)
+    croston = StatsForecast(models=[CrostonClassic()], freq=1, n_jobs=jobs).forecast(df=frame, h=horizon)
     croston = {sid: g["CrostonClassic"].to_numpy() for sid, g in croston.groupby("unique_id")}
 
     def scaled(y: np.ndarray, f: np.ndarray, hist: np.ndarray) -> float:
@@ -133,18 +133,19 @@ def main() -> None:
     parser.add_argument("--sets", default="weekly,hourly,carparts")
     parser.add_argument("--limit", type=int, default=None, help="only the first N series of each set (a quick look)")
     parser.add_argument("--windows", type=int, default=2, help="rolling origins for model choice and intervals")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes statsforecast may use")
     args = parser.parse_args()
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "settings": vars(args)}
     for key in args.sets.split(","):
         if key in M4_SETS:
-            r = results[key] = m4(key, args.limit, args.windows)
+            r = results[key] = m4(key, args.limit, args.windows, args.jobs)
             print(f"M4 {key}: {r['series']} series in {r['seconds']} s; sMAPE {r['smape']}, MASE {r['mase']}, "
                   f"OWA {r['owa']}; coverage 80 % {r['coverage']['80']:.3f}, 95 % {r['coverage']['95']:.3f}; "
                   f"chosen {r['models_chosen']}", flush=True)
             for name, p in (r.get("published") or {}).items():
                 print(f"    published {name:7s} sMAPE {p['smape']:7.3f} MASE {p['mase']:6.3f} OWA {p['owa']:.3f}")
         elif key == "carparts":
-            r = results[key] = carparts(args.limit, args.windows)
+            r = results[key] = carparts(args.limit, args.windows, args.jobs)
             print(f"car parts: {r['series']} series; MASE {r['mase']} (Croston {r['croston_mase']}); coverage "
                   f"80 % {r['coverage']['80']:.3f}, 95 % {r['coverage']['95']:.3f}; chosen {r['models_chosen']}")
     from protocol import write_results

@@ -51,7 +51,10 @@ def instances(sets: list[str], only: set[str]) -> list[tuple[str, Path, str, flo
             f = PLANNING / f"sscflp_holmberg/p{k}"
             if f.exists():  # p47 is corrupt in the mirror and was not copied (see SOURCES.md)
                 out.append((f"p{k}", f, "holmberg", None, True, optima[k - 1]))
-    return [i for i in out if not only or i[0] in only]
+    rank = {"cap": 0, "capabc": 1, "holmberg": 2}
+    order = {key: sets.index(key) for key in rank if key in sets}  # in the order asked for
+    kind = lambda name: "holmberg" if name.startswith("p") else "capabc" if "_" in name else "cap"  # noqa: E731
+    return sorted((i for i in out if not only or i[0] in only), key=lambda i: order[kind(i[0])])
 
 
 def ours(path: Path, fmt: str, capacity: float | None, single_source: bool) -> tuple[float, float, float]:
@@ -104,6 +107,10 @@ def main() -> None:
     parser.add_argument("--sets", default="cap,capabc,holmberg")
     parser.add_argument("--only", nargs="*", default=[])
     args = parser.parse_args()
+    from protocol import write_results
+
+    header = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                          "highspy": getattr(highspy, "__version__", "?")}, "settings": vars(args)}
     rows = []
     for name, path, fmt, capacity, single, published in instances(args.sets.split(","), set(args.only)):
         text = path.read_text(encoding="latin-1")
@@ -115,6 +122,7 @@ def main() -> None:
                "bare_cost": round(bare_cost, 4), "seconds": round(seconds, 4), "build_seconds": round(build, 4),
                "bare_seconds": round(bare_seconds, 4), "ratio": round(seconds / bare_seconds, 3)}
         rows.append(row)
+        write_results("planning", {**header, "complete": False, "instances": rows}, quiet=True)  # survives a stop
         print(f"{name:12s} {row['size']:>9s}  optimum {cost:>14.3f}  published {published:>14.3f}  "
               f"{'ok ' if row['matches'] else 'DIFF'}  ours {seconds:7.2f} s (build {build:.3f})  "
               f"bare {bare_seconds:7.2f} s  ×{row['ratio']:.2f}", flush=True)
@@ -133,11 +141,7 @@ def main() -> None:
             print(f"{label}: {s['optimum_matched']}/{s['instances']} at the published optimum; time vs bare highspy "
                   f"median ×{s['median_ratio']:.2f}, worst ×{s['max_ratio']:.2f}; {s['total_seconds']:.1f} s in all "
                   f"(bare {s['total_bare_seconds']:.1f} s)")
-    from protocol import write_results
-
-    write_results("planning", {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                           "highspy": highspy.__version__ if hasattr(highspy, "__version__") else "?"},
-                               "summary": summary, "instances": rows})
+    write_results("planning", {**header, "complete": True, "summary": summary, "instances": rows})
 
 
 if __name__ == "__main__":

@@ -91,11 +91,12 @@ def paced(base_url: str, path: str, requests_file: Path, seconds: float, connect
     return result | {"offered_rate": target, "probe": probe}
 
 
-def write_results(name: str, results: dict) -> None:
+def write_results(name: str, results: dict, quiet: bool = False) -> None:
     out = HERE / "results" / f"{name}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
-    print(f"written to {out}")
+    if not quiet:
+        print(f"written to {out}")
 
 
 def crypto_rate(body: bytes, keys: KeyPair, seconds: float = 2.0) -> float:

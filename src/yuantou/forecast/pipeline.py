@@ -7,7 +7,7 @@ TSB). Every candidate is scored on the last ``windows`` horizons of the history 
 forecast made from the data before its window), by mean absolute error scaled by the
 series' in-sample seasonal naive error (MASE); the ensemble of the ``ensemble`` best is a
 candidate too. The winner forecasts the horizon; intervals come from the same
-cross-validation residuals (split conformal: the quantile of absolute errors per step
+cross-validation residuals (split conformal, widening with the square root of the step
 ahead), so every model gets them, and are clipped at zero like the forecast itself.
 """
 
@@ -31,6 +31,7 @@ ENSEMBLE = "Ensemble"
 class Settings:
     horizon: int
     season_length: int = 1
+    extra_seasons: tuple[int, ...] = ()  # longer cycles MSTL also removes (e.g. 168 h, a week, for hourly data)
     levels: tuple[int, ...] = (80, 95)
     windows: int = 2  # rolling origins used to choose the model and calibrate intervals
     ensemble: int = 3  # how many of the best candidates the ensemble averages
@@ -48,7 +49,7 @@ class SeriesForecast:
     cv_mase: dict[str, float]  # every candidate's cross-validated error, the chosen one lowest
 
 
-def _models(names: tuple[str, ...], season: int) -> list:
+def _models(names: tuple[str, ...], season: int, extra: tuple[int, ...] = ()) -> list:
     from statsforecast.models import (ADIDA, IMAPA, MSTL, TSB, AutoETS, AutoTheta, CrostonOptimized,
                                       SeasonalNaive)
 
@@ -56,7 +57,8 @@ def _models(names: tuple[str, ...], season: int) -> list:
         "SeasonalNaive": lambda: SeasonalNaive(season_length=season),
         "AutoETS": lambda: AutoETS(season_length=season if season <= 24 else 1),  # ETS caps seasons at 24
         "AutoTheta": lambda: AutoTheta(season_length=season),
-        "MSTL": lambda: MSTL(season_length=season, trend_forecaster=AutoETS(model="ZZN")),
+        "MSTL": lambda: MSTL(season_length=[season, *extra] if extra else season,
+                             trend_forecaster=AutoETS(model="ZZN")),
         "CrostonOptimized": CrostonOptimized, "ADIDA": ADIDA, "IMAPA": IMAPA,
         "TSB": lambda: TSB(alpha_d=0.2, alpha_p=0.2),
     }
@@ -83,7 +85,8 @@ def _forecast_group(series: dict[str, np.ndarray], names: tuple[str, ...], setti
     from statsforecast import StatsForecast
 
     h = settings.horizon
-    sf = StatsForecast(models=_models(names, season), freq=1, n_jobs=settings.jobs)
+    extra = settings.extra_seasons if season == settings.season_length else ()
+    sf = StatsForecast(models=_models(names, season, extra), freq=1, n_jobs=settings.jobs)
     frame = _frame(series)
     cv = sf.cross_validation(df=frame, h=h, n_windows=settings.windows, step_size=h)
     final = sf.forecast(df=frame, h=h)
@@ -119,14 +122,21 @@ def _forecast_group(series: dict[str, np.ndarray], names: tuple[str, ...], setti
 
 
 def _conformal_width(residuals: np.ndarray, level: int) -> np.ndarray:
-    """Per step ahead, the quantile of absolute errors that covers ``level`` % (pooled over steps
-    when there are too few windows to resolve the level, as with two or three origins)."""
+    """Split-conformal half-width per step ahead from the cross-validation errors.
+
+    With only a few origins there are too few errors per step to resolve a 95 % quantile, so
+    the errors are pooled over steps after dividing each by sqrt(step) (uncertainty grows with
+    the distance ahead, roughly like a random walk's), and the pooled quantile, taken with the
+    finite-sample correction ceil((n + 1)·q)/n, is scaled back up by sqrt(step)."""
     windows, steps = residuals.shape
-    q = level / 100
-    if windows * 1.0 >= 1 / (1 - q):
-        return np.quantile(residuals, q, axis=0, method="higher")
-    pooled = np.quantile(residuals, q, method="higher")
-    return np.full(steps, pooled)
+    growth = np.sqrt(np.arange(1, steps + 1))
+    pooled = (residuals / growth).ravel()
+    pooled = pooled[np.isfinite(pooled)]
+    if len(pooled) == 0:
+        return np.full(steps, np.inf)
+    n = len(pooled)
+    q = min(1.0, np.ceil((n + 1) * level / 100) / n)
+    return np.quantile(pooled, q, method="higher") * growth
 
 
 def run(series: dict[str, np.ndarray], settings: Settings) -> list[SeriesForecast]:
