@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from yuantou.forecast.benchmarks import naive2
+from yuantou.forecast.benchmarks import naive2, seasonal_naive
 from yuantou.forecast.metrics import mase, owa, smape
 from yuantou.forecast.pipeline import Settings, run
 from yuantou.forecast.wide import read_wide_csv
@@ -57,7 +57,7 @@ def m4(key: str, limit: int | None, windows: int, jobs: int) -> dict:
     started = time.perf_counter()
     forecasts = run(history, Settings(horizon=horizon, season_length=season, extra_seasons=extra, windows=windows, jobs=jobs))
     seconds = time.perf_counter() - started
-    ours_s, ours_m, n2_s, n2_m, cover = [], [], [], [], {80: [], 95: []}
+    ours_s, ours_m, n2_s, n2_m, sn_s, sn_m, cover = [], [], [], [], [], [], {80: [], 95: []}
     chosen: dict[str, int] = {}
     for f in forecasts:
         y, hist = test[f.id], history[f.id]
@@ -66,6 +66,9 @@ def m4(key: str, limit: int | None, windows: int, jobs: int) -> dict:
         baseline = naive2(hist, horizon, mase_season)
         n2_s.append(smape(y, baseline))
         n2_m.append(mase(y, baseline, hist, mase_season))
+        repeat = seasonal_naive(hist, horizon, mase_season)  # the organisers' sNaive (their frequency)
+        sn_s.append(smape(y, repeat))
+        sn_m.append(mase(y, repeat, hist, mase_season))
         for level in cover:
             cover[level].append(coverage(y, f.lower[level], f.upper[level]))
         chosen[f.model] = chosen.get(f.model, 0) + 1
@@ -74,6 +77,8 @@ def m4(key: str, limit: int | None, windows: int, jobs: int) -> dict:
               "smape": round(s, 3), "mase": round(m, 3),
               "owa": round(owa(s, m, float(np.mean(n2_s)), float(np.mean(n2_m))), 4),
               "naive2": {"smape": round(float(np.mean(n2_s)), 3), "mase": round(float(np.mean(n2_m)), 3)},
+              "snaive_owa_same_series": round(owa(float(np.mean(sn_s)), float(np.mean(sn_m)), float(np.mean(n2_s)),
+                                                  float(np.mean(n2_m))), 4),
               "coverage": {str(k): round(float(np.mean(v)), 4) for k, v in cover.items()}, "models_chosen": chosen}
     if not limit:
         result["published"] = {k: {"smape": v[0], "mase": v[1], "owa": round(v[2], 4)} for k, v in published(freq).items()}
@@ -140,7 +145,7 @@ def main() -> None:
         if key in M4_SETS:
             r = results[key] = m4(key, args.limit, args.windows, args.jobs)
             print(f"M4 {key}: {r['series']} series in {r['seconds']} s; sMAPE {r['smape']}, MASE {r['mase']}, "
-                  f"OWA {r['owa']}; coverage 80 % {r['coverage']['80']:.3f}, 95 % {r['coverage']['95']:.3f}; "
+                  f"OWA {r['owa']} (sNaive on these series {r['snaive_owa_same_series']}); coverage 80 % {r['coverage']['80']:.3f}, 95 % {r['coverage']['95']:.3f}; "
                   f"chosen {r['models_chosen']}", flush=True)
             for name, p in (r.get("published") or {}).items():
                 print(f"    published {name:7s} sMAPE {p['smape']:7.3f} MASE {p['mase']:6.3f} OWA {p['owa']:.3f}")
