@@ -23,6 +23,8 @@ pool_app = typer.Typer(help="Pooled demand on a buyer node (organisers and house
 app.add_typer(pool_app, name="pool")
 plan_app = typer.Typer(help="Production and sourcing plans (C2M).", no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
+forecast_app = typer.Typer(help="Demand forecasts (C2M).", no_args_is_help=True)
+app.add_typer(forecast_app, name="forecast")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # an error names a file and line: never broken across lines
 
@@ -382,6 +384,57 @@ def plan_sourcing(
     print(json.dumps({"instance": file.name, "producers": m, "pools": n, "single_source": single_source,
                       "cost": round(plan.cost, 6), "optimal": plan.optimal, "bound": round(plan.bound, 6),
                       "seconds": round(plan.seconds, 3), "open": plan.open, "assignment": assignment}))
+
+
+@forecast_app.command("run")
+def forecast_run(
+    history: Path = typer.Option(..., help="long CSV: id,date,quantity (date: ISO date/time or an integer step)"),
+    horizon: int = typer.Option(..., min=1, help="periods ahead"),
+    out: Path = typer.Option(..., help="where to write id,date,mean,lo-80,hi-80,...,model"),
+    freq: Optional[str] = typer.Option(None, help="H, D, W, M, Q or Y (needed for calendar dates)"),
+    season_length: Optional[int] = typer.Option(None, min=1, help="periods per season (default from --freq, else 1)"),
+    level: list[int] = typer.Option([80, 95], help="prediction interval level in % (repeatable)"),
+    windows: int = typer.Option(2, min=1, help="rolling origins for choosing each series' model"),
+) -> None:
+    """Forecast every series of a spreadsheet's history with the model cross-validation prefers, no node needed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from yuantou.forecast.long_csv import DEFAULT_SEASON, FREQUENCIES, HistoryFileError, read_long_csv, write_forecasts
+    from yuantou.forecast.pipeline import Settings, run
+
+    if freq is not None and freq not in FREQUENCIES:
+        fail(f"--freq {freq!r}: use one of {', '.join(FREQUENCIES)}")
+    if any(not 0 < lv < 100 for lv in level):
+        fail("--level: each level must be between 0 and 100 (a percentage)")
+    try:
+        data = read_long_csv(history, freq)
+    except HistoryFileError as exc:
+        fail(str(exc))
+    season = season_length or (DEFAULT_SEASON[freq] if freq else 1)
+    settings = Settings(horizon=horizon, season_length=season, levels=tuple(sorted(set(level))), windows=windows)
+    ids = list(data.values)
+    needed = horizon * (windows + 1)
+    short = [sid for sid in ids if len(data.values[sid]) < needed]
+    if short:
+        fail(f"{history}: {len(short)} series have fewer than {needed} periods (horizon × (windows + 1)), "
+             f"e.g. {short[0]!r} with {len(data.values[short[0]])}; shorten --horizon or --windows")
+    if data.filled:
+        console.print(f"{data.filled} missing periods counted as zero sales")
+    forecasts = []
+    chunk = 50
+    with Progress(TextColumn("forecasting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        task = progress.add_task("series", total=len(ids))
+        for start in range(0, len(ids), chunk):
+            part = {sid: data.values[sid] for sid in ids[start:start + chunk]}
+            forecasts += run(part, settings)
+            progress.advance(task, len(part))
+    write_forecasts(out, data, forecasts, settings.levels)
+    chosen: dict[str, int] = {}
+    for f in forecasts:
+        chosen[f.model] = chosen.get(f.model, 0) + 1
+    console.print(f"{len(forecasts)} series × {horizon} periods written to {out}; models chosen: "
+                  + ", ".join(f"{m} {n}" for m, n in sorted(chosen.items(), key=lambda kv: -kv[1])))
 
 
 @app.command()
