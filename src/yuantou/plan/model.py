@@ -129,6 +129,47 @@ def build(spec: PlanInput, elastic: bool = False, shortfall_penalty: float | Non
     days = [spec.day(t) for t in range(T)]
     capacity = np.array([[r.capacity_on(d) for d in days] for r in resources], dtype=float).reshape(R, T)
 
+    # -- demand ------------------------------------------------------------------------------
+    orders = [o for o in spec.orders if 0 <= (o.due - spec.start).days < T]
+    for o in orders:
+        if o.product not in product_at:
+            raise TwinError(f"confirmed order {o.id}: product {o.product!r} is not in the twin")
+        if o.region not in region_at:
+            raise TwinError(f"confirmed order {o.id}: no lane delivers to region {o.region!r}")
+    order_product = np.array([product_at[o.product] for o in orders], dtype=np.int64)
+    order_region = np.array([region_at[o.region] for o in orders], dtype=np.int64)
+    order_quantity = np.array([o.quantity for o in orders], dtype=float)
+    order_price = np.array([o.price for o in orders], dtype=float)
+    order_due = np.array([(o.due - spec.start).days for o in orders], dtype=np.int64)
+    order_depart = order_due - lane_days[order_region] if len(orders) else np.zeros(0, np.int64)
+    on_time = order_depart >= 0
+    if not elastic and not on_time.all():
+        late = orders[int(np.argmin(on_time))]
+        raise Infeasible(f"confirmed order {late.id} is due at {late.region} on {late.due}, but the lane there "
+                         f"takes {lanes[region_at[late.region]].days} days from the plan's start {spec.start}")
+    need = np.zeros((P, T))
+    np.add.at(need, (order_product[on_time], order_depart[on_time]), order_quantity[on_time])
+    forecast = spec.forecast
+    if forecast is not None and len(forecast):
+        f_product = _lookup(product_at, forecast.product, "forecast product")
+        f_region = _lookup(region_at, forecast.region, "forecast region")
+        f_day = forecast.day.astype(np.int64)
+        widths, through = forecast.sales_segments()
+        f_depart = f_day - lane_days[f_region]
+        usable = (f_day < T) & (f_depart >= 0)
+        f_idx, j_idx = np.nonzero((widths > 1e-9) & usable[:, None])
+        sell_through = through[f_idx, j_idx]
+        f_mean = forecast.mean
+    else:
+        f_product = f_region = f_day = f_depart = np.zeros(0, np.int64)
+        f_idx = j_idx = np.zeros(0, np.int64)
+        widths = np.zeros((0, 1))
+        sell_through = np.zeros(0)
+        f_mean = np.zeros(0)
+    # the most that could leave each day: confirmed orders and every forecast segment in full
+    demand_bound = need.copy()
+    np.add.at(demand_bound, (f_product[f_idx], f_depart[f_idx]), widths[f_idx, j_idx])
+
     # -- production ------------------------------------------------------------------------
     routes = [(product_at[p.id], resource_at[r.resource], r.use, r.setup_time) for p in products for r in p.routings]
     route_product = np.array([r[0] for r in routes], dtype=np.int64)
@@ -139,7 +180,15 @@ def build(spec: PlanInput, elastic: bool = False, shortfall_penalty: float | Non
     t_grid = np.arange(T)
     ready = t_grid[None, :] + lead[route_product][:, None]  # (K, T) the day the output can ship
     room = np.clip(capacity[route_resource] - route_setup_time[:, None], 0, None)
-    make_upper = np.where(ready < T, room / route_use[:, None], 0.0)
+    # a day's batch is worth making only up to what it can still sell before it expires (or the minimum batch):
+    # the tighter bound is also the big-M of the batch link, which is what makes the MIP solvable
+    shelf_days = np.array([p.shelf_life if p.shelf_life is not None else T for p in products], dtype=np.int64)
+    reach = np.concatenate([np.zeros((P, 1)), np.cumsum(demand_bound, axis=1)], axis=1)  # (P, T + 1)
+    first = np.clip(ready, 0, T)
+    last = np.clip(ready + shelf_days[route_product][:, None], 0, T)
+    sellable = reach[route_product[:, None], last] - reach[route_product[:, None], first]
+    useful = np.maximum(sellable / yields[route_product][:, None], min_batch[route_product][:, None])
+    make_upper = np.where(ready < T, np.minimum(room / route_use[:, None], useful), 0.0)
     make = m.columns((K, T), upper=make_upper, cost=-unit_cost[route_product][:, None])
     capacity_rows = m.rows((R, T), upper=capacity)
     m.add(capacity_rows[route_resource], make, route_use[:, None])
@@ -212,25 +261,6 @@ def build(spec: PlanInput, elastic: bool = False, shortfall_penalty: float | Non
                       + (disposal[lot_product] * lot_quantity * lot_expires).sum())
 
     # -- deliveries ---------------------------------------------------------------------------
-    orders = [o for o in spec.orders if 0 <= (o.due - spec.start).days < T]
-    for o in orders:
-        if o.product not in product_at:
-            raise TwinError(f"confirmed order {o.id}: product {o.product!r} is not in the twin")
-        if o.region not in region_at:
-            raise TwinError(f"confirmed order {o.id}: no lane delivers to region {o.region!r}")
-    order_product = np.array([product_at[o.product] for o in orders], dtype=np.int64)
-    order_region = np.array([region_at[o.region] for o in orders], dtype=np.int64)
-    order_quantity = np.array([o.quantity for o in orders], dtype=float)
-    order_price = np.array([o.price for o in orders], dtype=float)
-    order_due = np.array([(o.due - spec.start).days for o in orders], dtype=np.int64)
-    order_depart = order_due - lane_days[order_region] if len(orders) else np.zeros(0, np.int64)
-    on_time = order_depart >= 0
-    if not elastic and not on_time.all():
-        late = orders[int(np.argmin(on_time))]
-        raise Infeasible(f"confirmed order {late.id} is due at {late.region} on {late.due}, but the lane there "
-                         f"takes {lanes[region_at[late.region]].days} days from the plan's start {spec.start}")
-    need = np.zeros((P, T))
-    np.add.at(need, (order_product[on_time], order_depart[on_time]), order_quantity[on_time])
     ship = m.rows((P, T), lower=need, upper=need)  # what leaves each day is what is sold or ordered
     m.add(ship[slot_product], out)
     m.add(ship[lot_product], lot)
@@ -245,26 +275,12 @@ def build(spec: PlanInput, elastic: bool = False, shortfall_penalty: float | Non
         ok = np.nonzero(on_time)[0]
         m.add(ship[order_product[ok], order_depart[ok]], short[ok])
 
-    forecast = spec.forecast
-    if forecast is not None and len(forecast):
-        f_product = _lookup(product_at, forecast.product, "forecast product")
-        f_region = _lookup(region_at, forecast.region, "forecast region")
-        f_day = forecast.day.astype(np.int64)
-        widths, through = forecast.sales_segments()
-        f_depart = f_day - lane_days[f_region]
-        usable = (f_day < T) & (f_depart >= 0)
-        f_idx, j_idx = np.nonzero((widths > 1e-9) & usable[:, None])
-        sell_through = through[f_idx, j_idx]
+    if len(f_idx):
         sell = m.columns((len(f_idx),), upper=widths[f_idx, j_idx],
                          cost=price[f_product[f_idx]] * sell_through - lane_cost[f_region[f_idx]])
         m.add(ship[f_product[f_idx], f_depart[f_idx]], sell, -1.0)
-        f_mean = forecast.mean
     else:
-        f_product = f_region = f_day = np.zeros(0, np.int64)
-        f_idx = np.zeros(0, np.int64)
         sell = np.zeros(0, np.int64)
-        sell_through = np.zeros(0)
-        f_mean = np.zeros(0)
 
     # -- lane capacity ---------------------------------------------------------------------------
     lane_rows: dict[int, np.ndarray] = {}

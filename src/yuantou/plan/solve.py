@@ -41,6 +41,7 @@ class ProductionPlan:
     gap: float
     seconds: dict[str, float]
     size: dict[str, int]
+    objective: float = float("nan")  # HiGHS's own value of the solution, which ``margin`` recomputes from the tables
 
     def summary(self) -> dict[str, Any]:
         return {"start": self.start, "days": self.days, "margin": self.margin, "money": self.money,
@@ -139,6 +140,7 @@ def solve(spec: PlanInput, time_limit: float | None = None, gap: float = 1e-4, t
     plan = read_plan(model, values, duals, "optimal" if status == highspy.HighsModelStatus.kOptimal else "time_limit",
                      mip_gap if np.isfinite(mip_gap) else 0.0, seconds)
     plan.seconds["total"] = time.perf_counter() - started
+    plan.objective = float(info.objective_function_value)
     return plan
 
 
