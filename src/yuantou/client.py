@@ -25,8 +25,11 @@ class NodeClient:
     def get(self, path: str, **params: Any) -> Any:
         return self._json("GET", path, params=params)
 
-    def post(self, path: str, body: dict | None = None) -> Any:
-        return self._json("POST", path, json=body or {})
+    def post(self, path: str, body: dict | list | None = None) -> Any:
+        return self._json("POST", path, json=body if body is not None else {})
+
+    def put(self, path: str, body: dict | list) -> Any:
+        return self._json("PUT", path, json=body)
 
     def callbacks(self, message_id: str, wait: float = 15, count: int = 1) -> list[dict]:
         return self.get(f"/api/messages/{message_id}", wait=wait, count=count)

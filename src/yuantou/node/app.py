@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from yuantou.domain.catalog_file import CatalogFileError, items_from_records
 from yuantou.node import producer as producer_logic
 from yuantou.node.buyer import select_message
+from yuantou.node.c2m_api import c2m_router
 from yuantou.node.catalog_store import catalog_json, read_catalog, upsert_items
 from yuantou.node.pool_api import JoinFastPath, pool_router
 from yuantou.node.service import Node, OutgoingInvalid
@@ -219,6 +220,8 @@ def create_app(node: Node) -> FastAPI:
             return await order_action("cancel", order_id, {"order_id": order_id, "descriptor": {"name": body.reason}})
 
     if config.is_producer:
+        api.include_router(c2m_router(node))
+
         @api.get("/catalog", tags=["producer"])
         async def get_catalog() -> dict:
             items = await node.db.run(read_catalog)

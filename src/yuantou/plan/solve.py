@@ -21,6 +21,7 @@ import numpy as np
 from yuantou.plan.model import Infeasible, PlanInput, ProductionModel, build
 
 EPS = 1e-6
+FIX_ABOVE_COLUMNS = 200_000
 
 
 @dataclass
@@ -37,7 +38,7 @@ class ProductionPlan:
     offers: list[dict[str, Any]]  # per product and day: units the plan makes ready for new (forecast) demand
     fill_rate: dict[str, float | None]
     expected_waste: float
-    status: str  # optimal | time_limit
+    status: str  # optimal | time_limit | relax_and_fix
     gap: float
     seconds: dict[str, float]
     size: dict[str, int]
@@ -87,26 +88,34 @@ def _run(model: ProductionModel, time_limit: float | None, gap: float, threads: 
     return h, lp, time.perf_counter() - started
 
 
-def _duals(model: ProductionModel, lp: highspy.HighsLp, values: np.ndarray, threads: int | None) -> np.ndarray:
-    """Row duals of the LP left when the batch decisions are fixed at the solution's values.
+def _fixed_bounds(model: ProductionModel, lp: highspy.HighsLp, opened: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Column and row bounds of the LP left when the batches are decided (``opened``, per route and day).
 
-    The model's tight bounds on production (a route can start at most a day's capacity)
-    would take the dual that belongs to the resource; here they are lifted, and the batch
-    links of batches that run are dropped, so one more unit of capacity shows up in the
-    capacity row that it relaxes."""
-    integers = model.builder.integer_columns()
+    Closed batches make nothing; open ones drop their batch link and the tight production
+    bound (neither can bind at an optimum once the batch is paid for), so one more unit of
+    a resource's capacity shows up as the dual of the capacity row it relaxes."""
     lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
-    row_upper = np.array(lp.row_upper_)
-    fixed = np.round(values[integers])
-    lower[integers] = upper[integers] = fixed
-    make_upper = np.where(model.make_upper > 0, highspy.kHighsInf, 0.0)
+    row_lower, row_upper = np.array(lp.row_lower_), np.array(lp.row_upper_)
     has_setup = model.setup >= 0
-    runs = np.zeros_like(has_setup)
-    runs[has_setup] = values[model.setup[has_setup]] > 0.5
-    make_upper[has_setup & ~runs] = 0.0
+    lower[model.setup[has_setup]] = upper[model.setup[has_setup]] = opened[has_setup].astype(float)
+    make_upper = np.where(model.make_upper > 0, highspy.kHighsInf, 0.0)
+    make_upper[has_setup & ~opened] = 0.0
     upper[model.make] = make_upper
-    row_upper[model.link_rows[has_setup & runs]] = highspy.kHighsInf
-    lp.col_lower_, lp.col_upper_, lp.row_upper_ = lower, upper, row_upper
+    row_upper[model.link_rows[has_setup & opened]] = highspy.kHighsInf
+    return lower, upper, row_lower, row_upper
+
+
+def _opened(model: ProductionModel, values: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    has_setup = model.setup >= 0
+    opened = np.zeros(model.setup.shape, dtype=bool)
+    opened[has_setup] = values[model.setup[has_setup]] >= threshold
+    return opened
+
+
+def _duals(model: ProductionModel, lp: highspy.HighsLp, values: np.ndarray, threads: int | None) -> np.ndarray:
+    """Row duals of the LP left when the batch decisions are fixed at the solution's values."""
+    lp.col_lower_, lp.col_upper_, lp.row_lower_, lp.row_upper_ = _fixed_bounds(model, lp, _opened(model, values))
     lp.integrality_ = []
     h = _highs(None, 0.0, threads)
     h.passModel(lp)
@@ -114,14 +123,62 @@ def _duals(model: ProductionModel, lp: highspy.HighsLp, values: np.ndarray, thre
     return np.asarray(h.getSolution().row_dual)
 
 
+def _relax_and_fix(model: ProductionModel, lp: highspy.HighsLp, threads: int | None
+                   ) -> tuple[np.ndarray, np.ndarray, float, float] | None:
+    """For models too big to branch on: solve the LP relaxation (an upper bound on the margin), open the
+    batches it uses at a few thresholds, re-solve each from the previous basis with the batches fixed,
+    and keep the best. Returns (values, duals, margin, bound), or None if no threshold gives a plan."""
+    lp.integrality_ = []
+    h = _highs(None, 0.0, threads)
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    bound = float(h.getInfo().objective_function_value)
+    relaxed = np.asarray(h.getSolution().col_value)
+    n_cols, n_rows = lp.num_col_, lp.num_row_
+    cols, rows = np.arange(n_cols, dtype=np.int32), np.arange(n_rows, dtype=np.int32)
+    best = None
+    for threshold in (0.5, 0.1, 1e-6):
+        lower, upper, row_lower, row_upper = _fixed_bounds(model, lp, _opened(model, relaxed, threshold))
+        h.changeColsBounds(n_cols, cols, lower, upper)
+        h.changeRowsBounds(n_rows, rows, row_lower, row_upper)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            continue
+        margin = float(h.getInfo().objective_function_value)
+        if best is None or margin > best[2]:
+            solution = h.getSolution()
+            best = (np.asarray(solution.col_value), np.asarray(solution.row_dual), margin, bound)
+    return best
+
+
 def solve(spec: PlanInput, time_limit: float | None = None, gap: float = 1e-4, threads: int | None = None,
-          shadow_prices: bool = True) -> ProductionPlan | PlanInfeasible:
-    """The margin-maximising plan, or why the confirmed orders cannot be met."""
+          shadow_prices: bool = True, method: str = "auto") -> ProductionPlan | PlanInfeasible:
+    """The margin-maximising plan, or why the confirmed orders cannot be met.
+
+    ``method``: ``mip`` branches to the gap asked for; ``fix`` is relax-and-fix (for plans with
+    hundreds of thousands of columns, where branch and bound cannot finish in a planner's
+    minute: the plan's ``gap`` is then measured against the LP bound); ``auto`` picks ``fix``
+    above FIX_ABOVE_COLUMNS columns when there are batch decisions."""
     started = time.perf_counter()
     try:
         model = build(spec)
     except Infeasible:
         return explain(spec, time_limit, threads)
+    integers = model.builder.integer_columns()
+    if method == "auto":
+        method = "fix" if len(integers) and model.builder.num_cols > FIX_ABOVE_COLUMNS else "mip"
+    if method == "fix" and len(integers):
+        solving = time.perf_counter()
+        fixed = _relax_and_fix(model, model.builder.lp(maximize=True), threads)
+        if fixed is not None:
+            values, duals, margin, bound = fixed
+            seconds = {"build": model.build_seconds, "solve": time.perf_counter() - solving, "shadow_prices": 0.0}
+            plan = read_plan(model, values, duals, "relax_and_fix", (bound - margin) / max(abs(bound), 1e-9), seconds)
+            plan.seconds["total"] = time.perf_counter() - started
+            plan.objective = margin
+            return plan
     h, lp, solve_seconds = _run(model, time_limit, gap, threads)
     status = h.getModelStatus()
     if status == highspy.HighsModelStatus.kInfeasible:
@@ -130,7 +187,6 @@ def solve(spec: PlanInput, time_limit: float | None = None, gap: float = 1e-4, t
         return PlanInfeasible(f"HiGHS found no plan within the time limit ({time_limit} s; status "
                               f"{h.modelStatusToString(status)})")
     values = np.asarray(h.getSolution().col_value)
-    integers = model.builder.integer_columns()
     duals_started = time.perf_counter()
     duals = _duals(model, lp, values, threads) if shadow_prices else np.full(lp.num_row_, np.nan)
     info = h.getInfo()

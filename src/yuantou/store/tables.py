@@ -167,6 +167,29 @@ Index("ix_pool_orders_message", pool_orders.c.message_id)
 Index("ix_pool_orders_order", pool_orders.c.order_id)
 Index("ix_pool_orders_stage_deadline", pool_orders.c.stage, pool_orders.c.deadline)
 
+# -- C2M (a producer's twin, demand history, forecast runs and plans) ----------------------------
+
+demand_history = Table(
+    "demand_history",
+    metadata,
+    Column("product", String(128), primary_key=True),
+    Column("region", String(255), primary_key=True),
+    Column("day", String(10), primary_key=True),  # ISO date
+    Column("quantity", Float, nullable=False),
+)
+
+c2m_runs = Table(
+    "c2m_runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # twin | forecast | plan
+    Column("status", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("summary", Text, nullable=False),  # JSON
+    Column("body", Text, nullable=False),  # JSON: the twin, the forecasts per series, or the plan's tables
+)
+Index("ix_c2m_runs_kind_created", c2m_runs.c.kind, c2m_runs.c.created_at)
+
 # -- directory ---------------------------------------------------------------------------
 
 subscribers = Table(

@@ -1,0 +1,224 @@
+"""C2M on a producer node: its own orders become demand series, forecasts, a plan, and capacity offered.
+
+Demand series are per product (catalog item) × region, by delivery day. The region of an
+order is the buyer node that placed it (a buyer node serves one community's pickup points),
+so a twin's lanes name buyer nodes. History imported from before the node existed is kept
+apart (``demand_history``) and added in. Requests for quotes still open (a select or init
+without its confirm, e.g. a pool being bought) are demand that is likely but not firm: they
+are added to the forecast of their delivery day.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import defaultdict
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Connection
+
+from yuantou.domain.twin import ConfirmedOrder, ForecastDemand, Twin
+from yuantou.domain.twin_files import twin_from_json, twin_to_json
+from yuantou.store.tables import c2m_runs, capacity_windows, catalog_items, demand_history, inbox, orders
+
+CLOSED_STATES = ("Cancelled", "Refused")
+
+
+def _instant(stamp: str | None) -> datetime | None:
+    if not stamp:
+        return None
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(timezone.utc)
+    except ValueError:
+        return None
+
+
+def window_day(start: str | None, end: str | None = None) -> date | None:
+    """The day a delivery window belongs to: the UTC date of its middle (a 06:00-20:00 window in China
+    time starts the UTC day before)."""
+    first, last = _instant(start), _instant(end)
+    if first is None:
+        return None
+    return (first + (last - first) / 2).date() if last is not None and last >= first else first.date()
+
+
+def order_lines(order: dict[str, Any], known_windows: dict[str, date | None] | None = None
+                ) -> list[tuple[str, float, date | None]]:
+    """(item, quantity, delivery day) of a Beckn order as this node stored or received it; a fulfillment
+    that names only a window id gets its day from ``known_windows`` (the catalog's)."""
+    windows = dict(known_windows or {})
+    for f in order.get("fulfillments") or []:
+        span = ((f.get("stops") or [{}])[0].get("time") or {}).get("range") or {}
+        day = window_day(span.get("start"), span.get("end"))
+        if day is not None or f.get("id") not in windows:
+            windows[f.get("id")] = day
+    out = []
+    for item in order.get("items") or []:
+        selected = (item.get("quantity") or {}).get("selected") or {}
+        raw = selected.get("count", (selected.get("measure") or {}).get("value"))
+        try:
+            quantity = float(raw)
+        except (TypeError, ValueError):
+            continue
+        window = (item.get("fulfillment_ids") or [None])[0]
+        out.append((item.get("id"), quantity, windows.get(window)))
+    return out
+
+
+def confirmed_orders(conn: Connection, twin: Twin | None = None) -> list[ConfirmedOrder]:
+    """Every live sale as order lines due on their delivery day (the plan must meet those still ahead)."""
+    prices = {p.id: p.price for p in twin.products} if twin else {}
+    out = []
+    rows = conn.execute(select(orders).where(orders.c.side == "sell")).mappings()
+    for row in rows:
+        body = json.loads(row["body"])
+        if row["status"] in CLOSED_STATES or _fulfillment_state(body) in CLOSED_STATES:
+            continue
+        unit_prices = {i.get("id"): float((i.get("price") or {}).get("value") or 0) for i in body.get("items") or []}
+        for n, (item, quantity, day) in enumerate(order_lines(body)):
+            if item and day:
+                out.append(ConfirmedOrder(f"{row['order_id']}#{n}", item, row["counterparty_id"], day, quantity,
+                                          unit_prices.get(item) or prices.get(item, 0.0)))
+    return out
+
+
+def _fulfillment_state(order: dict[str, Any]) -> str | None:
+    for f in order.get("fulfillments") or []:
+        code = ((f.get("state") or {}).get("descriptor") or {}).get("code")
+        if code:
+            return code
+    return None
+
+
+def open_requests(conn: Connection) -> list[tuple[str, str, float, date]]:
+    """(item, buyer, quantity, day) asked in selects and inits whose transaction has no order yet."""
+    ordered = {r[0] for r in conn.execute(select(orders.c.transaction_id).where(orders.c.side == "sell"))}
+    latest: dict[str, tuple[str, dict]] = {}
+    for row in conn.execute(select(inbox.c.transaction_id, inbox.c.sender_id, inbox.c.body)
+                            .where(inbox.c.action.in_(("select", "init"))).order_by(inbox.c.id)):
+        if row.transaction_id not in ordered:
+            latest[row.transaction_id] = (row.sender_id, json.loads(row.body))
+    catalog_windows = {r.window_id: window_day(r.start, r.end) for r in conn.execute(select(capacity_windows))}
+    out = []
+    for buyer, body in latest.values():
+        order = (body.get("message") or {}).get("order") or {}
+        for item, quantity, day in order_lines(order, catalog_windows):
+            if item and day:
+                out.append((item, buyer, quantity, day))
+    return out
+
+
+def demand_series(conn: Connection, until: date) -> tuple[dict[str, np.ndarray], date | None]:
+    """Daily quantities per ``product/region`` up to the day before ``until``: sales plus imported history,
+    on one calendar (the earliest day of any series), zeros where nothing sold."""
+    totals: dict[tuple[str, str], dict[date, float]] = defaultdict(lambda: defaultdict(float))
+    for o in confirmed_orders(conn):
+        if o.due < until:
+            totals[(o.product, o.region)][o.due] += o.quantity
+    for row in conn.execute(select(demand_history)):
+        day = date.fromisoformat(row.day)
+        if day < until:
+            totals[(row.product, row.region)][day] += row.quantity
+    if not totals:
+        return {}, None
+    first = min(min(days) for days in totals.values())
+    length = (until - first).days
+    series = {}
+    for (product, region), days in sorted(totals.items()):
+        values = np.zeros(length)
+        for day, quantity in days.items():
+            values[(day - first).days] += quantity
+        series[f"{product}/{region}"] = values
+    return series, first
+
+
+def import_history(conn: Connection, rows: list[tuple[str, str, date, float]]) -> int:
+    """Replace imported history for the (product, region, day) cells given."""
+    for product, region, day, quantity in rows:
+        conn.execute(delete(demand_history).where(demand_history.c.product == product,
+                                                  demand_history.c.region == region,
+                                                  demand_history.c.day == day.isoformat()))
+        conn.execute(demand_history.insert().values(product=product, region=region, day=day.isoformat(),
+                                                    quantity=quantity))
+    return len(rows)
+
+
+# -- stored documents: the twin, forecast runs and plans ----------------------------------------
+
+def save_run(conn: Connection, kind: str, status: str, summary: dict[str, Any], body: dict[str, Any],
+             run_id: str | None = None) -> str:
+    run_id = run_id or f"{kind}-{uuid.uuid4().hex[:12]}"
+    conn.execute(delete(c2m_runs).where(c2m_runs.c.run_id == run_id))
+    conn.execute(c2m_runs.insert().values(run_id=run_id, kind=kind, status=status, created_at=time.time(),
+                                          summary=json.dumps(summary), body=json.dumps(body)))
+    return run_id
+
+
+def latest_run(conn: Connection, kind: str) -> dict[str, Any] | None:
+    row = conn.execute(select(c2m_runs).where(c2m_runs.c.kind == kind)
+                       .order_by(c2m_runs.c.created_at.desc()).limit(1)).mappings().first()
+    if row is None:
+        return None
+    return {"run_id": row["run_id"], "status": row["status"], "created_at": row["created_at"],
+            "summary": json.loads(row["summary"]), **json.loads(row["body"])}
+
+
+def read_twin(conn: Connection) -> Twin | None:
+    run = latest_run(conn, "twin")
+    return None if run is None else twin_from_json(run["twin"], "stored twin")
+
+
+def write_twin(conn: Connection, twin: Twin) -> None:
+    save_run(conn, "twin", "current", {"resources": len(twin.resources), "products": len(twin.products),
+                                       "stock": len(twin.stock), "lanes": len(twin.lanes)},
+             {"twin": twin_to_json(twin)}, run_id="twin")
+
+
+def forecast_records(run: dict[str, Any], extra: list[tuple[str, str, float, date]]) -> list[ForecastDemand]:
+    """A stored forecast run as the planner's records, with open requests added to their day's demand."""
+    added: dict[tuple[str, str, str], float] = defaultdict(float)
+    for item, buyer, quantity, day in extra:
+        added[(item, buyer, day.isoformat())] += quantity
+    out = []
+    for s in run["series"]:
+        product, _, region = s["id"].rpartition("/")
+        for k, day in enumerate(s["dates"]):
+            bump = added.pop((product, region, day), 0.0)
+            quantiles = [(0.5, s["mean"][k] + bump)]
+            for level in run["levels"]:
+                quantiles += [((1 - level / 100) / 2, s["lo"][str(level)][k] + bump),
+                              ((1 + level / 100) / 2, s["hi"][str(level)][k] + bump)]
+            out.append(ForecastDemand(product, region, date.fromisoformat(day), s["mean"][k] + bump,
+                                      tuple(sorted(quantiles))))
+    return out
+
+
+def publish_offers(conn: Connection, offers: list[dict[str, Any]]) -> int:
+    """Offer the plan's room for new orders as capacity in the catalog's day windows (created if missing)."""
+    known = {r[0] for r in conn.execute(select(catalog_items.c.item_id))}
+    per_day: dict[tuple[str, str], float] = defaultdict(float)
+    for offer in offers:
+        if offer["product"] in known:
+            per_day[(offer["product"], offer["day"])] += offer["quantity"]
+    windows = defaultdict(list)
+    for row in conn.execute(select(capacity_windows)).mappings():
+        windows[(row["item_id"], str(window_day(row["start"], row["end"])))].append(row["window_id"])
+    changed = 0
+    for (item, day), quantity in per_day.items():
+        ids = windows.get((item, day))
+        if ids:
+            for window_id in ids:
+                conn.execute(capacity_windows.update().where(capacity_windows.c.item_id == item,
+                                                             capacity_windows.c.window_id == window_id)
+                             .values(available=round(quantity / len(ids), 6)))
+        else:
+            start = datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
+            conn.execute(capacity_windows.insert().values(
+                item_id=item, window_id=f"plan-{day}", start=start.isoformat().replace("+00:00", "Z"),
+                end=(start + timedelta(days=1)).isoformat().replace("+00:00", "Z"), available=round(quantity, 6)))
+        changed += 1
+    return changed

@@ -1,0 +1,255 @@
+"""The producer's C2M API: its capacity twin, demand history, forecast runs and production plans.
+
+Forecasts and plans run as jobs (``POST`` answers at once with a job id; ``GET /api/jobs/{id}``
+shows progress and, when done, the stored run's id), so a long run never holds a request
+open and the CLI can draw a progress bar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+
+from yuantou.domain.twin import TwinError
+from yuantou.domain.twin_files import twin_from_json, twin_to_json
+from yuantou.node import c2m
+
+SECTIONS = {"resources": "id", "products": "id", "stock": "id", "lanes": "region"}
+SHORT_HISTORY_MODEL = "Empirical"  # too little history to choose a model: recent days' mean and quantiles
+
+
+class HistoryRow(BaseModel):
+    product: str
+    region: str
+    day: date
+    quantity: float = Field(ge=0)
+
+
+class ForecastRunIn(BaseModel):
+    horizon: int = Field(28, ge=1, le=366, description="days ahead")
+    levels: list[int] = Field([80, 95], description="interval levels in %")
+    as_of: date | None = Field(None, description="forecast from this day on (default: today, UTC)")
+    windows: int = Field(2, ge=1, le=10)
+
+
+class PlanRunIn(BaseModel):
+    days: int = Field(28, ge=1, le=366)
+    start: date | None = Field(None, description="first day (default: today, UTC)")
+    publish: bool = Field(False, description="offer the plan's room for new orders as catalog capacity")
+    time_limit: float | None = Field(None, gt=0)
+
+
+def _today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def forecast_series(series: dict[str, np.ndarray], first: date, body: ForecastRunIn,
+                    progress: dict[str, Any]) -> dict[str, Any]:
+    """Forecast every series (pipeline where the history allows, recent quantiles where it is short)."""
+    from yuantou.forecast.pipeline import Settings, run
+
+    settings = Settings(horizon=body.horizon, season_length=7, levels=tuple(sorted(set(body.levels))),
+                        windows=body.windows, jobs=1)
+    needed = body.horizon * (body.windows + 1)
+    start = first + timedelta(days=len(next(iter(series.values())))) if series else body.as_of
+    dates = [(start + timedelta(days=k)).isoformat() for k in range(body.horizon)]
+    out = []
+    long = {sid: v for sid, v in series.items() if len(v) >= needed}
+    ids = list(long)
+    for i in range(0, len(ids), 25):
+        for f in run({sid: long[sid] for sid in ids[i:i + 25]}, settings):
+            out.append({"id": f.id, "model": f.model, "dates": dates, "mean": f.mean.round(6).tolist(),
+                        "lo": {str(k): v.round(6).tolist() for k, v in f.lower.items()},
+                        "hi": {str(k): v.round(6).tolist() for k, v in f.upper.items()}})
+        progress["done"] = len(out)
+    for sid, values in series.items():
+        if sid in long:
+            continue
+        recent = values[-28:] if len(values) else np.zeros(1)
+        mean = float(recent.mean())
+        out.append({"id": sid, "model": SHORT_HISTORY_MODEL, "dates": dates, "mean": [mean] * body.horizon,
+                    "lo": {str(lv): [float(np.quantile(recent, (1 - lv / 100) / 2))] * body.horizon
+                           for lv in settings.levels},
+                    "hi": {str(lv): [float(np.quantile(recent, (1 + lv / 100) / 2))] * body.horizon
+                           for lv in settings.levels}})
+        progress["done"] = len(out)
+    models: dict[str, int] = {}
+    for s in out:
+        models[s["model"]] = models.get(s["model"], 0) + 1
+    return {"series": out, "levels": list(settings.levels), "summary": {
+        "series": len(out), "horizon": body.horizon, "from": dates[0] if dates else None, "models": models,
+        "history_days": len(next(iter(series.values()))) if series else 0}}
+
+
+def c2m_router(node: Any) -> APIRouter:  # noqa: C901 (one router, many small endpoints)
+    api = APIRouter(tags=["producer: C2M"])
+    jobs: dict[str, dict[str, Any]] = {}
+
+    async def twin_or_404():  # noqa: ANN202
+        twin = await node.db.run(c2m.read_twin)
+        if twin is None:
+            raise HTTPException(404, "no capacity twin yet: PUT /api/twin first")
+        return twin
+
+    @api.get("/twin", summary="the capacity twin (the document PUT /api/twin takes)")
+    async def get_twin() -> dict:
+        return twin_to_json(await twin_or_404())
+
+    @api.put("/twin", summary="replace the capacity twin")
+    async def put_twin(document: dict[str, Any]) -> dict:
+        try:
+            twin = twin_from_json(document, "request body")
+        except TwinError as exc:
+            raise HTTPException(422, str(exc)) from None
+        await node.db.run(lambda c: c2m.write_twin(c, twin))
+        return {"resources": len(twin.resources), "products": len(twin.products), "stock": len(twin.stock),
+                "lanes": len(twin.lanes)}
+
+    async def edit(section: str, key: str, record: dict[str, Any] | None) -> dict:
+        document = twin_to_json(await twin_or_404())
+        field = SECTIONS[section]
+        rows = [r for r in document[section] if r.get(field) != key]
+        if record is not None:
+            if record.get(field, key) != key:
+                raise HTTPException(422, f"request body.{field}: {record.get(field)!r} differs from the path's {key!r}")
+            rows.append({**record, field: key})
+        elif len(rows) == len(document[section]):
+            raise HTTPException(404, f"no {section[:-1] if section != 'stock' else 'stock lot'} {key!r} in the twin")
+        document[section] = rows
+        try:
+            twin = twin_from_json(document, "twin")
+        except TwinError as exc:
+            raise HTTPException(422, str(exc)) from None
+        await node.db.run(lambda c: c2m.write_twin(c, twin))
+        return twin_to_json(twin)
+
+    @api.put("/twin/{section}/{key}", summary="add or replace one resource, product, stock lot or lane")
+    async def put_record(section: str, key: str, record: dict[str, Any]) -> dict:
+        if section not in SECTIONS:
+            raise HTTPException(404, f"no section {section!r}: use one of {', '.join(SECTIONS)}")
+        return await edit(section, key, record)
+
+    @api.delete("/twin/{section}/{key}", summary="remove one resource, product, stock lot or lane")
+    async def delete_record(section: str, key: str) -> dict:
+        if section not in SECTIONS:
+            raise HTTPException(404, f"no section {section!r}: use one of {', '.join(SECTIONS)}")
+        return await edit(section, key, None)
+
+    @api.post("/demand/history", summary="import sales from before the node existed (replaces those cells)")
+    async def import_history(rows: list[HistoryRow]) -> dict:
+        count = await node.db.run(lambda c: c2m.import_history(
+            c, [(r.product, r.region, r.day, r.quantity) for r in rows]))
+        return {"imported": count}
+
+    @api.get("/demand/series", summary="daily demand per product/region from orders and imported history")
+    async def series(until: date | None = None) -> dict:
+        values, first = await node.db.run(lambda c: c2m.demand_series(c, until or _today()))
+        return {"from": first.isoformat() if first else None,
+                "series": {sid: v.tolist() for sid, v in values.items()}}
+
+    def start_job(kind: str, work) -> dict:  # noqa: ANN001
+        job_id = f"{kind}-{uuid.uuid4().hex[:10]}"
+        job = jobs[job_id] = {"job_id": job_id, "kind": kind, "state": "running", "done": 0, "total": None,
+                              "started_at": time.time(), "run_id": None, "error": None}
+
+        async def runner() -> None:
+            try:
+                job["run_id"] = await work(job)
+                job["state"] = "done"
+            except Exception as exc:  # the job's error is shown to whoever asks, not lost in a log
+                job["state"], job["error"] = "failed", f"{type(exc).__name__}: {exc}"
+            job["finished_at"] = time.time()
+
+        job["task"] = asyncio.create_task(runner())
+        return {k: v for k, v in job.items() if k != "task"}
+
+    @api.get("/jobs/{job_id}", summary="a forecast or plan job's progress")
+    async def job_status(job_id: str) -> dict:
+        if job_id not in jobs:
+            raise HTTPException(404, f"no job {job_id!r} (jobs are kept while the node runs)")
+        return {k: v for k, v in jobs[job_id].items() if k != "task"}
+
+    @api.post("/forecast/run", status_code=202, summary="forecast every product/region series (a job)")
+    async def forecast_run(body: ForecastRunIn) -> dict:
+        if any(not 0 < lv < 100 for lv in body.levels):
+            raise HTTPException(422, "levels: each must be between 0 and 100 (a percentage)")
+        as_of = body.as_of or _today()
+        values, first = await node.db.run(lambda c: c2m.demand_series(c, as_of))
+        if not values:
+            raise HTTPException(409, "no demand yet: no confirmed orders and no imported history")
+        body = body.model_copy(update={"as_of": as_of})
+
+        async def work(job: dict) -> str:
+            job["total"] = len(values)
+            result = await asyncio.to_thread(forecast_series, values, first, body, job)
+            return await node.db.run(lambda c: c2m.save_run(c, "forecast", "done", result.pop("summary"), result))
+
+        return start_job("forecast", work)
+
+    @api.get("/forecast", summary="the latest forecast run, every series")
+    async def latest_forecast() -> dict:
+        run = await node.db.run(lambda c: c2m.latest_run(c, "forecast"))
+        if run is None:
+            raise HTTPException(404, "no forecast yet: POST /api/forecast/run")
+        return run
+
+    @api.post("/plan/run", status_code=202, summary="plan production from the twin, orders and forecast (a job)")
+    async def plan_run(body: PlanRunIn) -> dict:
+        from yuantou.plan.demand import ForecastTable
+        from yuantou.plan.model import PlanInput
+        from yuantou.plan.solve import PlanInfeasible, solve
+
+        twin = await twin_or_404()
+        start = body.start or _today()
+
+        def gather(conn):  # noqa: ANN001, ANN202
+            forecast = c2m.latest_run(conn, "forecast")
+            return (c2m.confirmed_orders(conn, twin), c2m.open_requests(conn), forecast)
+
+        confirmed, requests, forecast = await node.db.run(gather)
+        records = c2m.forecast_records(forecast, requests) if forecast else []
+        known = {p.id for p in twin.products}
+        regions = {lane.region for lane in twin.lanes}
+        records = [r for r in records if r.product in known and r.region in regions]
+        try:
+            table = ForecastTable.from_records(records, start) if records else None
+            spec = PlanInput(twin, start, body.days, tuple(o for o in confirmed if o.due >= start), table)
+        except TwinError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+        async def work(job: dict) -> str:
+            job["total"] = 1
+            try:
+                plan = await asyncio.to_thread(solve, spec, body.time_limit)
+            except TwinError as exc:  # an order for a product or region the twin does not know
+                plan = PlanInfeasible(str(exc))
+            job["done"] = 1
+            if isinstance(plan, PlanInfeasible):
+                return await node.db.run(lambda c: c2m.save_run(c, "plan", "infeasible",
+                                                                {"message": plan.message}, plan.as_json()))
+
+            def store(conn):  # noqa: ANN001, ANN202
+                published = c2m.publish_offers(conn, plan.offers) if body.publish else 0
+                summary = {**plan.summary(), "published_windows": published,
+                           "forecast_run": forecast["run_id"] if forecast else None}
+                return c2m.save_run(conn, "plan", plan.status, summary, plan.as_json())
+
+            return await node.db.run(store)
+
+        return start_job("plan", work)
+
+    @api.get("/plan", summary="the latest plan: its tables, or why the confirmed orders cannot be met")
+    async def latest_plan() -> dict:
+        run = await node.db.run(lambda c: c2m.latest_run(c, "plan"))
+        if run is None:
+            raise HTTPException(404, "no plan yet: POST /api/plan/run")
+        return run
+
+    return api
