@@ -144,3 +144,30 @@ def test_twin_api_edits_and_refusals(c2m):
         assert gone.status_code == 422 and "unknown resource 'press'" in gone.json()["detail"]
         assert http.delete("/api/twin/lanes/nowhere").status_code == 404
     assert orchard.get("/api/twin")["products"][0]["id"] == APPLE  # nothing stored was lost
+
+
+def test_cli_imports_history_and_plans_on_the_node(c2m, network, tmp_path):
+    from typer.testing import CliRunner
+
+    from yuantou.cli import app
+
+    url = network.producers["orchard"].url
+    region = c2m["buyers"][1]
+    csv = tmp_path / "old_sales.csv"
+    first = c2m["today"] - timedelta(days=200)
+    csv.write_text("id,date,quantity\n" + "".join(f"{PEAR}/{region},{(first + timedelta(days=k)).isoformat()},{10 + k % 7}\n"
+                                                  for k in range(5)))
+    runner = CliRunner()
+    done = runner.invoke(app, ["forecast", "import", str(csv), "--node", url])
+    assert done.exit_code == 0, done.output
+    assert "5 days of sales imported" in done.output
+    series = c2m["orchard"].get("/api/demand/series")
+    start = date.fromisoformat(series["from"])
+    assert start == first and series["series"][f"{PEAR}/{region}"][:5] == [10, 11, 12, 13, 14]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,date,quantity\npear,2026-01-01,lots\n")
+    refused = runner.invoke(app, ["forecast", "import", str(bad), "--node", url])
+    assert refused.exit_code != 0 and "bad.csv" in refused.output and "line 2" in refused.output
+    planned = runner.invoke(app, ["plan", "run", "--node", url, "--days", "7"])
+    assert planned.exit_code == 0, planned.output
+    assert "margin" in planned.output and "fill rate: confirmed 100%" in planned.output

@@ -196,6 +196,7 @@ def _window(text: str, option: str = "--window") -> tuple[str, str]:
 
 
 NODE_OPTION = typer.Option("http://127.0.0.1:8001", "--node", help="the buyer node's base URL")
+PRODUCER_OPTION = typer.Option("http://127.0.0.1:8002", "--node", help="the producer node's base URL")
 TOKEN_OPTION = typer.Option(None, "--token", envvar="YUANTOU_API_TOKEN", help="the node's api_token, if set")
 
 
@@ -479,7 +480,12 @@ def print_plan(plan, limit: int = 20) -> None:  # noqa: ANN001
 
 @plan_app.command("run")
 def plan_run(
-    twin_path: Path = typer.Option(..., "--twin", help="the capacity twin: a JSON file or a folder of CSV tables"),
+    twin_path: Optional[Path] = typer.Option(None, "--twin", help="the capacity twin: a JSON file or a folder of CSV "
+                                                                 "tables; without it, the producer node at --node "
+                                                                 "plans from its stored twin, orders and forecast"),
+    node: str = PRODUCER_OPTION,
+    token: Optional[str] = TOKEN_OPTION,
+    publish: bool = typer.Option(False, help="(node) offer the plan's room for new orders as catalog capacity"),
     orders: Optional[Path] = typer.Option(None, help="confirmed orders CSV: id,product,region,due,quantity[,price]"),
     forecast: Optional[Path] = typer.Option(None, help="forecast CSV as `yuantou forecast run` writes it (id = "
                                                        "PRODUCT/REGION)"),
@@ -498,8 +504,22 @@ def plan_run(
     from yuantou.plan.demand import ForecastTable
     from yuantou.plan.inputs import read_forecasts, read_orders
     from yuantou.plan.model import PlanInput
-    from yuantou.plan.solve import PlanInfeasible, solve
+    from yuantou.plan.solve import PlanInfeasible, ProductionPlan, solve
 
+    if twin_path is None:
+        body = {"days": days, "publish": publish, **({"start": start} if start else {}),
+                **({"time_limit": time_limit} if time_limit else {})}
+        _follow_job(node, _pool_call(node, "POST", "/plan/run", body, token), token, "planning")
+        stored = _pool_call(node, "GET", "/plan", None, token)
+        if out:
+            out.write_text(json.dumps(stored, indent=1))
+        if stored["status"] == "infeasible":
+            fail(stored["message"])
+        fields = {k: stored[k] for k in ("start", "days", "margin", "money", "fill_rate", "expected_waste", "status",
+                                         "gap", "seconds", "size", "production", "shipments", "stock", "waste",
+                                         "resources", "offers")}
+        print_plan(ProductionPlan(**fields))
+        return
     twin = _twin_or_fail(twin_path)
     try:
         confirmed = read_orders(orders, twin) if orders else []
@@ -521,11 +541,59 @@ def plan_run(
         console.print(f"the whole plan is in {out}")
 
 
+@forecast_app.command("import")
+def forecast_import(
+    file: Path = typer.Argument(..., help="daily sales from before the node existed: long CSV id,date,quantity "
+                                          "with id PRODUCT/REGION (REGION: the buyer node)"),
+    node: str = PRODUCER_OPTION,
+    token: Optional[str] = TOKEN_OPTION,
+) -> None:
+    """Load sales history into a producer node (replacing the same product, region and day)."""
+    from yuantou.forecast.long_csv import HistoryFileError, read_long_csv, step_date
+
+    try:
+        data = read_long_csv(file, "D")
+    except HistoryFileError as exc:
+        fail(str(exc))
+    rows = []
+    for sid, values in data.values.items():
+        product, _, region = sid.rpartition("/")
+        if not product or not region:
+            fail(f"{file}: series id {sid!r} should read PRODUCT/REGION")
+        rows += [{"product": product, "region": region, "day": step_date(data.starts[sid], k, "D").date().isoformat(),
+                  "quantity": float(v)} for k, v in enumerate(values)]
+    done = _pool_call(node, "POST", "/demand/history", rows, token)
+    console.print(f"{done['imported']} days of sales imported from {file} ({len(data.values)} series)")
+
+
+def _follow_job(node: str, job: dict, token: Optional[str], label: str) -> dict:
+    """Poll a node's job, drawing its progress, until it ends; a failed job is an error."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task(label, total=None)
+        while True:
+            job = _pool_call(node, "GET", f"/jobs/{job['job_id']}", None, token)
+            bar.update(task, total=job.get("total"), completed=job.get("done", 0))
+            if job["state"] != "running":
+                break
+            time.sleep(0.3)
+    if job["state"] != "done":
+        fail(f"{label} failed on {node}: {job.get('error')}")
+    return job
+
+
 @forecast_app.command("run")
 def forecast_run(
-    history: Path = typer.Option(..., help="long CSV: id,date,quantity (date: ISO date/time or an integer step)"),
-    horizon: int = typer.Option(..., min=1, help="periods ahead"),
-    out: Path = typer.Option(..., help="where to write id,date,mean,lo-80,hi-80,...,model"),
+    history: Optional[Path] = typer.Option(None, help="long CSV: id,date,quantity (date: ISO date/time or an integer "
+                                                      "step); without it, the producer node at --node forecasts "
+                                                      "its own demand"),
+    horizon: int = typer.Option(28, min=1, help="periods ahead"),
+    out: Optional[Path] = typer.Option(None, help="where to write id,date,mean,lo-80,hi-80,...,model"),
+    node: str = PRODUCER_OPTION,
+    token: Optional[str] = TOKEN_OPTION,
     freq: Optional[str] = typer.Option(None, help="H, D, W, M, Q or Y (needed for calendar dates)"),
     season_length: Optional[int] = typer.Option(None, min=1, help="periods per season (default from --freq, else 1)"),
     level: list[int] = typer.Option([80, 95], help="prediction interval level in % (repeatable)"),
@@ -537,6 +605,16 @@ def forecast_run(
     from yuantou.forecast.long_csv import DEFAULT_SEASON, FREQUENCIES, HistoryFileError, read_long_csv, write_forecasts
     from yuantou.forecast.pipeline import Settings, run
 
+    if history is None:  # on the node, from its own orders and imported history
+        job = _pool_call(node, "POST", "/forecast/run", {"horizon": horizon, "levels": sorted(set(level)),
+                                                         "windows": windows}, token)
+        _follow_job(node, job, token, "forecasting")
+        run = _pool_call(node, "GET", "/forecast", None, token)
+        console.print(f"{run['summary']['series']} series × {horizon} days stored on {node} as {run['run_id']}; models "
+                      "chosen: " + ", ".join(f"{m} {n}" for m, n in run["summary"]["models"].items()))
+        return
+    if out is None:
+        fail("--out is needed with --history (where to write the forecasts)")
     if freq is not None and freq not in FREQUENCIES:
         fail(f"--freq {freq!r}: use one of {', '.join(FREQUENCIES)}")
     if any(not 0 < lv < 100 for lv in level):

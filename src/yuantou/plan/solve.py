@@ -22,6 +22,7 @@ from yuantou.plan.model import Infeasible, PlanInput, ProductionModel, build
 
 EPS = 1e-6
 FIX_ABOVE_COLUMNS = 200_000
+FIX_ABOVE_INTEGERS = 500  # batch decisions past which branch and bound stalls (measured: 948 took > 60 s)
 
 
 @dataclass
@@ -160,7 +161,7 @@ def solve(spec: PlanInput, time_limit: float | None = None, gap: float = 1e-4, t
     ``method``: ``mip`` branches to the gap asked for; ``fix`` is relax-and-fix (for plans with
     hundreds of thousands of columns, where branch and bound cannot finish in a planner's
     minute: the plan's ``gap`` is then measured against the LP bound); ``auto`` picks ``fix``
-    above FIX_ABOVE_COLUMNS columns when there are batch decisions."""
+    above FIX_ABOVE_INTEGERS batch decisions, or FIX_ABOVE_COLUMNS columns with any."""
     started = time.perf_counter()
     try:
         model = build(spec)
@@ -168,7 +169,8 @@ def solve(spec: PlanInput, time_limit: float | None = None, gap: float = 1e-4, t
         return explain(spec, time_limit, threads)
     integers = model.builder.integer_columns()
     if method == "auto":
-        method = "fix" if len(integers) and model.builder.num_cols > FIX_ABOVE_COLUMNS else "mip"
+        method = "fix" if len(integers) > FIX_ABOVE_INTEGERS or (
+            len(integers) and model.builder.num_cols > FIX_ABOVE_COLUMNS) else "mip"
     if method == "fix" and len(integers):
         solving = time.perf_counter()
         fixed = _relax_and_fix(model, model.builder.lp(maximize=True), threads)
