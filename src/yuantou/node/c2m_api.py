@@ -98,6 +98,12 @@ def c2m_router(node: Any) -> APIRouter:  # noqa: C901 (one router, many small en
             raise HTTPException(404, "no capacity twin yet: PUT /api/twin first")
         return twin
 
+    async def latest_or_404(kind: str) -> dict:
+        run = await node.db.run(lambda c: c2m.latest_run(c, kind))
+        if run is None:
+            raise HTTPException(404, f"no {kind} yet: POST /api/{kind}/run")
+        return run
+
     @api.get("/twin", summary="the capacity twin (the document PUT /api/twin takes)")
     async def get_twin() -> dict:
         return twin_to_json(await twin_or_404())
@@ -195,10 +201,7 @@ def c2m_router(node: Any) -> APIRouter:  # noqa: C901 (one router, many small en
 
     @api.get("/forecast", summary="the latest forecast run, every series")
     async def latest_forecast() -> dict:
-        run = await node.db.run(lambda c: c2m.latest_run(c, "forecast"))
-        if run is None:
-            raise HTTPException(404, "no forecast yet: POST /api/forecast/run")
-        return run
+        return await latest_or_404("forecast")
 
     @api.post("/plan/run", status_code=202, summary="plan production from the twin, orders and forecast (a job)")
     async def plan_run(body: PlanRunIn) -> dict:
@@ -247,9 +250,6 @@ def c2m_router(node: Any) -> APIRouter:  # noqa: C901 (one router, many small en
 
     @api.get("/plan", summary="the latest plan: its tables, or why the confirmed orders cannot be met")
     async def latest_plan() -> dict:
-        run = await node.db.run(lambda c: c2m.latest_run(c, "plan"))
-        if run is None:
-            raise HTTPException(404, "no plan yet: POST /api/plan/run")
-        return run
+        return await latest_or_404("plan")
 
     return api

@@ -24,6 +24,7 @@ rows say why.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -104,14 +105,12 @@ def _lookup(table: dict[str, int], keys: np.ndarray, what: str) -> np.ndarray:
 
 
 def build(spec: PlanInput, elastic: bool = False, shortfall_penalty: float | None = None) -> ProductionModel:
-    import time
-
     started = time.perf_counter()
     twin, T = spec.twin, spec.days
     if T < 1:
         raise TwinError("the plan needs at least one day")
     products, resources, lanes = twin.products, twin.resources, twin.lanes
-    P, R, G = len(products), len(resources), len(lanes)
+    P, R = len(products), len(resources)
     product_at, resource_at, region_at = _index([p.id for p in products]), _index([r.id for r in resources]), \
         _index([lane.region for lane in lanes])
     m = ModelBuilder()
