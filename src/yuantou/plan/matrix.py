@@ -8,6 +8,8 @@ passed to HiGHS in one ``passModel``: no Python call per variable.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import highspy
 import numpy as np
 from scipy import sparse
@@ -53,7 +55,8 @@ class ModelBuilder:
         flags = np.concatenate([np.full(len(c[0]), c[3]) for c in self._cols]) if self._cols else np.zeros(0, bool)
         return np.nonzero(flags)[0]
 
-    def lp(self, maximize: bool = False) -> highspy.HighsLp:
+    def finish(self) -> LPData:
+        """The model as arrays: bounds, costs and the matrix in compressed columns."""
         lower, upper, cost = (np.concatenate([c[i] for c in self._cols]) for i in range(3))
         row_lower, row_upper = (np.concatenate([r[i] for r in self._rows]) if self._rows else np.zeros(0)
                                 for i in range(2))
@@ -63,21 +66,62 @@ class ModelBuilder:
         matrix = sparse.csc_matrix((values[keep], (rows[keep].astype(np.int64), cols[keep].astype(np.int64))),
                                    shape=(self.num_rows, self.num_cols))
         matrix.sum_duplicates()
+        integer = np.zeros(self.num_cols, dtype=bool)
+        integer[self.integer_columns()] = True
+        return LPData(lower, upper, cost, row_lower, row_upper, matrix.indptr.astype(np.int64),
+                      matrix.indices.astype(np.int32), matrix.data, self.offset, integer)
+
+    def lp(self, maximize: bool = False) -> highspy.HighsLp:
+        return self.finish().highs(maximize)
+
+
+@dataclass
+class LPData:
+    """An LP as numpy arrays, ready for HiGHS; more columns can be appended without rebuilding the rest."""
+
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    cost: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    start: np.ndarray  # compressed columns: column j's entries are index/value[start[j]:start[j + 1]]
+    index: np.ndarray
+    value: np.ndarray
+    offset: float
+    integer: np.ndarray  # (n,) bool
+
+    @property
+    def num_cols(self) -> int:
+        return len(self.cost)
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.row_lower)
+
+    def with_columns(self, lower: np.ndarray, upper: np.ndarray, cost: np.ndarray, start: np.ndarray,
+                     index: np.ndarray, value: np.ndarray) -> LPData:
+        """This LP with continuous columns appended (``start`` counts from 0 for the new block)."""
+        return LPData(np.concatenate([self.col_lower, lower]), np.concatenate([self.col_upper, upper]),
+                      np.concatenate([self.cost, cost]), self.row_lower, self.row_upper,
+                      np.concatenate([self.start, self.start[-1] + start[1:]]),
+                      np.concatenate([self.index, index.astype(np.int32)]), np.concatenate([self.value, value]),
+                      self.offset, np.concatenate([self.integer, np.zeros(len(cost), dtype=bool)]))
+
+    def highs(self, maximize: bool = False, integer: bool = True) -> highspy.HighsLp:
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = self.num_cols, self.num_rows
-        lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
-        lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = self.cost, self.col_lower, self.col_upper
+        lp.row_lower_, lp.row_upper_ = self.row_lower, self.row_upper
         lp.offset_ = self.offset
         lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = matrix.indptr
-        lp.a_matrix_.index_ = matrix.indices
-        lp.a_matrix_.value_ = matrix.data
+        lp.a_matrix_.start_ = self.start
+        lp.a_matrix_.index_ = self.index
+        lp.a_matrix_.value_ = self.value
         lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = self.num_cols, self.num_rows
-        integers = self.integer_columns()
-        if len(integers):
+        if integer and self.integer.any():
             kinds = [highspy.HighsVarType.kContinuous] * self.num_cols
-            for i in integers.tolist():
+            for i in np.nonzero(self.integer)[0].tolist():
                 kinds[i] = highspy.HighsVarType.kInteger
             lp.integrality_ = kinds
         return lp

@@ -8,7 +8,8 @@ Columns (all ≥ 0):
                   an age in days since the output was ready; what is left in the last age expires
     out[s, t]     units leaving slot s on day t
     lot[l, t]     units of stock lot l leaving on day t (until it expires)
-    sell[e]       units shipped into segment e of a forecast's sales curve (see ``demand``)
+    sell[e]       units shipped into segment e of a forecast's sales curve (see ``demand``), added by
+                  ``sales`` in groups of segments, not here
     short[c]      units of confirmed order c not delivered (only in the diagnostic model)
 Rows:
     capacity[r, t]   Σ use·make + setup_time·setup ≤ the resource's capacity that day
@@ -33,6 +34,7 @@ import numpy as np
 from yuantou.domain.twin import ConfirmedOrder, Twin, TwinError
 from yuantou.plan.demand import ForecastTable
 from yuantou.plan.matrix import INF, ModelBuilder
+from yuantou.plan.sales import SalesPieces
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,7 @@ class ProductionModel:
     lot_days: np.ndarray  # days each lot can still ship within the horizon
     lot_expires: np.ndarray  # True where the lot expires within the horizon
     lot: np.ndarray  # (L, T)
-    sell: np.ndarray  # (E,) column indices
-    sell_forecast: np.ndarray  # (E,) the forecast row each segment belongs to
-    sell_through: np.ndarray  # (E,) expected units sold per unit shipped into it
+    sales: SalesPieces  # the forecasts' sales-curve segments, columns only once grouped (``sales``)
     forecast_product: np.ndarray  # (F,) product index
     forecast_region: np.ndarray  # (F,) lane index
     forecast_day: np.ndarray  # (F,) arrival day
@@ -83,12 +83,31 @@ class ProductionModel:
     order_region: np.ndarray
     order_depart: np.ndarray
     capacity_rows: np.ndarray  # (R, T)
+    ship_rows: np.ndarray  # (P, T) what leaves each product's dock each day
     lane_rows: dict[int, np.ndarray]  # lane index → (T,) rows, for lanes with a capacity
     build_seconds: float = 0.0
 
     @property
     def products(self) -> list[str]:
         return [p.id for p in self.spec.twin.products]
+
+    def column_products(self) -> np.ndarray:
+        """The product each of the model's own columns belongs to (every column belongs to one)."""
+        owner = np.full(self.builder.num_cols, -1, dtype=np.int64)
+        has_setup = self.setup >= 0
+        owner[self.make] = self.route_product[:, None]
+        owner[self.setup[has_setup]] = np.broadcast_to(self.route_product[:, None], self.setup.shape)[has_setup]
+        owner[self.stock] = owner[self.out] = self.slot_product[:, None]
+        owner[self.lot] = self.lot_product[:, None]
+        if len(self.short):
+            owner[self.short] = self.order_product
+        return owner
+
+    def ship_product(self) -> np.ndarray:
+        """Per row, the product whose dock it is if it is a shipping row, else -1."""
+        owner = np.full(self.builder.num_rows, -1, dtype=np.int64)
+        owner[self.ship_rows] = np.arange(len(self.ship_rows))[:, None]
+        return owner
 
 
 def _index(names: list[str]) -> dict[str, int]:
@@ -274,12 +293,8 @@ def build(spec: PlanInput, elastic: bool = False, shortfall_penalty: float | Non
         ok = np.nonzero(on_time)[0]
         m.add(ship[order_product[ok], order_depart[ok]], short[ok])
 
-    if len(f_idx):
-        sell = m.columns((len(f_idx),), upper=widths[f_idx, j_idx],
-                         cost=price[f_product[f_idx]] * sell_through - lane_cost[f_region[f_idx]])
-        m.add(ship[f_product[f_idx], f_depart[f_idx]], sell, -1.0)
-    else:
-        sell = np.zeros(0, np.int64)
+    # forecast sales are not columns yet: their segments (millions, in a big plan) are grouped by ``sales``
+    lane_row = np.full(len(f_idx), -1, dtype=np.int64)
 
     # -- lane capacity ---------------------------------------------------------------------------
     lane_rows: dict[int, np.ndarray] = {}
@@ -291,20 +306,22 @@ def build(spec: PlanInput, elastic: bool = False, shortfall_penalty: float | Non
         np.add.at(confirmed, order_depart[mine], order_quantity[mine])
         rows = m.rows((T,), upper=lane.capacity - confirmed)
         lane_rows[g] = rows
-        on_lane = f_region[f_idx] == g if len(f_idx) else np.zeros(0, bool)
-        m.add(rows[f_day[f_idx[on_lane]] - lane_days[g]], sell[on_lane])
+        on_lane = f_region[f_idx] == g
+        lane_row[on_lane] = rows[f_day[f_idx[on_lane]] - lane_days[g]]
         if len(short):
             m.add(rows[order_depart[mine]], short[mine], -1.0)
 
+    sales = SalesPieces(row=ship[f_product[f_idx], f_depart[f_idx]].astype(np.int64), lane_row=lane_row,
+                        width=widths[f_idx, j_idx], forecast=f_idx, through=sell_through, segment=j_idx,
+                        value=price[f_product[f_idx]] * sell_through - lane_cost[f_region[f_idx]])
     model = ProductionModel(
         builder=m, spec=spec, orders=orders, route_product=route_product, route_resource=route_resource,
         route_use=route_use, route_setup_time=route_setup_time, capacity=capacity, make=make,
         make_upper=make_upper, setup=setup, link_rows=link_rows,
         slot_product=slot_product, slot_expires=slot_expires, stock=stock, out=out, lot_product=lot_product,
-        lot_days=lot_days, lot_expires=lot_expires, lot=lot, sell=sell, sell_forecast=f_idx,
-        sell_through=sell_through, forecast_product=f_product, forecast_region=f_region, forecast_day=f_day,
+        lot_days=lot_days, lot_expires=lot_expires, lot=lot, sales=sales, forecast_product=f_product, forecast_region=f_region, forecast_day=f_day,
         forecast_mean=f_mean, short=short, order_product=order_product, order_region=order_region,
-        order_depart=order_depart, capacity_rows=capacity_rows, lane_rows=lane_rows)
+        order_depart=order_depart, capacity_rows=capacity_rows, ship_rows=ship, lane_rows=lane_rows)
     model.build_seconds = time.perf_counter() - started
     return model
 

@@ -18,7 +18,11 @@ from typing import Any
 import highspy
 import numpy as np
 
+from yuantou.plan.improve import improve_by_product
+from yuantou.plan.lp import LPSolution, PlanLP, highs, sales_columns
+from yuantou.plan.matrix import LPData
 from yuantou.plan.model import Infeasible, PlanInput, ProductionModel, build
+from yuantou.plan.sales import Grouping
 
 EPS = 1e-6
 FIX_ABOVE_COLUMNS = 200_000
@@ -68,36 +72,26 @@ class PlanInfeasible:
                 "binding": self.binding}
 
 
-def _highs(time_limit: float | None, gap: float, threads: int | None) -> highspy.Highs:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", gap)
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
-    return h
-
-
-def _run(model: ProductionModel, time_limit: float | None, gap: float, threads: int | None
-         ) -> tuple[highspy.Highs, highspy.HighsLp, float]:
-    lp = model.builder.lp(maximize=True)
-    h = _highs(time_limit, gap, threads)
-    h.passModel(lp)
+def _mip(model: ProductionModel, time_limit: float | None, gap: float, threads: int | None
+         ) -> tuple[highspy.Highs, LPData, float]:
+    """The model as HiGHS's MIP, every sales segment its own column (exact; for plans small enough to branch on)."""
+    lp = sales_columns(model.builder.finish(), Grouping.singletons(model.sales))
+    h = highs(time_limit, gap, threads)
+    h.passModel(lp.highs(maximize=True))
     started = time.perf_counter()
     h.run()
     return h, lp, time.perf_counter() - started
 
 
-def _fixed_bounds(model: ProductionModel, lp: highspy.HighsLp, opened: np.ndarray
+def _fixed_bounds(model: ProductionModel, core: LPData, opened: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Column and row bounds of the LP left when the batches are decided (``opened``, per route and day).
 
     Closed batches make nothing; open ones drop their batch link and the tight production
     bound (neither can bind at an optimum once the batch is paid for), so one more unit of
     a resource's capacity shows up as the dual of the capacity row it relaxes."""
-    lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
-    row_lower, row_upper = np.array(lp.row_lower_), np.array(lp.row_upper_)
+    lower, upper = core.col_lower.copy(), core.col_upper.copy()
+    row_lower, row_upper = core.row_lower, core.row_upper.copy()
     has_setup = model.setup >= 0
     lower[model.setup[has_setup]] = upper[model.setup[has_setup]] = opened[has_setup].astype(float)
     make_upper = np.where(model.make_upper > 0, highspy.kHighsInf, 0.0)
@@ -114,44 +108,45 @@ def _opened(model: ProductionModel, values: np.ndarray, threshold: float = 0.5) 
     return opened
 
 
-def _duals(model: ProductionModel, lp: highspy.HighsLp, values: np.ndarray, threads: int | None) -> np.ndarray:
+def _duals(model: ProductionModel, core: LPData, values: np.ndarray, threads: int | None) -> np.ndarray:
     """Row duals of the LP left when the batch decisions are fixed at the solution's values."""
-    lp.col_lower_, lp.col_upper_, lp.row_lower_, lp.row_upper_ = _fixed_bounds(model, lp, _opened(model, values))
-    lp.integrality_ = []
-    h = _highs(None, 0.0, threads)
-    h.passModel(lp)
-    h.run()
-    return np.asarray(h.getSolution().row_dual)
+    fixed = PlanLP(core, Grouping.by_segment(model.sales), threads).solve(
+        *_fixed_bounds(model, core, _opened(model, values)))
+    return fixed.row_duals if fixed is not None else np.full(core.num_rows, np.nan)
 
 
-def _relax_and_fix(model: ProductionModel, lp: highspy.HighsLp, threads: int | None
-                   ) -> tuple[np.ndarray, np.ndarray, float, float] | None:
+def _relax_and_fix(model: ProductionModel, threads: int | None, time_limit: float | None
+                   ) -> tuple[LPSolution, float] | None:
     """For models too big to branch on: solve the LP relaxation (an upper bound on the margin), open the
-    batches it uses at a few thresholds, re-solve each from the previous basis with the batches fixed,
-    and keep the best. Returns (values, duals, margin, bound), or None if no threshold gives a plan."""
-    lp.integrality_ = []
-    h = _highs(None, 0.0, threads)
-    h.passModel(lp)
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+    batches it uses, re-decide each product's batches with the rest held (``improve``), and solve the LP
+    left with those batches. Returns that LP's solution and the bound, or None if no rounding gives a plan."""
+    started = time.perf_counter()
+    deadline = None if time_limit is None else started + time_limit
+
+    def left() -> float | None:
+        return None if deadline is None else deadline - time.perf_counter()
+
+    core = model.builder.finish()
+    lp = PlanLP(core, Grouping.by_segment(model.sales), threads)
+    relaxed = lp.solve(time_limit=left())
+    if relaxed is None:
         return None
-    bound = float(h.getInfo().objective_function_value)
-    relaxed = np.asarray(h.getSolution().col_value)
-    n_cols, n_rows = lp.num_col_, lp.num_row_
-    cols, rows = np.arange(n_cols, dtype=np.int32), np.arange(n_rows, dtype=np.int32)
-    best = None
-    for threshold in (0.5, 0.1, 1e-6):
-        lower, upper, row_lower, row_upper = _fixed_bounds(model, lp, _opened(model, relaxed, threshold))
-        h.changeColsBounds(n_cols, cols, lower, upper)
-        h.changeRowsBounds(n_rows, rows, row_lower, row_upper)
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            continue
-        margin = float(h.getInfo().objective_function_value)
-        if best is None or margin > best[2]:
-            solution = h.getSolution()
-            best = (np.asarray(solution.col_value), np.asarray(solution.row_dual), margin, bound)
-    return best
+    for threshold in (1e-6, 0.5, 0.1):  # opening everything the LP touched is the rounding most likely to be feasible
+        fixed = lp.solve(*_fixed_bounds(model, core, _opened(model, relaxed.values, threshold)), time_limit=left())
+        if fixed is not None:
+            break
+    else:
+        return None
+    grouping = lp.grouping
+    owner = np.concatenate([model.column_products(), model.ship_product()[grouping.row]])
+    x = np.concatenate([fixed.values, np.bincount(grouping.group_of, fixed.sold, len(grouping))])
+    with_setups = np.unique(model.route_product[(model.setup >= 0).any(axis=1)])
+    x, changed = improve_by_product(sales_columns(core, grouping), x, owner, with_setups, deadline, threads)
+    if changed:
+        better = lp.solve(*_fixed_bounds(model, core, _opened(model, x[:core.num_cols])), time_limit=left())
+        if better is not None and better.margin > fixed.margin:
+            fixed = better
+    return fixed, relaxed.bound
 
 
 def solve(spec: PlanInput, time_limit: float | None = None, gap: float = 1e-4, threads: int | None = None,
@@ -170,40 +165,52 @@ def solve(spec: PlanInput, time_limit: float | None = None, gap: float = 1e-4, t
     integers = model.builder.integer_columns()
     if method == "auto":
         method = "fix" if len(integers) > FIX_ABOVE_INTEGERS or (
-            len(integers) and model.builder.num_cols > FIX_ABOVE_COLUMNS) else "mip"
-    if method == "fix" and len(integers):
+            len(integers) and model.builder.num_cols + len(model.sales) > FIX_ABOVE_COLUMNS) else "mip"
+    if not len(integers) or method == "fix":
         solving = time.perf_counter()
-        fixed = _relax_and_fix(model, model.builder.lp(maximize=True), threads)
-        if fixed is not None:
-            values, duals, margin, bound = fixed
+        if len(integers):
+            found = _relax_and_fix(model, threads, time_limit)
+        else:  # an LP: solved as the fixed one, so its duals are the shadow prices
+            core = model.builder.finish()
+            found = PlanLP(core, Grouping.by_segment(model.sales), threads).solve(
+                *_fixed_bounds(model, core, _opened(model, core.col_lower)), time_limit=time_limit)
+            found = (found, found.bound) if found is not None else None
+        if found is not None:
+            best, bound = found
             seconds = {"build": model.build_seconds, "solve": time.perf_counter() - solving, "shadow_prices": 0.0}
-            plan = read_plan(model, values, duals, "relax_and_fix", (bound - margin) / max(abs(bound), 1e-9), seconds)
+            plan = read_plan(model, best.values, best.sold, best.row_duals,
+                             "relax_and_fix" if len(integers) else "optimal",
+                             max(bound - best.margin, 0.0) / max(abs(bound), 1e-9), seconds)
             plan.seconds["total"] = time.perf_counter() - started
-            plan.objective = margin
+            plan.objective = best.margin
             return plan
-    h, lp, solve_seconds = _run(model, time_limit, gap, threads)
+        if not len(integers):
+            return explain(spec, time_limit, threads)
+    h, lp, solve_seconds = _mip(model, time_limit, gap, threads)
     status = h.getModelStatus()
     if status == highspy.HighsModelStatus.kInfeasible:
         return explain(spec, time_limit, threads)
     if not h.getInfo().primal_solution_status:
         return PlanInfeasible(f"HiGHS found no plan within the time limit ({time_limit} s; status "
                               f"{h.modelStatusToString(status)})")
-    values = np.asarray(h.getSolution().col_value)
+    x = np.asarray(h.getSolution().col_value)
+    values, sold = x[:model.builder.num_cols], x[model.builder.num_cols:]
     duals_started = time.perf_counter()
-    duals = _duals(model, lp, values, threads) if shadow_prices else np.full(lp.num_row_, np.nan)
+    duals = _duals(model, model.builder.finish(), values, threads) if shadow_prices else np.full(lp.num_rows, np.nan)
     info = h.getInfo()
     mip_gap = float(info.mip_gap) if len(integers) else 0.0
     seconds = {"build": model.build_seconds, "solve": solve_seconds,
                "shadow_prices": time.perf_counter() - duals_started}
-    plan = read_plan(model, values, duals, "optimal" if status == highspy.HighsModelStatus.kOptimal else "time_limit",
+    plan = read_plan(model, values, sold, duals,
+                     "optimal" if status == highspy.HighsModelStatus.kOptimal else "time_limit",
                      mip_gap if np.isfinite(mip_gap) else 0.0, seconds)
     plan.seconds["total"] = time.perf_counter() - started
     plan.objective = float(info.objective_function_value)
     return plan
 
 
-def read_plan(model: ProductionModel, values: np.ndarray, duals: np.ndarray, status: str, gap: float,
-              seconds: dict[str, float]) -> ProductionPlan:
+def read_plan(model: ProductionModel, values: np.ndarray, sold: np.ndarray, duals: np.ndarray, status: str,
+              gap: float, seconds: dict[str, float]) -> ProductionPlan:
     spec, twin = model.spec, model.spec.twin
     products, resources, lanes = twin.products, twin.resources, twin.lanes
     T = spec.days
@@ -235,11 +242,10 @@ def read_plan(model: ProductionModel, values: np.ndarray, duals: np.ndarray, sta
                      for i, r in enumerate(resources) for t in range(T)]
 
     # shipments: confirmed orders leave on their departure day, forecast sales as the plan chose
-    sold = values[model.sell] if len(model.sell) else np.zeros(0)
     shipped_forecast = np.zeros(len(model.forecast_mean))
     expected = np.zeros(len(model.forecast_mean))
-    np.add.at(shipped_forecast, model.sell_forecast, sold)
-    np.add.at(expected, model.sell_forecast, sold * model.sell_through)
+    np.add.at(shipped_forecast, model.sales.forecast, sold)
+    np.add.at(expected, model.sales.forecast, sold * model.sales.through)
     keyed: dict[tuple[int, int, int], dict[str, float]] = {}
     for i, o in enumerate(model.orders):
         if model.order_depart[i] < 0:
@@ -329,11 +335,11 @@ def read_plan(model: ProductionModel, values: np.ndarray, duals: np.ndarray, sta
 def explain(spec: PlanInput, time_limit: float | None, threads: int | None) -> PlanInfeasible:
     """Solve with shortfalls allowed and say which orders fall short and which rows bind them."""
     model = build(spec, elastic=True)
-    h, lp, _ = _run(model, time_limit, 1e-4, threads)
+    h, _, _ = _mip(model, time_limit, 1e-4, threads)
     if not h.getInfo().primal_solution_status:
         return PlanInfeasible("the confirmed orders cannot all be met, and the diagnosis found no plan in time")
-    values = np.asarray(h.getSolution().col_value)
-    duals = _duals(model, lp, values, threads)
+    values = np.asarray(h.getSolution().col_value)[:model.builder.num_cols]
+    duals = _duals(model, model.builder.finish(), values, threads)
     twin, T = spec.twin, spec.days
     lanes, resources = twin.lanes, twin.resources
     short = values[model.short]
