@@ -32,6 +32,7 @@ class LPSolution:
     bound: float  # the full LP's optimum is at most this
     rounds: int
     iterations: int
+    columns: int  # in the last grouped LP
     seconds: float
 
 
@@ -107,7 +108,7 @@ class PlanLP:
             if split is None:
                 break
             self._regroup(*split)
-        return LPSolution(x[:n], sold, duals, margin, max(bound, margin), rounds, iterations,
+        return LPSolution(x[:n], sold, duals, margin, max(bound, margin), rounds, iterations, len(x),
                           time.perf_counter() - started)
 
     def _keep_basis(self, basis: highspy.HighsBasis, n: int) -> None:

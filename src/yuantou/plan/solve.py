@@ -180,7 +180,7 @@ def solve(spec: PlanInput, time_limit: float | None = None, gap: float = 1e-4, t
             seconds = {"build": model.build_seconds, "solve": time.perf_counter() - solving, "shadow_prices": 0.0}
             plan = read_plan(model, best.values, best.sold, best.row_duals,
                              "relax_and_fix" if len(integers) else "optimal",
-                             max(bound - best.margin, 0.0) / max(abs(bound), 1e-9), seconds)
+                             max(bound - best.margin, 0.0) / max(abs(bound), 1e-9), seconds, best.columns)
             plan.seconds["total"] = time.perf_counter() - started
             plan.objective = best.margin
             return plan
@@ -210,7 +210,8 @@ def solve(spec: PlanInput, time_limit: float | None = None, gap: float = 1e-4, t
 
 
 def read_plan(model: ProductionModel, values: np.ndarray, sold: np.ndarray, duals: np.ndarray, status: str,
-              gap: float, seconds: dict[str, float]) -> ProductionPlan:
+              gap: float, seconds: dict[str, float], lp_columns: int | None = None) -> ProductionPlan:
+    """The plan's tables; ``lp_columns`` is how many columns HiGHS saw when sales segments were grouped."""
     spec, twin = model.spec, model.spec.twin
     products, resources, lanes = twin.products, twin.resources, twin.lanes
     T = spec.days
@@ -328,7 +329,8 @@ def read_plan(model: ProductionModel, values: np.ndarray, sold: np.ndarray, dual
         fill_rate={"confirmed": 1.0 if model.orders else None,
                    "forecast": round(float(expected.sum()) / demand_mean, 6) if demand_mean > 0 else None},
         expected_waste=round(total_waste, 6), status=status, gap=gap, seconds=seconds,
-        size={"columns": model.builder.num_cols, "rows": model.builder.num_rows,
+        size={"columns": model.builder.num_cols + len(model.sales), "lp_columns": lp_columns or
+              model.builder.num_cols + len(model.sales), "rows": model.builder.num_rows,
               "integers": int(len(model.builder.integer_columns()))})
 
 
