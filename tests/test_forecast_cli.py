@@ -37,11 +37,13 @@ def test_daily_history_becomes_dated_forecasts_with_intervals(tmp_path):
     assert "1 missing periods counted as zero" in done.stdout
     with open(tmp_path / "out.csv") as handle:
         out = list(csv.DictReader(handle))
-    assert list(out[0]) == ["id", "date", "mean", "lo-80", "hi-80", "lo-95", "hi-95", "model"]
+    assert list(out[0]) == ["id", "date", "mean", "lo-80", "hi-80", "lo-95", "hi-95", "q-2.5", "q-10", "q-90",
+                            "q-97.5", "model"]
     assert [r["date"] for r in out if r["id"] == "apples"] == [f"2026-05-0{d}" for d in range(1, 8)]
     for r in out:
         lo95, lo80, mean, hi80, hi95 = (float(r[k]) for k in ("lo-95", "lo-80", "mean", "hi-80", "hi-95"))
         assert 0 <= lo95 <= lo80 <= mean <= hi80 <= hi95
+        assert (float(r["q-10"]), float(r["q-90"])) == (lo80, hi80)  # a smooth series: central intervals
         assert 25 < mean < 55  # the weekly wave around 40
         assert r["model"]
 
@@ -77,3 +79,23 @@ def test_the_command_refuses_clearly(tmp_path):
     assert no_freq.returncode == 2 and "give their frequency (--freq" in no_freq.stderr
     short = forecast("--history", str(tmp_path / "d.csv"), "--horizon", "2", "--freq", "D", "--out", "o.csv")
     assert short.returncode == 2 and "fewer than 6 periods" in short.stderr and "Traceback" not in short.stderr
+
+
+def test_the_planner_reads_quantile_columns_before_intervals(tmp_path):
+    from yuantou.domain.twin import TwinError
+    from yuantou.plan.inputs import read_forecasts
+
+    path = tmp_path / "forecast.csv"
+    path.write_text("id,date,mean,lo-80,hi-80,q-10,q-90,model\n"
+                    "bolt/north,2026-12-01,0.3,0,0,0,1.2,TSB\n"
+                    "nut/north,2026-12-01,5,4,6,,,AutoETS\n")
+    with pytest.raises(TwinError, match=r"forecast.csv: line 3: q-10"):
+        read_forecasts(path)
+    path.write_text("id,date,mean,lo-80,hi-80,q-10,q-90,model\nbolt/north,2026-12-01,0.3,0,0,0,1.2,TSB\n")
+    [bolt] = read_forecasts(path)
+    assert bolt.quantiles == ((0.1, 0.0), (0.5, 0.3), (0.9, 1.2))  # the interval [0, 0] is not a quantile pair
+    path.write_text("id,date,mean,lo-80,hi-80\nbolt/north,2026-12-01,5,4,6\n")
+    assert read_forecasts(path)[0].quantiles == pytest.approx(((0.1, 4.0), (0.5, 5.0), (0.9, 6.0)))
+    path.write_text("id,date,mean,q-150\nbolt/north,2026-12-01,5,4\n")
+    with pytest.raises(TwinError, match=r"line 1: q-150: the quantile must be between 0 and 100"):
+        read_forecasts(path)

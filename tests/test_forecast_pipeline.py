@@ -30,13 +30,32 @@ def test_each_series_gets_a_model_of_its_kind_and_beats_naive_on_a_seasonal_sign
         assert set(f.cv_mase) >= set(n for n in family if n in f.cv_mase) and f.cv_mase[f.model] == min(f.cv_mase.values())
         assert f.mean.shape == (7,) and (f.mean >= 0).all()
         for level in (80, 95):
-            assert (f.lower[level] <= f.mean + 1e-9).all() and (f.mean <= f.upper[level] + 1e-9).all()
-            assert (f.lower[level] >= 0).all()
-        assert (f.upper[95] - f.lower[95] >= f.upper[80] - f.lower[80] - 1e-9).all()
+            assert (0 <= f.lower[level]).all() and (f.lower[level] <= f.upper[level] + 1e-9).all()
+        assert (f.lower[95] <= f.lower[80] + 1e-9).all() and (f.upper[80] <= f.upper[95] + 1e-9).all()
+        assert list(f.quantiles) == [0.025, 0.1, 0.9, 0.975]
+        steps = np.stack(list(f.quantiles.values()))
+        assert (np.diff(steps, axis=0) >= -1e-9).all() and (steps >= 0).all()
+        if sid.startswith("shop"):  # a smooth series: central intervals around the forecast
+            assert (f.lower[80] <= f.mean).all() and (f.mean <= f.upper[80]).all()
+            assert f.lower[80] == pytest.approx(f.quantiles[0.1]) and f.upper[95] == pytest.approx(f.quantiles[0.975])
+        else:  # spare parts, zero most weeks: the interval starts at zero and ends at the level's quantile
+            assert (f.lower[80] == 0).all() and (f.upper[80] <= f.quantiles[0.9] + 1e-9).all()
     for k in range(3):
         sid = f"shop{k}"
         ours = mase(future[sid], forecasts[sid].mean, history[sid], 7)
         assert ours < 0.5 * mase(future[sid], naive(history[sid], 7), history[sid], 7), sid
+
+
+def test_intervals_cover_about_their_level_on_fresh_data():
+    """Calibrated on the cross-validation errors, the intervals hold about their share of what comes next."""
+    rng = np.random.default_rng(11)
+    t = np.arange(70 + 7)
+    series = {f"s{k}": 40 + 10 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 4, len(t)) for k in range(60)}
+    forecasts = run({k: v[:-7] for k, v in series.items()}, Settings(horizon=7, season_length=7, jobs=1))
+    for level in (80, 95):
+        inside = np.mean([(series[f.id][-7:] >= f.lower[level]) & (series[f.id][-7:] <= f.upper[level])
+                          for f in forecasts])
+        assert abs(inside - level / 100) < 0.07, (level, inside)
 
 
 def test_series_too_short_for_the_cross_validation_are_refused_by_name():

@@ -138,10 +138,13 @@ def _parse_date(text: str) -> tuple[str | None, datetime | int]:
 
 
 def write_forecasts(path: Path, history: History, forecasts: list, levels: tuple[int, ...]) -> None:
-    """``id,date,mean,lo-80,hi-80,...,model``: one row per series and period ahead."""
+    """``id,date,mean,lo-80,hi-80,...,q-10,q-90,...,model``: one row per series and period ahead; ``q-P`` is
+    the P % quantile (what the planner reads: an interval may start at zero rather than at its lower quantile)."""
+    probabilities = sorted({p for f in forecasts for p in f.quantiles})
     with open(path, "w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
-        out.writerow(["id", "date", "mean", *[f"{side}-{lv}" for lv in levels for side in ("lo", "hi")], "model"])
+        out.writerow(["id", "date", "mean", *[f"{side}-{lv}" for lv in levels for side in ("lo", "hi")],
+                      *[f"q-{100 * p:g}" for p in probabilities], "model"])
         for f in forecasts:
             start, n = history.starts[f.id], len(history.values[f.id])
             for k, mean in enumerate(f.mean):
@@ -152,4 +155,5 @@ def write_forecasts(path: Path, history: History, forecasts: list, levels: tuple
                     if when.endswith("T00:00:00"):
                         when = when[:-9]
                 bounds = [f"{b:.4f}" for lv in levels for b in (f.lower[lv][k], f.upper[lv][k])]
-                out.writerow([f.id, when, f"{mean:.4f}", *bounds, f.model])
+                quantiles = [f"{f.quantiles[p][k]:.4f}" for p in probabilities]
+                out.writerow([f.id, when, f"{mean:.4f}", *bounds, *quantiles, f.model])

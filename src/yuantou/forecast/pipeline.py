@@ -6,9 +6,12 @@ mostly zeros gets the intermittent-demand family instead (CrostonOptimized, ADID
 TSB). Every candidate is scored on the last ``windows`` horizons of the history (each
 forecast made from the data before its window), by mean absolute error scaled by the
 series' in-sample seasonal naive error (MASE); the ensemble of the ``ensemble`` best is a
-candidate too. The winner forecasts the horizon; intervals come from the same
-cross-validation residuals (split conformal, widening with the square root of the step
-ahead), so every model gets them, and are clipped at zero like the forecast itself.
+candidate too. The winner forecasts the horizon; its predictive quantiles come from the same
+cross-validation errors (split conformal, each series' errors in its own scale, pooled over
+the group per step ahead), so every model gets them, clipped at zero like the forecast itself.
+An interval at level L is the central one between the (1 ∓ L)/2 quantiles, or, where demand is
+zero with more than (1 − L)/2 probability (spare parts), [0, the L quantile]: a central one would
+cover more than L there.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class SeriesForecast:
     lower: dict[int, np.ndarray]
     upper: dict[int, np.ndarray]
     cv_mase: dict[str, float]  # every candidate's cross-validated error, the chosen one lowest
+    quantiles: dict[float, np.ndarray] = field(default_factory=dict)  # probability → predictive quantile
 
 
 def _models(names: tuple[str, ...], season: int, extra: tuple[int, ...] = ()) -> list:
@@ -93,7 +97,7 @@ def _forecast_group(series: dict[str, np.ndarray], names: tuple[str, ...], setti
     model_columns = [c for c in final.columns if c not in ("unique_id", "ds")]
     cv = cv.sort_values(["unique_id", "cutoff", "ds"])
     final = final.sort_values(["unique_id", "ds"])
-    out = []
+    chosen_runs = []
     for (sid, past), (_, ahead) in zip(cv.groupby("unique_id", sort=True), final.groupby("unique_id", sort=True)):
         history = series[sid]
         actual = past["y"].to_numpy().reshape(settings.windows, h)
@@ -111,32 +115,66 @@ def _forecast_group(series: dict[str, np.ndarray], names: tuple[str, ...], setti
         else:
             mean = ahead[chosen].to_numpy()
         mean = np.clip(mean, 0, None)
-        residuals = np.abs(actual - predicted[chosen])  # windows × steps ahead
+        recent = history[-max(settings.windows * h, 2 * season):]
+        chosen_runs.append((sid, chosen, mean, (actual - predicted[chosen]) / scale, scale, errors,
+                            float(np.mean(recent == 0))))
+    levels = settings.levels
+    probabilities = sorted({p for level in levels for p in _probabilities(level)})
+    central = sorted({p for level in levels for p in _probabilities(level)[:2]})
+    scores = np.stack([r[3] for r in chosen_runs])  # series × windows × steps, in each series' own scale
+    z = _pooled_quantiles(scores, probabilities)  # probability → (steps,)
+    out = []
+    for sid, chosen, mean, _, scale, errors, zero_share in chosen_runs:
+        quantile = {p: np.clip(mean + scale * z[p], 0, None) for p in probabilities}
         lower, upper = {}, {}
-        for level in settings.levels:
-            width = _conformal_width(residuals, level)
-            lower[level] = np.clip(mean - width, 0, None)
-            upper[level] = mean + width
-        out.append(SeriesForecast(sid, chosen, mean, lower, upper, errors))
+        for level in levels:
+            low, high, one_sided = _probabilities(level)
+            # where demand is zero with more than the lower tail's probability (by the quantile, or by how
+            # often the series was zero lately), a central interval would cover more than asked or leave out
+            # the likeliest value: the interval is then [0, the level's quantile]
+            zero = (quantile[low] <= 0) | (zero_share > low)
+            lower[level] = np.where(zero, 0.0, quantile[low])
+            upper[level] = np.where(zero, quantile[one_sided], quantile[high])
+        out.append(SeriesForecast(sid, chosen, mean, lower, upper, errors, {p: quantile[p] for p in central}))
     return out
 
 
-def _conformal_width(residuals: np.ndarray, level: int) -> np.ndarray:
-    """Split-conformal half-width per step ahead from the cross-validation errors.
+def _probabilities(level: int) -> tuple[float, float, float]:
+    """The quantiles an interval at ``level`` % needs: the central pair, and the one-sided upper end."""
+    return round((1 - level / 100) / 2, 6), round((1 + level / 100) / 2, 6), round(level / 100, 6)
 
-    With only a few origins there are too few errors per step to resolve a 95 % quantile, so
-    the errors are pooled over steps after dividing each by sqrt(step) (uncertainty grows with
-    the distance ahead, roughly like a random walk's), and the pooled quantile, taken with the
-    finite-sample correction ceil((n + 1)·q)/n, is scaled back up by sqrt(step)."""
-    windows, steps = residuals.shape
+
+def _pooled_quantiles(scores: np.ndarray, probabilities: list[float]) -> dict[float, np.ndarray]:
+    """Split-conformal quantiles of the scaled cross-validation errors, per step ahead.
+
+    The errors of all series of a group, each divided by its series' scale, are pooled for each
+    step ahead, so the spread grows with the step as the data say; with the finite-sample
+    correction (the ⌈(n + 1)·p⌉-th smallest for an upper quantile) a step needs enough errors to
+    resolve the extreme probabilities. With fewer (a node with a handful of series), the steps are
+    pooled too, each error divided by √step, and the quantile scaled back up by √step."""
+    series, windows, steps = scores.shape
+    n = series * windows
+    extreme = max(max(probabilities), 1 - min(probabilities))
+    if np.ceil((n + 1) * extreme) <= n:
+        per_step = scores.reshape(n, steps)
+        return {p: _conformal(per_step, p) for p in probabilities}
     growth = np.sqrt(np.arange(1, steps + 1))
-    pooled = (residuals / growth).ravel()
-    pooled = pooled[np.isfinite(pooled)]
-    if len(pooled) == 0:
-        return np.full(steps, np.inf)
-    n = len(pooled)
-    q = min(1.0, np.ceil((n + 1) * level / 100) / n)
-    return np.quantile(pooled, q, method="higher") * growth
+    pooled = (scores / growth).reshape(-1, 1)
+    return {p: _conformal(pooled, p)[0] * growth for p in probabilities}
+
+
+def _conformal(samples: np.ndarray, p: float) -> np.ndarray:
+    """Column-wise order statistic ⌈(n + 1)p⌉ (upper half) or ⌊(n + 1)p⌋ (lower half) of finite samples."""
+    out = np.empty(samples.shape[1])
+    for j in range(samples.shape[1]):
+        column = np.sort(samples[:, j][np.isfinite(samples[:, j])])
+        n = len(column)
+        if n == 0:
+            out[j] = np.inf if p >= 0.5 else -np.inf
+            continue
+        rank = np.ceil((n + 1) * p) if p >= 0.5 else np.floor((n + 1) * p)
+        out[j] = column[int(np.clip(rank, 1, n)) - 1] if 1 <= rank <= n else (np.inf if p >= 0.5 else -np.inf)
+    return out
 
 
 def run(series: dict[str, np.ndarray], settings: Settings) -> list[SeriesForecast]:

@@ -189,9 +189,12 @@ def forecast_records(run: dict[str, Any], extra: list[tuple[str, str, float, dat
         for k, day in enumerate(s["dates"]):
             bump = added.pop((product, region, day), 0.0)
             quantiles = [(0.5, s["mean"][k] + bump)]
-            for level in run["levels"]:
-                quantiles += [((1 - level / 100) / 2, s["lo"][str(level)][k] + bump),
-                              ((1 + level / 100) / 2, s["hi"][str(level)][k] + bump)]
+            if "quantiles" in s:  # the forecaster's own quantiles (its intervals may start at zero instead)
+                quantiles += [(float(p), values[k] + bump) for p, values in s["quantiles"].items()]
+            else:  # a run stored before quantiles were: its intervals are central
+                for level in run["levels"]:
+                    quantiles += [((1 - level / 100) / 2, s["lo"][str(level)][k] + bump),
+                                  ((1 + level / 100) / 2, s["hi"][str(level)][k] + bump)]
             out.append(ForecastDemand(product, region, date.fromisoformat(day), s["mean"][k] + bump,
                                       tuple(sorted(quantiles))))
     return out

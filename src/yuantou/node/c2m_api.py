@@ -67,18 +67,19 @@ def forecast_series(series: dict[str, np.ndarray], first: date, body: ForecastRu
         for f in run({sid: long[sid] for sid in ids[i:i + 25]}, settings):
             out.append({"id": f.id, "model": f.model, "dates": dates, "mean": f.mean.round(6).tolist(),
                         "lo": {str(k): v.round(6).tolist() for k, v in f.lower.items()},
-                        "hi": {str(k): v.round(6).tolist() for k, v in f.upper.items()}})
+                        "hi": {str(k): v.round(6).tolist() for k, v in f.upper.items()},
+                        "quantiles": {str(p): v.round(6).tolist() for p, v in f.quantiles.items()}})
         progress["done"] = len(out)
     for sid, values in series.items():
         if sid in long:
             continue
         recent = values[-28:] if len(values) else np.zeros(1)
         mean = float(recent.mean())
+        central = {side: {str(lv): [float(np.quantile(recent, (1 + sign * lv / 100) / 2))] * body.horizon
+                          for lv in settings.levels} for side, sign in (("lo", -1), ("hi", 1))}
         out.append({"id": sid, "model": SHORT_HISTORY_MODEL, "dates": dates, "mean": [mean] * body.horizon,
-                    "lo": {str(lv): [float(np.quantile(recent, (1 - lv / 100) / 2))] * body.horizon
-                           for lv in settings.levels},
-                    "hi": {str(lv): [float(np.quantile(recent, (1 + lv / 100) / 2))] * body.horizon
-                           for lv in settings.levels}})
+                    **central, "quantiles": {str(round((1 + sign * lv / 100) / 2, 6)): central[side][str(lv)]
+                                             for lv in settings.levels for side, sign in (("lo", -1), ("hi", 1))}})
         progress["done"] = len(out)
     models: dict[str, int] = {}
     for s in out:

@@ -1,10 +1,10 @@
 """Demand files for a plan made from the command line: confirmed orders and forecasts as CSV.
 
 Orders: ``id,product,region,due,quantity[,price]`` (price defaults to the twin's).
-Forecasts: what ``yuantou forecast run`` writes — ``id,date,mean,lo-80,hi-80,...[,model]`` —
-with the series id ``PRODUCT/REGION``, or explicit ``product`` and ``region`` columns. An
-interval at level L gives the quantiles (1 − L)/2 and (1 + L)/2; the mean stands for the
-median. Errors name the file, the line and the column.
+Forecasts: what ``yuantou forecast run`` writes — ``id,date,mean,lo-80,hi-80,...,q-10,q-90,...[,model]``
+— with the series id ``PRODUCT/REGION``, or explicit ``product`` and ``region`` columns. ``q-P``
+columns are the P % quantiles; a file without them has its intervals at level L taken as the
+quantiles (1 − L)/2 and (1 + L)/2. The mean stands for the median. Errors name the file, the line and the column.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from yuantou.domain.twin import ConfirmedOrder, ForecastDemand, Twin, TwinError
 
 BOUND = re.compile(r"^(lo|hi)-(\d+(?:\.\d+)?)$")
+QUANTILE = re.compile(r"^q-(\d+(?:\.\d+)?)$")
 
 
 def _rows(path: Path, required: tuple[str, ...]) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -83,6 +84,13 @@ def read_forecasts(path: Path) -> list[ForecastDemand]:
         raise TwinError(f"{path.name}: line 1: needs an id column (PRODUCT/REGION) or product and region columns")
     bounds = []
     for column in header:
+        match = QUANTILE.match(column)
+        if match:
+            probability = float(match.group(1)) / 100
+            if not 0 < probability < 1:
+                raise TwinError(f"{path.name}: line 1: {column}: the quantile must be between 0 and 100")
+            bounds.append((column, probability))
+    for column in header if not bounds else ():  # without quantiles, intervals are taken as central
         match = BOUND.match(column)
         if match:
             level = float(match.group(2)) / 100
