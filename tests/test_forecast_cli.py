@@ -95,7 +95,7 @@ def test_the_planner_reads_quantile_columns_before_intervals(tmp_path):
     [bolt] = read_forecasts(path)
     assert bolt.quantiles == ((0.1, 0.0), (0.5, 0.3), (0.9, 1.2))  # the interval [0, 0] is not a quantile pair
     path.write_text("id,date,mean,lo-80,hi-80\nbolt/north,2026-12-01,5,4,6\n")
-    assert read_forecasts(path)[0].quantiles == pytest.approx(((0.1, 4.0), (0.5, 5.0), (0.9, 6.0)))
+    assert np.array(read_forecasts(path)[0].quantiles) == pytest.approx(np.array([[0.1, 4.0], [0.5, 5.0], [0.9, 6.0]]))
     path.write_text("id,date,mean,q-150\nbolt/north,2026-12-01,5,4\n")
     with pytest.raises(TwinError, match=r"line 1: q-150: the quantile must be between 0 and 100"):
         read_forecasts(path)
