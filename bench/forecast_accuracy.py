@@ -1,11 +1,14 @@
 """Forecast accuracy on data no one here produced: M4 Hourly and Weekly, and car-part sales.
 
-    python bench/forecast_accuracy.py [--sets hourly,weekly,carparts] [--limit N] [--windows W]
+    python bench/forecast_accuracy.py [--sets hourly,weekly,carparts] [--limit N] [--windows W] [--speed-series N]
 
 M4: the pipeline's own automatic choice per series, scored as the organisers scored (sMAPE,
 MASE with their frequencies, OWA against Naive2 reproduced here), beside every statistical
 benchmark they published, with 80 %/95 % interval coverage. Car parts (intermittent):
-MASE and coverage beside a Croston baseline. Writes ``bench/results/forecast_accuracy.json``.
+MASE and coverage beside a Croston baseline. Speed: series per second of the pipeline beside
+the bare statsforecast calls it makes (same models, same cross-validation) on the same series,
+in the same run (the first ``--speed-series`` of each M4 set, all car parts). Writes
+``bench/results/forecast_accuracy.json``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 
 from yuantou.forecast.benchmarks import naive2, seasonal_naive
 from yuantou.forecast.metrics import mase, owa, smape
-from yuantou.forecast.pipeline import Settings, run
+from yuantou.forecast.pipeline import Settings, _frame, groups, run
 from yuantou.forecast.wide import read_wide_csv
 
 HERE = Path(__file__).resolve().parent
@@ -49,13 +52,44 @@ def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
     return float(np.mean((actual >= lower) & (actual <= upper)))
 
 
-def m4(key: str, limit: int | None, windows: int, jobs: int) -> dict:
+def bare_statsforecast(series: dict[str, np.ndarray], settings: Settings) -> None:
+    """The statsforecast calls the pipeline makes, and nothing else: the same models, the same cross-validation."""
+    for group in groups(series, settings):
+        sf, frame = group.statsforecast(settings.jobs), _frame(group.series)
+        sf.cross_validation(df=frame, h=settings.horizon, n_windows=settings.windows, step_size=settings.horizon)
+        sf.forecast(df=frame, h=settings.horizon)
+
+
+def speed(history: dict[str, np.ndarray], settings: Settings, limit: int, repeat: int) -> dict:
+    """Series per second of ``run`` beside the bare statsforecast calls, on the same series, alternating
+    (after both have forecast a few series once, so numba's compilation is paid outside the timing)."""
+    ids = list(history)[:limit] if limit else list(history)
+    subset = {sid: history[sid] for sid in ids}
+    warm = {sid: history[sid] for sid in ids[:20]}
+    run(warm, settings)
+    bare_statsforecast(warm, settings)
+    ours, bare = [], []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run(subset, settings)
+        ours.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        bare_statsforecast(subset, settings)
+        bare.append(time.perf_counter() - started)
+    ours_s, bare_s = float(np.median(ours)), float(np.median(bare))
+    return {"series": len(ids), "repeats": repeat, "ours_series_per_s": round(len(ids) / ours_s, 2),
+            "bare_series_per_s": round(len(ids) / bare_s, 2), "ratio": round(bare_s / ours_s, 3),
+            "ours_seconds": [round(x, 2) for x in ours], "bare_seconds": [round(x, 2) for x in bare]}
+
+
+def m4(key: str, limit: int | None, windows: int, jobs: int, speed_series: int, speed_repeat: int) -> dict:
     freq, horizon, season, extra, mase_season = M4_SETS[key]
     train, test = read_wide_csv(M4 / f"{freq}-train.csv"), read_wide_csv(M4 / f"{freq}-test.csv")
     ids = list(train)[:limit] if limit else list(train)
     history = {sid: train[sid] for sid in ids}
+    settings = Settings(horizon=horizon, season_length=season, extra_seasons=extra, windows=windows, jobs=jobs)
     started = time.perf_counter()
-    forecasts = run(history, Settings(horizon=horizon, season_length=season, extra_seasons=extra, windows=windows, jobs=jobs))
+    forecasts = run(history, settings)
     seconds = time.perf_counter() - started
     ours_s, ours_m, n2_s, n2_m, sn_s, sn_m, cover = [], [], [], [], [], [], {80: [], 95: []}
     chosen: dict[str, int] = {}
@@ -80,6 +114,8 @@ def m4(key: str, limit: int | None, windows: int, jobs: int) -> dict:
               "snaive_owa_same_series": round(owa(float(np.mean(sn_s)), float(np.mean(sn_m)), float(np.mean(n2_s)),
                                                   float(np.mean(n2_m))), 4),
               "coverage": {str(k): round(float(np.mean(v)), 4) for k, v in cover.items()}, "models_chosen": chosen}
+    if speed_series:
+        result["speed"] = speed(history, settings, speed_series, speed_repeat)
     if not limit:
         result["published"] = {k: {"smape": v[0], "mase": v[1], "owa": round(v[2], 4)} for k, v in published(freq).items()}
     return result
@@ -98,7 +134,7 @@ def read_carparts() -> dict[str, np.ndarray]:
     return series
 
 
-def carparts(limit: int | None, windows: int, jobs: int, horizon: int = 6) -> dict:
+def carparts(limit: int | None, windows: int, jobs: int, speed_series: int, speed_repeat: int, horizon: int = 6) -> dict:
     from statsforecast import StatsForecast
     from statsforecast.models import CrostonClassic
 
@@ -106,8 +142,9 @@ def carparts(limit: int | None, windows: int, jobs: int, horizon: int = 6) -> di
     ids = list(series)[:limit] if limit else list(series)
     history = {sid: series[sid][:-horizon] for sid in ids}
     future = {sid: series[sid][-horizon:] for sid in ids}
+    settings = Settings(horizon=horizon, season_length=12, windows=windows, jobs=jobs)
     started = time.perf_counter()
-    forecasts = run(history, Settings(horizon=horizon, season_length=12, windows=windows, jobs=jobs))
+    forecasts = run(history, settings)
     seconds = time.perf_counter() - started
     import pandas as pd
 
@@ -128,9 +165,12 @@ def carparts(limit: int | None, windows: int, jobs: int, horizon: int = 6) -> di
     chosen: dict[str, int] = {}
     for f in forecasts:
         chosen[f.model] = chosen.get(f.model, 0) + 1
-    return {"series": len(forecasts), "horizon": horizon, "seconds": round(seconds, 1),
-            "mase": round(float(np.nanmean(ours)), 4), "croston_mase": round(float(np.nanmean(base)), 4),
-            "coverage": {str(k): round(v, 4) for k, v in cover.items()}, "models_chosen": chosen}
+    result = {"series": len(forecasts), "horizon": horizon, "seconds": round(seconds, 1),
+              "mase": round(float(np.nanmean(ours)), 4), "croston_mase": round(float(np.nanmean(base)), 4),
+              "coverage": {str(k): round(v, 4) for k, v in cover.items()}, "models_chosen": chosen}
+    if speed_series:
+        result["speed"] = speed(history, settings, 0 if speed_series >= len(ids) else speed_series, speed_repeat)
+    return result
 
 
 def main() -> None:
@@ -139,20 +179,28 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="only the first N series of each set (a quick look)")
     parser.add_argument("--windows", type=int, default=2, help="rolling origins for model choice and intervals")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes statsforecast may use")
+    parser.add_argument("--speed-series", type=int, default=30,
+                        help="series timed against bare statsforecast per M4 set (car parts: all; 0: no timing)")
+    parser.add_argument("--speed-repeat", type=int, default=2)
     args = parser.parse_args()
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "settings": vars(args)}
     for key in args.sets.split(","):
         if key in M4_SETS:
-            r = results[key] = m4(key, args.limit, args.windows, args.jobs)
+            r = results[key] = m4(key, args.limit, args.windows, args.jobs, args.speed_series, args.speed_repeat)
             print(f"M4 {key}: {r['series']} series in {r['seconds']} s; sMAPE {r['smape']}, MASE {r['mase']}, "
                   f"OWA {r['owa']} (sNaive on these series {r['snaive_owa_same_series']}); coverage 80 % {r['coverage']['80']:.3f}, 95 % {r['coverage']['95']:.3f}; "
                   f"chosen {r['models_chosen']}", flush=True)
+            if "speed" in r:
+                print(f"    speed: {r['speed']}")
             for name, p in (r.get("published") or {}).items():
                 print(f"    published {name:7s} sMAPE {p['smape']:7.3f} MASE {p['mase']:6.3f} OWA {p['owa']:.3f}")
         elif key == "carparts":
-            r = results[key] = carparts(args.limit, args.windows, args.jobs)
+            r = results[key] = carparts(args.limit, args.windows, args.jobs,
+                                        args.speed_series and 10 ** 9, args.speed_repeat)
             print(f"car parts: {r['series']} series; MASE {r['mase']} (Croston {r['croston_mase']}); coverage "
                   f"80 % {r['coverage']['80']:.3f}, 95 % {r['coverage']['95']:.3f}; chosen {r['models_chosen']}")
+            if "speed" in r:
+                print(f"    speed: {r['speed']}", flush=True)
     from protocol import write_results
 
     write_results("forecast_accuracy" + ("_partial" if args.limit else ""), results)

@@ -84,13 +84,39 @@ def _scale(history: np.ndarray, season: int) -> float:
     return scale if scale > 0 else max(float(np.mean(np.abs(history))), 1e-9)
 
 
-def _forecast_group(series: dict[str, np.ndarray], names: tuple[str, ...], settings: Settings,
-                    season: int) -> list[SeriesForecast]:
-    from statsforecast import StatsForecast
+@dataclass(frozen=True)
+class Group:
+    """Series forecast together: the same candidate models, the same season."""
 
+    series: dict[str, np.ndarray]
+    models: tuple[str, ...]
+    season: int
+    extra_seasons: tuple[int, ...] = ()
+
+    def statsforecast(self, jobs: int):  # -> statsforecast.StatsForecast (imported late: it is slow to load)
+        from statsforecast import StatsForecast
+
+        return StatsForecast(models=_models(self.models, self.season, self.extra_seasons), freq=1, n_jobs=jobs)
+
+
+def groups(series: dict[str, np.ndarray], settings: Settings) -> list[Group]:
+    """Regular series (seasonal models) and mostly-zero ones (the intermittent family), each a group."""
+    intermittent = {sid: v for sid, v in series.items() if np.mean(v == 0) > settings.zero_share}
+    regular = {sid: v for sid, v in series.items() if sid not in intermittent}
+    season = settings.season_length
+    out = []
+    if regular:
+        out.append(Group(regular, tuple(n for n in REGULAR if n != "MSTL" or season > 1), season,
+                         settings.extra_seasons))
+    if intermittent:
+        out.append(Group(intermittent, INTERMITTENT, 1))
+    return out
+
+
+def _forecast_group(group: Group, settings: Settings) -> list[SeriesForecast]:
+    series, season = group.series, group.season
     h = settings.horizon
-    extra = settings.extra_seasons if season == settings.season_length else ()
-    sf = StatsForecast(models=_models(names, season, extra), freq=1, n_jobs=settings.jobs)
+    sf = group.statsforecast(settings.jobs)
     frame = _frame(series)
     cv = sf.cross_validation(df=frame, h=h, n_windows=settings.windows, step_size=h)
     final = sf.forecast(df=frame, h=h)
@@ -184,14 +210,8 @@ def run(series: dict[str, np.ndarray], settings: Settings) -> list[SeriesForecas
     if short:
         raise ValueError(f"{len(short)} series are shorter than {needed} points (horizon × (windows + 1)), e.g. "
                          f"{short[0]!r} with {len(series[short[0]])}")
-    intermittent = {sid: v for sid, v in series.items() if np.mean(v == 0) > settings.zero_share}
-    regular = {sid: v for sid, v in series.items() if sid not in intermittent}
     out: list[SeriesForecast] = []
-    if regular:
-        season = settings.season_length
-        names = tuple(n for n in REGULAR if n != "MSTL" or season > 1)
-        out += _forecast_group(regular, names, settings, season)
-    if intermittent:
-        out += _forecast_group(intermittent, INTERMITTENT, settings, 1)
+    for group in groups(series, settings):
+        out += _forecast_group(group, settings)
     order = {sid: i for i, sid in enumerate(series)}
     return sorted(out, key=lambda f: order[f.id])
