@@ -24,6 +24,8 @@ import highspy
 import numpy as np
 from scipy import sparse
 
+from yuantou.solver import quiet_highs
+
 
 @dataclass(frozen=True)
 class Network:
@@ -117,8 +119,7 @@ def solve(net: Network, single_source: bool = False, time_limit: float | None = 
                                                   f"can supply ({net.capacity.max():g})")
     started = time.perf_counter()
     lp = model(net, single_source)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs()
     h.setOptionValue("mip_rel_gap", 1e-9)  # the published optima are exact: prove ours is too
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))

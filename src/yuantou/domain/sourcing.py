@@ -31,6 +31,7 @@ import highspy
 import numpy as np
 
 from yuantou.domain.pooling import PriceTier
+from yuantou.solver import quiet_highs
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +151,7 @@ def _by_dynamic_programme(total: int, offers: list[Offer], step: Decimal, unit: 
 
 
 def _by_mip(total: int, usable: list[Offer], step: Decimal, time_limit: float) -> Sourcing | SourcingFailure:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs()
     h.setOptionValue("time_limit", time_limit)
     pieces = []  # (offer, tier price, x expression, y variable)
     objective = 0

@@ -18,6 +18,7 @@ import numpy as np
 
 from yuantou.plan.matrix import LPData
 from yuantou.plan.sales import Grouping
+from yuantou.solver import quiet_highs
 
 LOWER, BASIC, UPPER = 0, 1, 2
 _STATUS = {int(v): v for v in highspy.HighsBasisStatus.__members__.values()}
@@ -37,8 +38,7 @@ class LPSolution:
 
 
 def highs(time_limit: float | None = None, gap: float = 1e-4, threads: int | None = None) -> highspy.Highs:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs()
     h.setOptionValue("mip_rel_gap", gap)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
