@@ -61,33 +61,44 @@ def bare_statsforecast(series: dict[str, np.ndarray], settings: Settings) -> Non
 
 
 def speed(history: dict[str, np.ndarray], settings: Settings, limit: int, repeat: int) -> dict:
-    """Series per second of ``run`` beside the bare statsforecast calls, on the same series, alternating
-    (after both have forecast a few series once, so numba's compilation is paid outside the timing)."""
+    """Series per second of ``run`` beside the bare statsforecast calls, on the same series, in pairs whose order
+    alternates (after both have forecast a few series once, so numba's compilation is paid outside the timing);
+    the ratio is the median of the pairs' ratios, each pair measured back to back on this shared machine."""
     ids = list(history)[:limit] if limit else list(history)
     subset = {sid: history[sid] for sid in ids}
     warm = {sid: history[sid] for sid in ids[:20]}
     run(warm, settings)
     bare_statsforecast(warm, settings)
+
+    def timed(call) -> float:
+        started = time.perf_counter()
+        call(subset, settings)
+        return time.perf_counter() - started
+
     ours, bare = [], []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run(subset, settings)
-        ours.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        bare_statsforecast(subset, settings)
-        bare.append(time.perf_counter() - started)
-    ours_s, bare_s = float(np.median(ours)), float(np.median(bare))
-    return {"series": len(ids), "repeats": repeat, "ours_series_per_s": round(len(ids) / ours_s, 2),
-            "bare_series_per_s": round(len(ids) / bare_s, 2), "ratio": round(bare_s / ours_s, 3),
+    for i in range(repeat):
+        if i % 2 == 0:
+            ours.append(timed(run))
+            bare.append(timed(bare_statsforecast))
+        else:
+            bare.append(timed(bare_statsforecast))
+            ours.append(timed(run))
+    ratios = [b / o for o, b in zip(ours, bare)]
+    return {"series": len(ids), "repeats": repeat, "ours_series_per_s": round(len(ids) / float(np.median(ours)), 2),
+            "bare_series_per_s": round(len(ids) / float(np.median(bare)), 2),
+            "ratio": round(float(np.median(ratios)), 3), "ratios": [round(r, 3) for r in ratios],
             "ours_seconds": [round(x, 2) for x in ours], "bare_seconds": [round(x, 2) for x in bare]}
 
 
-def m4(key: str, limit: int | None, windows: int, jobs: int, speed_series: int, speed_repeat: int) -> dict:
+def m4(key: str, limit: int | None, windows: int, jobs: int, speed_series: int, speed_repeat: int,
+       accuracy: bool = True) -> dict:
     freq, horizon, season, extra, mase_season = M4_SETS[key]
     train, test = read_wide_csv(M4 / f"{freq}-train.csv"), read_wide_csv(M4 / f"{freq}-test.csv")
     ids = list(train)[:limit] if limit else list(train)
     history = {sid: train[sid] for sid in ids}
     settings = Settings(horizon=horizon, season_length=season, extra_seasons=extra, windows=windows, jobs=jobs)
+    if not accuracy:
+        return {"speed": speed(history, settings, speed_series, speed_repeat)}
     started = time.perf_counter()
     forecasts = run(history, settings)
     seconds = time.perf_counter() - started
@@ -134,7 +145,8 @@ def read_carparts() -> dict[str, np.ndarray]:
     return series
 
 
-def carparts(limit: int | None, windows: int, jobs: int, speed_series: int, speed_repeat: int, horizon: int = 6) -> dict:
+def carparts(limit: int | None, windows: int, jobs: int, speed_series: int, speed_repeat: int,
+             accuracy: bool = True, horizon: int = 6) -> dict:
     from statsforecast import StatsForecast
     from statsforecast.models import CrostonClassic
 
@@ -143,6 +155,8 @@ def carparts(limit: int | None, windows: int, jobs: int, speed_series: int, spee
     history = {sid: series[sid][:-horizon] for sid in ids}
     future = {sid: series[sid][-horizon:] for sid in ids}
     settings = Settings(horizon=horizon, season_length=12, windows=windows, jobs=jobs)
+    if not accuracy:
+        return {"speed": speed(history, settings, 0 if speed_series >= len(ids) else speed_series, speed_repeat)}
     started = time.perf_counter()
     forecasts = run(history, settings)
     seconds = time.perf_counter() - started
@@ -182,11 +196,16 @@ def main() -> None:
     parser.add_argument("--speed-series", type=int, default=30,
                         help="series timed against bare statsforecast per M4 set (car parts: all; 0: no timing)")
     parser.add_argument("--speed-repeat", type=int, default=2)
+    parser.add_argument("--speed-only", action="store_true", help="time against bare statsforecast, no accuracy")
     args = parser.parse_args()
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "settings": vars(args)}
     for key in args.sets.split(","):
         if key in M4_SETS:
-            r = results[key] = m4(key, args.limit, args.windows, args.jobs, args.speed_series, args.speed_repeat)
+            r = results[key] = m4(key, args.limit, args.windows, args.jobs, args.speed_series, args.speed_repeat,
+                                  not args.speed_only)
+            if args.speed_only:
+                print(f"M4 {key} speed: {r['speed']}", flush=True)
+                continue
             print(f"M4 {key}: {r['series']} series in {r['seconds']} s; sMAPE {r['smape']}, MASE {r['mase']}, "
                   f"OWA {r['owa']} (sNaive on these series {r['snaive_owa_same_series']}); coverage 80 % {r['coverage']['80']:.3f}, 95 % {r['coverage']['95']:.3f}; "
                   f"chosen {r['models_chosen']}", flush=True)
@@ -196,14 +215,18 @@ def main() -> None:
                 print(f"    published {name:7s} sMAPE {p['smape']:7.3f} MASE {p['mase']:6.3f} OWA {p['owa']:.3f}")
         elif key == "carparts":
             r = results[key] = carparts(args.limit, args.windows, args.jobs,
-                                        args.speed_series and 10 ** 9, args.speed_repeat)
+                                        args.speed_series and 10 ** 9, args.speed_repeat, not args.speed_only)
+            if args.speed_only:
+                print(f"car parts speed: {r['speed']}", flush=True)
+                continue
             print(f"car parts: {r['series']} series; MASE {r['mase']} (Croston {r['croston_mase']}); coverage "
                   f"80 % {r['coverage']['80']:.3f}, 95 % {r['coverage']['95']:.3f}; chosen {r['models_chosen']}")
             if "speed" in r:
                 print(f"    speed: {r['speed']}", flush=True)
     from protocol import write_results
 
-    write_results("forecast_accuracy" + ("_partial" if args.limit else ""), results)
+    name = "forecast_speed" if args.speed_only else "forecast_accuracy"
+    write_results(name + ("_partial" if args.limit else ""), results)
 
 
 if __name__ == "__main__":
