@@ -1,0 +1,239 @@
+"""The ledger's rules, without I/O: hash-chained entries, receipts, checkpoints, and their verification.
+
+Each entry is one signed Beckn message a node sent or received: the raw body, the
+``Authorization`` header that signs it, and, when the counterparty counter-signed it, their
+receipt (an Ed25519 signature over the same BLAKE2b-512 body digest the Beckn signature covers).
+Entry n's hash is BLAKE2b-256 over a canonical encoding of its fields and entry n − 1's hash, so
+changing, dropping, inserting or reordering any entry changes every hash after it. Two parties'
+chains interleave different traffic, so what they can both sign is the *set* of messages they
+exchanged in a transaction: a checkpoint is a party's signature over (the two parties, the
+transaction, how many messages, a digest of their sorted message digests), each message digest
+taken over what both sides hold alike (sender, receiver, action, ids, the signature header and the
+body digest). Holding the other side's checkpoint, neither can later drop, add or alter a message
+of that transaction unseen, even by rewriting its own chain from scratch.
+
+``verify`` walks a chain and names the first entry that fails, and why: its place, its link to the
+one before, its hash, the sender's signature (under the key valid when it was made, so rotated keys
+still verify old entries), the receipt, or a checkpoint that no longer matches.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from yuantou.protocol.signing import SignatureError, body_digest, parse_signature_header, verify as verify_signature
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The receiver's proof of receipt: its key id and its signature over the body's digest."""
+
+    key_id: str  # "subscriber|key|ed25519"
+    signature: str  # base64
+    signed_at: int
+
+
+def receipt_text(digest_b64: str, signed_at: int) -> bytes:
+    return f"yuantou-receipt\ndigest: BLAKE-512={digest_b64}\nsigned_at: {signed_at}".encode()
+
+
+def sign_receipt(body: bytes, private_key: Ed25519PrivateKey, key_id: str, signed_at: int) -> Receipt:
+    signature = private_key.sign(receipt_text(body_digest(body), signed_at))
+    return Receipt(key_id, base64.b64encode(signature).decode("ascii"), signed_at)
+
+
+@dataclass(frozen=True)
+class Entry:
+    height: int
+    prev_hash: str  # hex
+    sender: str  # subscriber ids
+    receiver: str
+    action: str
+    transaction_id: str
+    message_id: str
+    authorization: str  # the Signature header that signs the body
+    body: bytes
+    recorded_at: int
+    receipt: Receipt | None = None  # None: a peer that does not counter-sign (one-sided)
+    hash: str = ""  # hex; filled by ``seal``
+
+    @property
+    def one_sided(self) -> bool:
+        return self.receipt is None
+
+
+def canonical(entry: Entry) -> bytes:
+    """The bytes an entry's hash covers: every field but the hash, in a fixed order and encoding."""
+    receipt = None if entry.receipt is None else [entry.receipt.key_id, entry.receipt.signature,
+                                                   entry.receipt.signed_at]
+    fields = [entry.height, entry.prev_hash, entry.sender, entry.receiver, entry.action,
+              entry.transaction_id, entry.message_id, entry.authorization, body_digest(entry.body),
+              entry.recorded_at, receipt]
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def entry_hash(entry: Entry) -> str:
+    return hashlib.blake2b(canonical(entry), digest_size=32).hexdigest()
+
+
+def seal(entry: Entry) -> Entry:
+    return replace(entry, hash=entry_hash(entry))
+
+
+def append(chain: Sequence[Entry], **fields: object) -> Entry:
+    """The next entry of ``chain`` (height and link filled in, hash sealed)."""
+    head = chain[-1] if chain else None
+    return seal(Entry(height=0 if head is None else head.height + 1,
+                      prev_hash=GENESIS if head is None else head.hash, **fields))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """A public key as the directory lists it, with the period it signs for."""
+
+    key_id: str
+    public_key: Ed25519PublicKey
+    valid_from: int
+    valid_until: int
+
+
+@dataclass
+class KeyHistory:
+    """Every key each subscriber has had, so that an old entry verifies under the key of its day."""
+
+    records: dict[str, list[KeyRecord]] = field(default_factory=dict)
+
+    def add(self, record: KeyRecord) -> None:
+        self.records.setdefault(record.key_id, []).append(record)
+
+    def at(self, key_id: str, when: int) -> Ed25519PublicKey | None:
+        for record in self.records.get(key_id, ()):
+            if record.valid_from <= when <= record.valid_until:
+                return record.public_key
+        return None
+
+
+def message_digest(entry: Entry) -> str:
+    """What sender and receiver both hold of a message, hashed alike on both sides."""
+    fields = [entry.sender, entry.receiver, entry.action, entry.transaction_id, entry.message_id,
+              entry.authorization, body_digest(entry.body)]
+    return hashlib.blake2b(json.dumps(fields, separators=(",", ":")).encode(), digest_size=32).hexdigest()
+
+
+def transaction_digest(entries: Iterable[Entry]) -> tuple[int, str]:
+    """(how many, digest of the sorted message digests) of a transaction's messages between two parties."""
+    digests = sorted(message_digest(e) for e in entries)
+    return len(digests), hashlib.blake2b("\n".join(digests).encode(), digest_size=32).hexdigest()
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A party's signed word on the messages two parties exchanged in one transaction."""
+
+    signer: str  # key id
+    parties: tuple[str, str]  # subscriber ids, sorted
+    transaction_id: str
+    count: int
+    digest: str
+    signed_at: int
+    signature: str = ""
+
+
+def checkpoint_text(cp: Checkpoint) -> bytes:
+    return (f"yuantou-checkpoint\nsigner: {cp.signer}\nparties: {cp.parties[0]} {cp.parties[1]}\n"
+            f"transaction: {cp.transaction_id}\ncount: {cp.count}\ndigest: {cp.digest}\n"
+            f"signed_at: {cp.signed_at}").encode()
+
+
+def checkpoint_for(chain: Sequence[Entry], a: str, b: str, transaction_id: str, signer: str,
+                   private_key: Ed25519PrivateKey, signed_at: int) -> Checkpoint:
+    """Sign the messages of ``transaction_id`` between ``a`` and ``b`` as ``chain`` holds them."""
+    parties = tuple(sorted((a, b)))
+    count, digest = transaction_digest(_between(chain, parties, transaction_id))
+    cp = Checkpoint(signer, parties, transaction_id, count, digest, signed_at)  # type: ignore[arg-type]
+    return replace(cp, signature=base64.b64encode(private_key.sign(checkpoint_text(cp))).decode("ascii"))
+
+
+def _between(chain: Sequence[Entry], parties: tuple[str, str], transaction_id: str) -> list[Entry]:
+    return [e for e in chain if e.transaction_id == transaction_id and tuple(sorted((e.sender, e.receiver))) == parties]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The first thing wrong with a chain: at which entry (or checkpoint) and why."""
+
+    height: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"entry {self.height}: {self.reason}"
+
+
+def _signed_by(key: Ed25519PublicKey | None, signature_b64: str, text: bytes) -> bool:
+    if key is None:
+        return False
+    try:
+        key.verify(base64.b64decode(signature_b64, validate=True), text)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _entry_problem(entry: Entry, keys: KeyHistory) -> str | None:
+    try:
+        header = parse_signature_header(entry.authorization)
+    except SignatureError as e:
+        return f"its Authorization header does not parse ({e})"
+    key = keys.at(header.key_id, header.created)
+    if key is None:
+        return f"no key {header.key_id} was valid at {header.created}"
+    try:
+        verify_signature(entry.body, header, key)
+    except SignatureError:
+        return f"the sender's signature ({header.key_id}) does not verify over its body"
+    if entry.receipt is not None:
+        signer = keys.at(entry.receipt.key_id, entry.receipt.signed_at)
+        if not _signed_by(signer, entry.receipt.signature, receipt_text(body_digest(entry.body),
+                                                                         entry.receipt.signed_at)):
+            return f"the receipt by {entry.receipt.key_id} does not verify"
+    return None
+
+
+def verify(chain: Sequence[Entry], keys: KeyHistory, checkpoints: Iterable[Checkpoint] = ()) -> Problem | None:
+    """None if the chain, every signature and receipt in it and every checkpoint hold; else the first problem."""
+    previous = GENESIS
+    for position, entry in enumerate(chain):
+        if entry.height != position:
+            return Problem(position, f"stands at place {position} but says it is entry {entry.height} "
+                                     "(an entry was removed, inserted or moved)")
+        if entry.prev_hash != previous:
+            return Problem(position, "does not link to the entry before it (an entry was changed, removed, "
+                                     "inserted or moved)")
+        if entry_hash(entry) != entry.hash:
+            return Problem(position, "its contents do not match its hash (it was changed)")
+        problem = _entry_problem(entry, keys)
+        if problem:
+            return Problem(position, problem)
+        previous = entry.hash
+    for cp in checkpoints:
+        shared = _between(chain, cp.parties, cp.transaction_id)
+        where = shared[-1].height if shared else len(chain)
+        if not _signed_by(keys.at(cp.signer, cp.signed_at), cp.signature, checkpoint_text(cp)):
+            return Problem(where, f"the checkpoint by {cp.signer} on transaction {cp.transaction_id} does not verify")
+        count, digest = transaction_digest(shared)
+        if count < cp.count:
+            return Problem(where, f"transaction {cp.transaction_id} holds {count} messages between {cp.parties[0]} "
+                                  f"and {cp.parties[1]}, but {cp.signer} signed for {cp.count} (some were removed)")
+        if (count, digest) != (cp.count, cp.digest):
+            return Problem(where, f"the messages of transaction {cp.transaction_id} differ from what {cp.signer} "
+                                  f"signed ({count} held, {cp.count} signed)")
+    return None

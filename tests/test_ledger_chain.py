@@ -1,0 +1,179 @@
+"""The ledger's rules: random histories between two parties verify; every kind of tampering is named."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from yuantou.ledger.chain import (Entry, KeyHistory, KeyRecord, Problem, append, checkpoint_for, seal,
+                                  sign_receipt, verify)
+from yuantou.protocol.signing import sign
+
+FARM, SHOP = "farm.example", "shop.example"
+ROTATED_AT = 1_000_500  # the farm's key changes here: entries before verify under the old one
+OLD, NEW, SHOP_KEY = (Ed25519PrivateKey.from_private_bytes(bytes([i]) * 32) for i in (1, 2, 3))
+
+
+def keys() -> KeyHistory:
+    history = KeyHistory()
+    history.add(KeyRecord(f"{FARM}|k1|ed25519", OLD.public_key(), 0, ROTATED_AT - 1))
+    history.add(KeyRecord(f"{FARM}|k2|ed25519", NEW.public_key(), ROTATED_AT, 2_000_000))
+    history.add(KeyRecord(f"{SHOP}|s1|ed25519", SHOP_KEY.public_key(), 0, 2_000_000))
+    return history
+
+
+def signer(party: str, when: int) -> tuple[Ed25519PrivateKey, str, str]:
+    if party == SHOP:
+        return SHOP_KEY, "s1", f"{SHOP}|s1|ed25519"
+    return (OLD, "k1", f"{FARM}|k1|ed25519") if when < ROTATED_AT else (NEW, "k2", f"{FARM}|k2|ed25519")
+
+
+def history(messages: list[tuple[bool, int, bool, int]]) -> list[Entry]:
+    """The farm's chain: each message (farm sends?, transaction, receipted?, seconds later)."""
+    chain: list[Entry] = []
+    when = 1_000_000
+    for i, (farm_sends, tx, receipted, later) in enumerate(messages):
+        when += later
+        sender, receiver = (FARM, SHOP) if farm_sends else (SHOP, FARM)
+        body = json.dumps({"context": {"transaction_id": f"t{tx}", "message_id": f"m{i}"},
+                           "message": {"quantity": i}}).encode()
+        key, unique, _ = signer(sender, when)
+        receipt = None
+        if receipted:
+            rkey, _, rid = signer(receiver, when)
+            receipt = sign_receipt(body, rkey, rid, when)
+        chain.append(append(chain, sender=sender, receiver=receiver, action="confirm" if i % 2 else "on_confirm",
+                            transaction_id=f"t{tx}", message_id=f"m{i}",
+                            authorization=sign(body, key, sender, unique, created=when), body=body,
+                            recorded_at=when, receipt=receipt))
+    return chain
+
+
+def checkpoints(chain: list[Entry]) -> list:
+    """The shop's signed word on every transaction, as the farm would hold it."""
+    return [checkpoint_for(chain, FARM, SHOP, tx, f"{SHOP}|s1|ed25519", SHOP_KEY, chain[-1].recorded_at)
+            for tx in sorted({e.transaction_id for e in chain})]
+
+
+def resealed(chain: list[Entry]) -> list[Entry]:
+    """What an operator rewriting history would do: renumber, relink and rehash everything."""
+    out: list[Entry] = []
+    for e in chain:
+        out.append(seal(replace(e, height=len(out), prev_hash=out[-1].hash if out else "0" * 64)))
+    return out
+
+
+def flip(data: bytes, at: int) -> bytes:
+    at %= len(data)
+    return data[:at] + bytes([data[at] ^ 1]) + data[at + 1:]
+
+
+messages = st.lists(st.tuples(st.booleans(), st.integers(0, 2), st.booleans(), st.integers(1, 400)),
+                    min_size=2, max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(messages)
+def test_an_untouched_history_verifies_across_a_key_rotation(msgs: list) -> None:
+    chain = history(msgs)
+    assert verify(chain, keys(), checkpoints(chain)) is None
+    assert all(e.one_sided == (not m[2]) for e, m in zip(chain, msgs))
+
+
+@settings(max_examples=150, deadline=None)
+@given(messages, st.integers(0, 10 ** 6), st.integers(0, 10 ** 6),
+       st.sampled_from(["body", "authorization", "receipt", "field", "delete", "swap", "insert"]))
+def test_every_edit_of_the_chain_is_named_at_the_first_entry_it_breaks(msgs: list, i: int, at: int, kind: str) -> None:
+    chain = history(msgs)
+    i %= len(chain)
+    tampered = list(chain)
+    if kind == "body":
+        tampered[i] = replace(chain[i], body=flip(chain[i].body, at))
+    elif kind == "authorization":
+        tampered[i] = replace(chain[i], authorization=chain[i].authorization.replace('signature="', 'signature="A', 1))
+    elif kind == "receipt":
+        if chain[i].receipt is None:
+            return
+        tampered[i] = replace(chain[i], receipt=replace(chain[i].receipt, signed_at=chain[i].receipt.signed_at + 1))
+    elif kind == "field":
+        tampered[i] = replace(chain[i], message_id=chain[i].message_id + "x")
+    elif kind == "delete":
+        if i == len(chain) - 1:
+            return  # dropping the last entry leaves a valid chain: the checkpoints' test catches it
+        del tampered[i]
+    elif kind == "swap":
+        j = (i + 1 + at % (len(chain) - 1)) % len(chain)
+        tampered[i], tampered[j] = chain[j], chain[i]
+    elif kind == "insert":
+        tampered.insert(i, chain[at % len(chain)])
+    # the first place where the stored chain differs from the genuine one
+    expected = next(k for k in range(len(tampered)) if k >= len(chain) or tampered[k] != chain[k])
+    problem = verify(tampered, keys())
+    assert isinstance(problem, Problem) and problem.height == expected, (kind, problem)
+
+
+@settings(max_examples=100, deadline=None)
+@given(messages, st.integers(0, 10 ** 6), st.integers(0, 10 ** 6),
+       st.sampled_from(["truncate", "delete", "alter", "add"]))
+def test_a_rewritten_chain_is_caught_by_the_counterpartys_checkpoints(msgs: list, i: int, at: int, kind: str) -> None:
+    chain = history(msgs)
+    held = checkpoints(chain)
+    i %= len(chain)
+    if kind == "truncate":
+        rewritten = chain[:i]
+    elif kind == "delete":
+        rewritten = resealed(chain[:i] + chain[i + 1:])
+    elif kind == "alter":  # different bytes, re-signed with the farm's own key: valid, but not what the shop saw
+        e = chain[i]
+        if e.sender != FARM:
+            return
+        body = e.body.replace(b'"quantity": ', b'"quantity": 1')
+        key, unique, _ = signer(FARM, e.recorded_at)
+        rewritten = resealed(chain[:i] + [replace(e, body=body, receipt=None, authorization=sign(
+            body, key, FARM, unique, created=e.recorded_at))] + chain[i + 1:])
+    else:  # a message the shop never received, slipped into a signed-off transaction
+        e = chain[i]
+        rewritten = resealed(chain + [replace(e, message_id=e.message_id + "-extra")])
+    assert verify(rewritten, keys()) is None  # internally consistent: only the checkpoints can tell
+    problem = verify(rewritten, keys(), held)
+    assert isinstance(problem, Problem) and "transaction" in problem.reason, (kind, problem)
+
+
+def test_a_replaced_key_and_a_wrong_period_are_named() -> None:
+    chain = history([(True, 0, True, 10), (False, 0, True, 10), (True, 1, False, 600), (False, 1, True, 5)])
+    assert verify(chain, keys()) is None
+    forged = keys()
+    forged.records[f"{FARM}|k2|ed25519"] = [KeyRecord(f"{FARM}|k2|ed25519", Ed25519PrivateKey.generate().public_key(),
+                                                      ROTATED_AT, 2_000_000)]
+    problem = verify(chain, forged)
+    assert problem == Problem(2, f"the sender's signature ({FARM}|k2|ed25519) does not verify over its body")
+    early = keys()
+    early.records[f"{FARM}|k1|ed25519"] = [replace(early.records[f"{FARM}|k1|ed25519"][0], valid_until=1_000_005)]
+    assert verify(chain, early) == Problem(0, f"no key {FARM}|k1|ed25519 was valid at 1000010")
+    receipt_key = keys()
+    receipt_key.records[f"{SHOP}|s1|ed25519"] = [replace(receipt_key.records[f"{SHOP}|s1|ed25519"][0],
+                                                         public_key=Ed25519PrivateKey.generate().public_key())]
+    problem = verify(chain, receipt_key)
+    assert problem is not None and problem.height == 0 and "receipt" in problem.reason
+    assert str(problem).startswith("entry 0: ")
+
+
+def test_a_forged_checkpoint_is_refused() -> None:
+    chain = history([(True, 0, True, 10), (False, 0, True, 10)])
+    [cp] = checkpoints(chain)
+    assert verify(chain, keys(), [cp]) is None
+    problem = verify(chain, keys(), [replace(cp, count=1)])
+    assert problem is not None and "does not verify" in problem.reason
+
+
+@pytest.mark.parametrize("header", ["", "Bearer x", 'Signature keyId="a|b|ed25519"'])
+def test_an_unparsable_signature_header_is_named(header: str) -> None:
+    chain = history([(True, 0, True, 10)])
+    broken = [seal(replace(chain[0], authorization=header))]
+    problem = verify(broken, keys())
+    assert problem is not None and problem.height == 0 and "Authorization header does not parse" in problem.reason
