@@ -190,6 +190,41 @@ c2m_runs = Table(
 )
 Index("ix_c2m_runs_kind_created", c2m_runs.c.kind, c2m_runs.c.created_at)
 
+# -- ledger: every signed message sent or received, hash-chained (see ledger/chain.py) ---------
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("height", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("sender", String(255), nullable=False),
+    Column("receiver", String(255), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("transaction_id", String(64), nullable=False),
+    Column("message_id", String(64), nullable=False),
+    Column("authorization", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("recorded_at", BigInteger, nullable=False),
+    Column("receipt_key_id", String(400), nullable=True),  # null: the counterparty did not counter-sign
+    Column("receipt_signature", Text, nullable=True),
+    Column("receipt_signed_at", BigInteger, nullable=True),
+)
+Index("ix_ledger_transaction", ledger_entries.c.transaction_id)
+
+ledger_checkpoints = Table(
+    "ledger_checkpoints",
+    metadata,
+    Column("signer", String(400), primary_key=True),
+    Column("party_a", String(255), primary_key=True),
+    Column("party_b", String(255), primary_key=True),
+    Column("transaction_id", String(64), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("signed_at", BigInteger, nullable=False),
+    Column("signature", Text, nullable=False),
+)
+
 # -- directory ---------------------------------------------------------------------------
 
 subscribers = Table(

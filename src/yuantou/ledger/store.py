@@ -1,0 +1,65 @@
+"""The ledger in a node's store: entries appended inside the caller's transaction, read back as a chain.
+
+Appending in the caller's transaction is what keeps message and entry together: the inbox row
+(or the outbox's delivery) and its ledger entry commit or roll back as one. Appends are
+serialised (SQLite's writer lock; a transaction-scoped advisory lock on PostgreSQL, where several
+workers share the store), so heights never fork.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.engine import Connection
+
+from yuantou.ledger.chain import Checkpoint, Entry, Receipt, append
+from yuantou.store.tables import ledger_checkpoints, ledger_entries
+
+_APPEND_LOCK = 0x59544C47  # "YTLG": one advisory lock id for the ledger's head
+
+
+def _entry(row) -> Entry:  # noqa: ANN001
+    receipt = None if row.receipt_key_id is None else Receipt(row.receipt_key_id, row.receipt_signature,
+                                                              int(row.receipt_signed_at))
+    return Entry(height=int(row.height), prev_hash=row.prev_hash, sender=row.sender, receiver=row.receiver,
+                 action=row.action, transaction_id=row.transaction_id, message_id=row.message_id,
+                 authorization=row.authorization, body=bytes(row.body), recorded_at=int(row.recorded_at),
+                 receipt=receipt, hash=row.hash)
+
+
+def append_entry(conn: Connection, *, sender: str, receiver: str, action: str, transaction_id: str, message_id: str,
+                 authorization: str, body: bytes, recorded_at: int, receipt: Receipt | None = None) -> Entry:
+    """Seal the next entry on the chain's head and insert it (in ``conn``'s transaction)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _APPEND_LOCK})
+    head = conn.execute(select(ledger_entries).order_by(ledger_entries.c.height.desc()).limit(1)).first()
+    entry = append([_entry(head)] if head is not None else [], sender=sender, receiver=receiver, action=action,
+                   transaction_id=transaction_id, message_id=message_id, authorization=authorization, body=body,
+                   recorded_at=recorded_at, receipt=receipt)
+    conn.execute(ledger_entries.insert().values(
+        height=entry.height, prev_hash=entry.prev_hash, hash=entry.hash, sender=sender, receiver=receiver,
+        action=action, transaction_id=transaction_id, message_id=message_id, authorization=authorization, body=body,
+        recorded_at=recorded_at, receipt_key_id=None if receipt is None else receipt.key_id,
+        receipt_signature=None if receipt is None else receipt.signature,
+        receipt_signed_at=None if receipt is None else receipt.signed_at))
+    return entry
+
+
+def read_chain(conn: Connection, transaction_id: str | None = None) -> list[Entry]:
+    """The whole chain in order (or one transaction's entries, for an evidence bundle)."""
+    query = select(ledger_entries).order_by(ledger_entries.c.height)
+    if transaction_id is not None:
+        query = query.where(ledger_entries.c.transaction_id == transaction_id)
+    return [_entry(row) for row in conn.execute(query)]
+
+
+def save_checkpoint(conn: Connection, cp: Checkpoint) -> None:
+    """Keep a counterparty's (or our own) signed checkpoint; a newer one for the same transaction replaces it."""
+    key = {"signer": cp.signer, "party_a": cp.parties[0], "party_b": cp.parties[1], "transaction_id": cp.transaction_id}
+    conn.execute(delete(ledger_checkpoints).where(*[ledger_checkpoints.c[k] == v for k, v in key.items()]))
+    conn.execute(ledger_checkpoints.insert().values(**key, count=cp.count, digest=cp.digest, signed_at=cp.signed_at,
+                                                    signature=cp.signature))
+
+
+def read_checkpoints(conn: Connection) -> list[Checkpoint]:
+    return [Checkpoint(r.signer, (r.party_a, r.party_b), r.transaction_id, int(r.count), r.digest, int(r.signed_at),
+                       r.signature) for r in conn.execute(select(ledger_checkpoints))]

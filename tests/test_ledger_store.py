@@ -1,0 +1,75 @@
+"""The ledger in a real store (SQLite, or PostgreSQL with YUANTOU_TEST_PG): appends chain, survive, and tell tampering."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from sqlalchemy import update
+
+from tests.conftest import storage
+from tests.test_ledger_chain import FARM, SHOP, checkpoints, keys, signer
+from yuantou.ledger.chain import sign_receipt, verify
+from yuantou.ledger.store import append_entry, read_chain, read_checkpoints, save_checkpoint
+from yuantou.localnet import LocalNetwork
+from yuantou.protocol.signing import sign
+from yuantou.store.db import Database
+from yuantou.store.tables import ledger_entries
+
+
+@pytest.fixture
+def db(tmp_path):
+    net = LocalNetwork(tmp_path, database=storage())
+    database = Database(net.db_url("ledger"))
+    database.migrate()
+    yield database
+    database.close()
+    net.stop()
+
+
+def record(conn, i: int, when: int, receipted: bool = True) -> None:  # noqa: ANN001
+    sender, receiver = (FARM, SHOP) if i % 2 == 0 else (SHOP, FARM)
+    body = json.dumps({"context": {"transaction_id": f"t{i % 3}", "message_id": f"m{i}"}}).encode()
+    key, unique, _ = signer(sender, when)
+    rkey, _, rid = signer(receiver, when)
+    append_entry(conn, sender=sender, receiver=receiver, action="confirm", transaction_id=f"t{i % 3}",
+                 message_id=f"m{i}", authorization=sign(body, key, sender, unique, created=when), body=body,
+                 recorded_at=when, receipt=sign_receipt(body, rkey, rid, when) if receipted else None)
+
+
+def test_appends_from_concurrent_writers_form_one_chain_that_verifies(db: Database) -> None:
+    def writer(offset: int) -> None:
+        for i in range(offset, 40, 4):
+            db.transaction(lambda conn, i=i: record(conn, i, 1_000_000 + 30 * i, receipted=i % 5 != 0))
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    chain = db.transaction(read_chain)
+    assert [e.height for e in chain] == list(range(40))
+    assert sum(e.one_sided for e in chain) == 8
+    db.transaction(lambda conn: [save_checkpoint(conn, cp) for cp in checkpoints(chain)])
+    held = db.transaction(read_checkpoints)
+    assert len(held) == 3 and verify(chain, keys(), held) is None
+    assert [e.message_id for e in db.transaction(lambda conn: read_chain(conn, "t1"))] == sorted(
+        (f"m{i}" for i in range(40) if i % 3 == 1), key=lambda m: next(e.height for e in chain if e.message_id == m))
+
+
+def test_a_failed_transaction_leaves_no_entry_and_a_changed_row_is_named(db: Database) -> None:
+    for i in range(5):
+        db.transaction(lambda conn, i=i: record(conn, i, 1_000_000 + i))
+
+    def fails(conn) -> None:  # noqa: ANN001
+        record(conn, 5, 1_000_005)
+        raise RuntimeError("the message's own insert failed")
+
+    with pytest.raises(RuntimeError):
+        db.transaction(fails)
+    assert len(db.transaction(read_chain)) == 5
+    db.transaction(lambda conn: conn.execute(update(ledger_entries).where(ledger_entries.c.height == 3)
+                                             .values(action="cancel")))
+    problem = verify(db.transaction(read_chain), keys())
+    assert problem is not None and problem.height == 3 and "do not match its hash" in problem.reason
