@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import httpx
@@ -95,6 +97,64 @@ def test_gateway_keeps_no_transaction(flows, network):
     finally:
         db.close()
     assert all(rows == [] for rows in tables.values())
+
+
+def ledger_verify(proc) -> subprocess.CompletedProcess:  # noqa: ANN001
+    return subprocess.run([sys.executable, "-m", "yuantou.cli", "ledger", "verify", "--config", str(proc.config_path)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_both_ledgers_hold_the_flow_counter_signed_and_verify(flows, network):
+    from yuantou.ledger.chain import message_digest
+    from yuantou.ledger.store import read_chain
+
+    buyer, orchard = network.buyers["buyer1"], network.producers["orchard"]
+    chains = {}
+    for proc in (buyer, orchard):
+        db = Database(proc.db_url)
+        try:
+            chains[proc.name] = db.transaction(read_chain)
+        finally:
+            db.close()
+    tx = flows["confirm"]["context"]["transaction_id"]
+    ours = {(e.action, e.message_id): e for e in chains["buyer1"] if e.transaction_id == tx}
+    theirs = {(e.action, e.message_id): e for e in chains["orchard"] if e.transaction_id == tx}
+    between = {k: e for k, e in ours.items() if "orchard.yuantou.local" in (e.sender, e.receiver)}
+    actions = {a for a, _ in between}
+    assert {"select", "on_select", "init", "on_init", "confirm", "on_confirm", "status", "on_status", "cancel",
+            "on_cancel"} <= actions
+    for key, entry in between.items():  # the same message, byte for byte, at both ends, each with a receipt
+        assert key in theirs, key
+        assert message_digest(entry) == message_digest(theirs[key])
+        assert entry.receipt is not None and theirs[key].receipt is not None, key
+        receiver = entry.receiver
+        assert entry.receipt.key_id.startswith(receiver + "|"), key
+    for proc in (buyer, orchard):
+        done = ledger_verify(proc)
+        assert done.returncode == 0, done.stderr
+        assert f"ledger of {proc.subscriber_id}: {len(chains[proc.name])} entries verify" in done.stdout
+
+
+def test_a_changed_ledger_row_is_named_by_verify(flows, network):
+    from sqlalchemy import update
+
+    from yuantou.store.tables import ledger_entries
+
+    orchard = network.producers["orchard"]
+    db = Database(orchard.db_url)
+    try:
+        original = db.transaction(lambda c: c.execute(select(ledger_entries.c.body).where(
+            ledger_entries.c.height == 2)).scalar_one())
+        db.transaction(lambda c: c.execute(update(ledger_entries).where(ledger_entries.c.height == 2)
+                                           .values(body=original.replace(b"apple", b"appla", 1) + b" ")))
+        done = ledger_verify(orchard)
+        assert done.returncode == 1 and "BROKEN at entry 2: its contents do not match its hash" in done.stderr
+        assert "Traceback" not in done.stderr
+    finally:
+        db.transaction(lambda c: c.execute(update(ledger_entries).where(ledger_entries.c.height == 2)
+                                           .values(body=original)))
+        db.close()
+    assert ledger_verify(orchard).returncode == 0
 
 
 def test_same_signed_request_twice_is_processed_once(network, peer):

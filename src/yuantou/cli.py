@@ -25,6 +25,8 @@ plan_app = typer.Typer(help="Production and sourcing plans (C2M).", no_args_is_h
 app.add_typer(plan_app, name="plan")
 forecast_app = typer.Typer(help="Demand forecasts (C2M).", no_args_is_help=True)
 app.add_typer(forecast_app, name="forecast")
+ledger_app = typer.Typer(help="The node's hash-chained, counter-signed record of its messages.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # an error names a file and line: never broken across lines
 
@@ -141,6 +143,43 @@ def node_serve(config: Path = typer.Option(..., "--config", help="the node's TOM
     except Exception as exc:  # a database that cannot be reached or migrated
         fail(f"{cfg.database_url}: {exc}")
     serve(config, cfg, keys)
+
+
+@ledger_app.command("verify")
+def ledger_verify(config: Path = typer.Option(..., "--config", help="the node's TOML file")) -> None:
+    """Check the node's whole chain, every signature and receipt (keys from the directory, with their validity
+    periods) and every checkpoint; name the first bad entry and why. Exits 1 if anything is wrong."""
+    import asyncio
+
+    import httpx
+
+    from yuantou.ledger.chain import verify
+    from yuantou.ledger.keys import key_history, key_ids
+    from yuantou.ledger.store import read_chain, read_checkpoints
+    from yuantou.protocol.registry_client import RegistryClient
+    from yuantou.store.db import Database
+
+    cfg, _, _ = _load_node(config)
+    db = Database(cfg.database_url)
+    try:
+        chain, checkpoints = db.transaction(lambda c: (read_chain(c), read_checkpoints(c)))
+    except Exception as exc:  # a store that cannot be reached, or one from before the ledger
+        fail(f"{cfg.database_url}: {exc}")
+    finally:
+        db.close()
+
+    async def keys():  # noqa: ANN202
+        async with httpx.AsyncClient() as http:
+            return await key_history(RegistryClient(cfg.directory_url, http), key_ids(chain, checkpoints))
+
+    problem = verify(chain, asyncio.run(keys()), checkpoints)
+    one_sided = sum(e.one_sided for e in chain)
+    head = chain[-1].hash if chain else "-"
+    if problem is not None:
+        typer.echo(f"ledger of {cfg.subscriber_id}: BROKEN at {problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"ledger of {cfg.subscriber_id}: {len(chain)} entries verify ({one_sided} one-sided, "
+               f"{len(checkpoints)} checkpoints); head {head}")
 
 
 @node_app.command("subscribe")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -49,6 +50,20 @@ def receipt_text(digest_b64: str, signed_at: int) -> bytes:
 def sign_receipt(body: bytes, private_key: Ed25519PrivateKey, key_id: str, signed_at: int) -> Receipt:
     signature = private_key.sign(receipt_text(body_digest(body), signed_at))
     return Receipt(key_id, base64.b64encode(signature).decode("ascii"), signed_at)
+
+
+RECEIPT_HEADER = "X-Yuantou-Receipt"  # on an ACK: the Yuantou profile's proof of receipt; Beckn peers ignore it
+_RECEIPT = re.compile(r'^keyId="([^"]+)",signed_at="(\d+)",signature="([A-Za-z0-9+/=]+)"$')
+
+
+def render_receipt(receipt: Receipt) -> str:
+    return f'keyId="{receipt.key_id}",signed_at="{receipt.signed_at}",signature="{receipt.signature}"'
+
+
+def parse_receipt(value: str | None) -> Receipt | None:
+    """The receipt an ACK carried, or None (a peer that does not counter-sign, or a header that does not parse)."""
+    match = _RECEIPT.match((value or "").strip())
+    return Receipt(match.group(1), match.group(3), int(match.group(2))) if match else None
 
 
 @dataclass(frozen=True)

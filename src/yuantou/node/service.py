@@ -35,6 +35,7 @@ from yuantou.protocol import envelope as env
 from yuantou.protocol.auth import AuthFailure, authenticate
 from yuantou.protocol.envelope import BecknError
 from yuantou.protocol.inbox import InboxWriter
+from yuantou.ledger.chain import RECEIPT_HEADER, render_receipt, sign_receipt
 from yuantou.protocol.keys import KeyPair
 from yuantou.protocol.outbox import OutboxSender, Signer, enqueue
 from yuantou.protocol.registry_client import RegistryClient
@@ -219,10 +220,11 @@ class Node:
             "gateway_authorization": headers.get("x-gateway-authorization"),
             "reply_to": reply_to, "received_at": now, "processed_at": None,
         }
-        is_new = await self.inbox.store(row)
+        receipt = sign_receipt(body, self.keys.signing, self.signer.key_id_header, int(now))
+        is_new = await self.inbox.store(row, self.config.subscriber_id, receipt)
         if not is_new:
             self.counters["duplicate"] += 1
-        return Reply(200, env.ack())
+        return Reply(200, env.ack(), {RECEIPT_HEADER: render_receipt(receipt)})
 
     @staticmethod
     def _match_callback(conn: Connection, action: str, context: dict, now: float) -> str | None:

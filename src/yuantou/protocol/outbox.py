@@ -4,7 +4,8 @@ Rows are written in the same transaction as the state change that produced them;
 this sender signs each at send time (fresh ``created``/``expires``), retries with
 exponential backoff and jitter on network errors and 5xx, and stops on an ACK or a
 NACK. Receivers de-duplicate by ``message_id``, so at-least-once delivery here
-gives exactly-once processing there.
+gives exactly-once processing there. A message its peer answered is appended to the ledger with
+the signature it went out with and the peer's receipt, in the transaction that records it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import httpx
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 
+from yuantou.ledger.chain import RECEIPT_HEADER, Receipt, parse_receipt
+from yuantou.ledger.store import append_entry
 from yuantou.protocol.keys import KeyPair
 from yuantou.protocol.signing import sign
 from yuantou.store.db import Database
@@ -40,6 +43,11 @@ class Signer:
     def __call__(self, body: bytes) -> str:
         return sign(body, self.keys.signing, self.subscriber_id, self.key_id,
                     validity_seconds=self.validity_seconds)
+
+    @property
+    def key_id_header(self) -> str:
+        """The ``keyId`` its signatures carry."""
+        return f"{self.subscriber_id}|{self.key_id}|ed25519"
 
 
 def enqueue(
@@ -62,6 +70,18 @@ def enqueue(
             next_attempt_at=now, state="pending",
         )
     )
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One delivery attempt: what came of it, and for a message the peer answered, how it was signed and the
+    peer's receipt (None from a peer that does not counter-sign)."""
+
+    row_id: int
+    outcome: str  # delivered | nacked | retry
+    error: str | None
+    authorization: str | None = None
+    receipt: Receipt | None = None
 
 
 def backoff(attempts: int, base: float = 0.2, cap: float = 30.0) -> float:
@@ -124,39 +144,49 @@ class OutboxSender:
         ).scalar()
         return None if nxt is None else max(0.0, nxt - time.time())
 
-    async def _send(self, row: dict) -> tuple[int, str, str | None]:
+    async def _send(self, row: dict) -> Sent:
         url = row["target_url"].rstrip("/") + "/" + row["action"]
-        headers = {"Content-Type": "application/json", "Authorization": self.signer(row["body"])}
+        authorization = self.signer(row["body"])
+        headers = {"Content-Type": "application/json", "Authorization": authorization}
         try:
             async with self._in_flight:
                 resp = await self.http.post(url, content=row["body"], headers=headers, timeout=10)
         except httpx.HTTPError as exc:
-            return row["id"], "retry", f"{type(exc).__name__}: {exc}"
+            return Sent(row["id"], "retry", f"{type(exc).__name__}: {exc}")
         try:
             status = resp.json()["message"]["ack"]["status"]
         except (ValueError, KeyError, TypeError):
             status = None
+        receipt = parse_receipt(resp.headers.get(RECEIPT_HEADER))
         if resp.status_code < 300 and status == "ACK":
-            return row["id"], "delivered", None
+            return Sent(row["id"], "delivered", None, authorization, receipt)
         # network trouble, overload and 401 (a key not yet visible to the peer) are worth retrying
         if resp.status_code >= 500 or resp.status_code in (401, 408, 429):
-            return row["id"], "retry", f"HTTP {resp.status_code}: {resp.text[:300]}"
-        return row["id"], "nacked", f"HTTP {resp.status_code}: {resp.text[:500]}"
+            return Sent(row["id"], "retry", f"HTTP {resp.status_code}: {resp.text[:300]}")
+        return Sent(row["id"], "nacked", f"HTTP {resp.status_code}: {resp.text[:500]}", authorization, receipt)
 
-    def _record(self, conn: Connection, results: list[tuple[int, str, str | None]], rows: dict[int, dict]) -> None:
+    def _record(self, conn: Connection, results: list[Sent], rows: dict[int, dict]) -> None:
+        """Each attempt's outcome; a message that reached its peer (ACK or NACK) goes to the ledger with the
+        signature it went with and the peer's receipt, in the same transaction."""
         now = time.time()
-        for row_id, outcome, error in results:
-            attempts = rows[row_id]["attempts"] + 1
-            values: dict = {"attempts": attempts, "last_error": error}
-            if outcome == "delivered":
+        for sent in results:
+            row = rows[sent.row_id]
+            attempts = row["attempts"] + 1
+            values: dict = {"attempts": attempts, "last_error": sent.error}
+            if sent.outcome == "delivered":
                 values.update(state="delivered", delivered_at=now)
-            elif outcome == "nacked":
+            elif sent.outcome == "nacked":
                 values.update(state="nacked", delivered_at=now)
             elif attempts >= self.max_attempts:
                 values.update(state="dead")
             else:
                 values.update(next_attempt_at=now + backoff(attempts))
-            conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
+            conn.execute(update(outbox).where(outbox.c.id == sent.row_id).values(**values))
+            if sent.authorization is not None:
+                append_entry(conn, sender=self.signer.subscriber_id, receiver=row["counterparty_id"] or row["target_url"],
+                             action=row["action"], transaction_id=row["transaction_id"], message_id=row["message_id"],
+                             authorization=sent.authorization, body=row["body"], recorded_at=int(now),
+                             receipt=sent.receipt)
 
     async def run_once(self) -> int:
         rows = await self.db.run(self._due)
@@ -165,13 +195,14 @@ class OutboxSender:
         results = await asyncio.gather(*(self._send(r) for r in rows))
         by_id = {r["id"]: r for r in rows}
         await self.db.run(lambda c: self._record(c, list(results), by_id))
-        for row_id, outcome, error in results:
-            if outcome != "retry":
+        for sent in results:
+            row = by_id[sent.row_id]
+            if sent.outcome != "retry":
                 self.sent += 1
                 if self.on_result:
-                    self.on_result(by_id[row_id], outcome)
+                    self.on_result(row, sent.outcome)
             else:
-                log.info("outbox %s to %s: will retry (%s)", by_id[row_id]["action"], by_id[row_id]["target_url"], error)
+                log.info("outbox %s to %s: will retry (%s)", row["action"], row["target_url"], sent.error)
         return len(rows)
 
     async def run(self) -> None:
