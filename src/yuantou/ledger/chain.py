@@ -7,10 +7,11 @@ Entry n's hash is BLAKE2b-256 over a canonical encoding of its fields and entry 
 changing, dropping, inserting or reordering any entry changes every hash after it. Two parties'
 chains interleave different traffic, so what they can both sign is the *set* of messages they
 exchanged in a transaction: a checkpoint is a party's signature over (the two parties, the
-transaction, how many messages, a digest of their sorted message digests), each message digest
-taken over what both sides hold alike (sender, receiver, action, ids, the signature header and the
-body digest). Holding the other side's checkpoint, neither can later drop, add or alter a message
-of that transaction unseen, even by rewriting its own chain from scratch.
+transaction, the sorted digests of the messages it holds), each message digest taken over what
+both sides hold alike (sender, receiver, action, ids and the body digest).
+Holding the other side's checkpoint, neither can later drop or alter a message of that transaction
+unseen, even by rewriting its own chain from scratch. (A message slipped in afterwards is not a
+checkpoint's to catch: comparing both sides' records is.)
 
 ``verify`` walks a chain and names the first entry that fails, and why: its place, its link to the
 one before, its hash, the sender's signature (under the key valid when it was made, so rotated keys
@@ -138,48 +139,66 @@ class KeyHistory:
 
 
 def message_digest(entry: Entry) -> str:
-    """What sender and receiver both hold of a message, hashed alike on both sides."""
+    """What sender and receiver both hold of a message, hashed alike on both sides. Not the signature header:
+    a retry after a lost ACK may go out signed afresh, while the receiver keeps the first copy."""
     fields = [entry.sender, entry.receiver, entry.action, entry.transaction_id, entry.message_id,
-              entry.authorization, body_digest(entry.body)]
+              body_digest(entry.body)]
     return hashlib.blake2b(json.dumps(fields, separators=(",", ":")).encode(), digest_size=32).hexdigest()
-
-
-def transaction_digest(entries: Iterable[Entry]) -> tuple[int, str]:
-    """(how many, digest of the sorted message digests) of a transaction's messages between two parties."""
-    digests = sorted(message_digest(e) for e in entries)
-    return len(digests), hashlib.blake2b("\n".join(digests).encode(), digest_size=32).hexdigest()
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A party's signed word on the messages two parties exchanged in one transaction."""
+    """A party's signed word on the messages it held, exchanged with one counterparty in one transaction."""
 
     signer: str  # key id
     parties: tuple[str, str]  # subscriber ids, sorted
     transaction_id: str
-    count: int
-    digest: str
+    messages: tuple[str, ...]  # the message digests, sorted
     signed_at: int
     signature: str = ""
 
 
 def checkpoint_text(cp: Checkpoint) -> bytes:
+    digest = hashlib.blake2b("\n".join(cp.messages).encode(), digest_size=32).hexdigest()
     return (f"yuantou-checkpoint\nsigner: {cp.signer}\nparties: {cp.parties[0]} {cp.parties[1]}\n"
-            f"transaction: {cp.transaction_id}\ncount: {cp.count}\ndigest: {cp.digest}\n"
+            f"transaction: {cp.transaction_id}\ncount: {len(cp.messages)}\nmessages: {digest}\n"
             f"signed_at: {cp.signed_at}").encode()
 
 
-def checkpoint_for(chain: Sequence[Entry], a: str, b: str, transaction_id: str, signer: str,
+def checkpoint_for(chain: Iterable[Entry], a: str, b: str, transaction_id: str, signer: str,
                    private_key: Ed25519PrivateKey, signed_at: int) -> Checkpoint:
     """Sign the messages of ``transaction_id`` between ``a`` and ``b`` as ``chain`` holds them."""
     parties = tuple(sorted((a, b)))
-    count, digest = transaction_digest(_between(chain, parties, transaction_id))
-    cp = Checkpoint(signer, parties, transaction_id, count, digest, signed_at)  # type: ignore[arg-type]
+    messages = tuple(sorted(message_digest(e) for e in _between(chain, parties, transaction_id)))
+    cp = Checkpoint(signer, parties, transaction_id, messages, signed_at)  # type: ignore[arg-type]
     return replace(cp, signature=base64.b64encode(private_key.sign(checkpoint_text(cp))).decode("ascii"))
 
 
-def _between(chain: Sequence[Entry], parties: tuple[str, str], transaction_id: str) -> list[Entry]:
-    return [e for e in chain if e.transaction_id == transaction_id and tuple(sorted((e.sender, e.receiver))) == parties]
+CHECKPOINT_HEADER = "X-Yuantou-Checkpoint"  # on an ACK: the receiver's checkpoint on the transaction so far
+_CHECKPOINT = re.compile(r'^keyId="([^"]+)",parties="([^" ]+) ([^" ]+)",transaction="([^"]*)",signed_at="(\d+)",'
+                         r'messages="([0-9a-f ]*)",signature="([A-Za-z0-9+/=]+)"$')
+
+
+def render_checkpoint(cp: Checkpoint) -> str:
+    return (f'keyId="{cp.signer}",parties="{cp.parties[0]} {cp.parties[1]}",transaction="{cp.transaction_id}",'
+            f'signed_at="{cp.signed_at}",messages="{" ".join(cp.messages)}",signature="{cp.signature}"')
+
+
+def parse_checkpoint(value: str | None) -> Checkpoint | None:
+    match = _CHECKPOINT.match((value or "").strip())
+    if not match:
+        return None
+    signer, a, b, tx, signed_at, messages, signature = match.groups()
+    return Checkpoint(signer, (a, b), tx, tuple(messages.split()), int(signed_at), signature)
+
+
+RELAYED = frozenset({"search", "on_search"})  # discovery goes through the gateway: no commitment between two parties
+
+
+def _between(chain: Iterable[Entry], parties: tuple[str, str], transaction_id: str) -> list[Entry]:
+    """The point-to-point messages of a transaction between two parties (what checkpoints cover)."""
+    return [e for e in chain if e.transaction_id == transaction_id and e.action not in RELAYED
+            and tuple(sorted((e.sender, e.receiver))) == parties]
 
 
 @dataclass(frozen=True)
@@ -244,11 +263,10 @@ def verify(chain: Sequence[Entry], keys: KeyHistory, checkpoints: Iterable[Check
         where = shared[-1].height if shared else len(chain)
         if not _signed_by(keys.at(cp.signer, cp.signed_at), cp.signature, checkpoint_text(cp)):
             return Problem(where, f"the checkpoint by {cp.signer} on transaction {cp.transaction_id} does not verify")
-        count, digest = transaction_digest(shared)
-        if count < cp.count:
-            return Problem(where, f"transaction {cp.transaction_id} holds {count} messages between {cp.parties[0]} "
-                                  f"and {cp.parties[1]}, but {cp.signer} signed for {cp.count} (some were removed)")
-        if (count, digest) != (cp.count, cp.digest):
-            return Problem(where, f"the messages of transaction {cp.transaction_id} differ from what {cp.signer} "
-                                  f"signed ({count} held, {cp.count} signed)")
+        held = {message_digest(e) for e in shared}
+        missing = [m for m in cp.messages if m not in held]
+        if missing:
+            return Problem(where, f"{len(missing)} of the {len(cp.messages)} messages of transaction "
+                                  f"{cp.transaction_id} that {cp.signer} signed for are not in this chain as signed "
+                                  "(removed or altered)")
     return None

@@ -56,10 +56,10 @@ def save_checkpoint(conn: Connection, cp: Checkpoint) -> None:
     """Keep a counterparty's (or our own) signed checkpoint; a newer one for the same transaction replaces it."""
     key = {"signer": cp.signer, "party_a": cp.parties[0], "party_b": cp.parties[1], "transaction_id": cp.transaction_id}
     conn.execute(delete(ledger_checkpoints).where(*[ledger_checkpoints.c[k] == v for k, v in key.items()]))
-    conn.execute(ledger_checkpoints.insert().values(**key, count=cp.count, digest=cp.digest, signed_at=cp.signed_at,
+    conn.execute(ledger_checkpoints.insert().values(**key, messages=" ".join(cp.messages), signed_at=cp.signed_at,
                                                     signature=cp.signature))
 
 
 def read_checkpoints(conn: Connection) -> list[Checkpoint]:
-    return [Checkpoint(r.signer, (r.party_a, r.party_b), r.transaction_id, int(r.count), r.digest, int(r.signed_at),
-                       r.signature) for r in conn.execute(select(ledger_checkpoints))]
+    return [Checkpoint(r.signer, (r.party_a, r.party_b), r.transaction_id, tuple(r.messages.split()),
+                       int(r.signed_at), r.signature) for r in conn.execute(select(ledger_checkpoints))]

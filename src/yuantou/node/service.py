@@ -35,7 +35,9 @@ from yuantou.protocol import envelope as env
 from yuantou.protocol.auth import AuthFailure, authenticate
 from yuantou.protocol.envelope import BecknError
 from yuantou.protocol.inbox import InboxWriter
-from yuantou.ledger.chain import RECEIPT_HEADER, render_receipt, sign_receipt
+from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, Checkpoint, checkpoint_for, render_checkpoint,
+                                  render_receipt, sign_receipt)
+from yuantou.ledger.store import read_chain
 from yuantou.protocol.keys import KeyPair
 from yuantou.protocol.outbox import OutboxSender, Signer, enqueue
 from yuantou.protocol.registry_client import RegistryClient
@@ -91,7 +93,7 @@ class Node:
         self.http = http or httpx.AsyncClient(limits=httpx.Limits(max_connections=200))
         self.registry = RegistryClient(config.directory_url, self.http)
         self.signer = Signer(config.subscriber_id, config.key_id, keys)
-        self.inbox = InboxWriter(self.db, on_stored=self._wake_processor)
+        self.inbox = InboxWriter(self.db, on_stored=self._wake_processor, checkpoint=self._checkpoint)
         # The outbox gets its own small pool: httpx's per-request cost grows with the connections it
         # juggles (measured ~0.6 ms/post at 4, ~2.5 ms at 32), and callbacks need no more.
         self.outbox_http = httpx.AsyncClient(limits=httpx.Limits(
@@ -221,10 +223,16 @@ class Node:
             "reply_to": reply_to, "received_at": now, "processed_at": None,
         }
         receipt = sign_receipt(body, self.keys.signing, self.signer.key_id_header, int(now))
-        is_new = await self.inbox.store(row, self.config.subscriber_id, receipt)
+        is_new, checkpoint = await self.inbox.store(row, self.config.subscriber_id, receipt)
         if not is_new:
             self.counters["duplicate"] += 1
-        return Reply(200, env.ack(), {RECEIPT_HEADER: render_receipt(receipt)})
+        return Reply(200, env.ack(), {RECEIPT_HEADER: render_receipt(receipt),
+                                      CHECKPOINT_HEADER: render_checkpoint(checkpoint)})
+
+    def _checkpoint(self, conn: Connection, counterparty: str, transaction_id: str) -> Checkpoint:
+        """Our signed word on the messages of a transaction we hold with ``counterparty``."""
+        return checkpoint_for(read_chain(conn, transaction_id), self.config.subscriber_id, counterparty,
+                              transaction_id, self.signer.key_id_header, self.keys.signing, int(time.time()))
 
     @staticmethod
     def _match_callback(conn: Connection, action: str, context: dict, now: float) -> str | None:

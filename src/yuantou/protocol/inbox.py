@@ -13,16 +13,21 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Connection
 
-from yuantou.ledger.chain import Receipt
+from yuantou.ledger.chain import Checkpoint, Receipt
 from yuantou.ledger.store import append_entry
 from yuantou.store.db import Database, insert_ignoring_duplicates
 from yuantou.store.group_commit import GroupCommitter, Outcome
 from yuantou.store.tables import inbox
 
 
+CheckpointSigner = Callable[[Connection, str, str], Checkpoint]  # (conn, counterparty, transaction id)
+
+
 class InboxWriter:
-    def __init__(self, db: Database, on_stored: Callable[[], None] | None = None, max_batch: int = 500) -> None:
+    def __init__(self, db: Database, on_stored: Callable[[], None] | None = None, max_batch: int = 500,
+                 checkpoint: CheckpointSigner | None = None) -> None:
         self.on_stored = on_stored
+        self.checkpoint = checkpoint
         self.rows = 0
         # rows go in with one plain insert each (no savepoints): a failure fails the whole group, unACKed
         self._committer = GroupCommitter(db, max_batch, apply=self._insert, on_committed=self._stored)
@@ -31,8 +36,7 @@ class InboxWriter:
     def commits(self) -> int:
         return self._committer.commits
 
-    @staticmethod
-    def _insert(conn: Connection, items: list[tuple[dict, str, Receipt | None]]) -> list[Outcome]:
+    def _insert(self, conn: Connection, items: list[tuple[dict, str, Receipt | None]]) -> list[Outcome]:
         new = insert_ignoring_duplicates(conn, inbox, [row for row, _, _ in items])
         for (row, receiver, receipt), fresh in zip(items, new):
             if fresh:
@@ -40,16 +44,19 @@ class InboxWriter:
                              transaction_id=row["transaction_id"], message_id=row["message_id"],
                              authorization=row["authorization"] or "", body=row["body"],
                              recorded_at=int(row["received_at"]), receipt=receipt)
-        return [(True, fresh) for fresh in new]
+        # the receiver's word on the transaction so far, this message included, for the ACK to carry
+        checkpoints = [self.checkpoint(conn, row["sender_id"], row["transaction_id"]) if self.checkpoint else None
+                       for row, _, _ in items]
+        return [(True, (fresh, cp)) for fresh, cp in zip(new, checkpoints)]
 
     def _stored(self, outcomes: list[Outcome]) -> None:
         self.rows += len(outcomes)
-        if self.on_stored and any(new for _, new in outcomes):
+        if self.on_stored and any(new for _, (new, _) in outcomes):
             self.on_stored()
 
-    async def store(self, row: dict, receiver: str, receipt: Receipt | None) -> bool:
-        """Persist ``row`` and its ledger entry (``receipt``: ours, as the ACK carries it); ``True`` if new,
-        ``False`` if this message was already stored."""
+    async def store(self, row: dict, receiver: str, receipt: Receipt | None) -> tuple[bool, Checkpoint | None]:
+        """Persist ``row`` and its ledger entry (``receipt``: ours, as the ACK carries it). Returns whether it was
+        new (False: this message was already stored) and our checkpoint on its transaction."""
         return await self._committer.submit((row, receiver, receipt))
 
     async def run(self) -> None:

@@ -5,7 +5,8 @@ this sender signs each at send time (fresh ``created``/``expires``), retries wit
 exponential backoff and jitter on network errors and 5xx, and stops on an ACK or a
 NACK. Receivers de-duplicate by ``message_id``, so at-least-once delivery here
 gives exactly-once processing there. A message its peer answered is appended to the ledger with
-the signature it went out with and the peer's receipt, in the transaction that records it.
+the signature it went out with, the peer's receipt and the peer's checkpoint on the transaction so
+far, in the transaction that records it.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import httpx
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 
-from yuantou.ledger.chain import RECEIPT_HEADER, Receipt, parse_receipt
-from yuantou.ledger.store import append_entry
+from yuantou.ledger.chain import CHECKPOINT_HEADER, RECEIPT_HEADER, Checkpoint, Receipt, parse_checkpoint, parse_receipt
+from yuantou.ledger.store import append_entry, save_checkpoint
 from yuantou.protocol.keys import KeyPair
 from yuantou.protocol.signing import sign
 from yuantou.store.db import Database
@@ -82,6 +83,7 @@ class Sent:
     error: str | None
     authorization: str | None = None
     receipt: Receipt | None = None
+    checkpoint: Checkpoint | None = None  # the peer's word on the transaction so far
 
 
 def backoff(attempts: int, base: float = 0.2, cap: float = 30.0) -> float:
@@ -158,12 +160,14 @@ class OutboxSender:
         except (ValueError, KeyError, TypeError):
             status = None
         receipt = parse_receipt(resp.headers.get(RECEIPT_HEADER))
+        checkpoint = parse_checkpoint(resp.headers.get(CHECKPOINT_HEADER))
         if resp.status_code < 300 and status == "ACK":
-            return Sent(row["id"], "delivered", None, authorization, receipt)
+            return Sent(row["id"], "delivered", None, authorization, receipt, checkpoint)
         # network trouble, overload and 401 (a key not yet visible to the peer) are worth retrying
         if resp.status_code >= 500 or resp.status_code in (401, 408, 429):
             return Sent(row["id"], "retry", f"HTTP {resp.status_code}: {resp.text[:300]}")
-        return Sent(row["id"], "nacked", f"HTTP {resp.status_code}: {resp.text[:500]}", authorization, receipt)
+        return Sent(row["id"], "nacked", f"HTTP {resp.status_code}: {resp.text[:500]}", authorization, receipt,
+                    checkpoint)
 
     def _record(self, conn: Connection, results: list[Sent], rows: dict[int, dict]) -> None:
         """Each attempt's outcome; a message that reached its peer (ACK or NACK) goes to the ledger with the
@@ -187,6 +191,9 @@ class OutboxSender:
                              action=row["action"], transaction_id=row["transaction_id"], message_id=row["message_id"],
                              authorization=sent.authorization, body=row["body"], recorded_at=int(now),
                              receipt=sent.receipt)
+            cp = sent.checkpoint
+            if cp is not None and cp.transaction_id == row["transaction_id"] and self.signer.subscriber_id in cp.parties:
+                save_checkpoint(conn, cp)
 
     async def run_once(self) -> int:
         rows = await self.db.run(self._due)

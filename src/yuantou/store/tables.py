@@ -219,8 +219,7 @@ ledger_checkpoints = Table(
     Column("party_a", String(255), primary_key=True),
     Column("party_b", String(255), primary_key=True),
     Column("transaction_id", String(64), primary_key=True),
-    Column("count", Integer, nullable=False),
-    Column("digest", String(64), nullable=False),
+    Column("messages", Text, nullable=False),  # the message digests it covers, sorted, space-separated
     Column("signed_at", BigInteger, nullable=False),
     Column("signature", Text, nullable=False),
 )

@@ -37,8 +37,7 @@ def upgrade() -> None:
         sa.Column("party_a", sa.String(255), primary_key=True),
         sa.Column("party_b", sa.String(255), primary_key=True),
         sa.Column("transaction_id", sa.String(64), primary_key=True),
-        sa.Column("count", sa.Integer, nullable=False),
-        sa.Column("digest", sa.String(64), nullable=False),
+        sa.Column("messages", sa.Text, nullable=False),
         sa.Column("signed_at", sa.BigInteger, nullable=False),
         sa.Column("signature", sa.Text, nullable=False),
     )
