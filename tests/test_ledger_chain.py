@@ -160,6 +160,12 @@ def test_a_replaced_key_and_a_wrong_period_are_named() -> None:
     assert str(problem).startswith("entry 0: ")
 
 
+def test_an_entry_whose_ids_are_not_its_bodys_is_named() -> None:
+    chain = history([(True, 0, True, 10), (False, 0, True, 10)])
+    moved = resealed([chain[0], replace(chain[1], message_id="m7")])
+    assert verify(moved, keys()) == Problem(1, "its message_id 'm7' is not the body's 'm1'")
+
+
 def test_a_forged_checkpoint_is_refused() -> None:
     chain = history([(True, 0, True, 10), (False, 0, True, 10)])
     [cp] = checkpoints(chain)

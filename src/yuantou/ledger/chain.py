@@ -222,7 +222,22 @@ def _signed_by(key: Ed25519PublicKey | None, signature_b64: str, text: bytes) ->
     return True
 
 
+def _context_problem(entry: Entry) -> str | None:
+    """An entry's ids must be the ones its (signed) body carries: else a receipt could be moved to another id."""
+    try:
+        context = json.loads(entry.body).get("context") or {}
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return None  # not a Beckn body: the signature check still covers its bytes
+    for name in ("transaction_id", "message_id", "action"):
+        if name in context and context[name] != getattr(entry, name):
+            return f"its {name} {getattr(entry, name)!r} is not the body's {context[name]!r}"
+    return None
+
+
 def _entry_problem(entry: Entry, keys: KeyHistory) -> str | None:
+    problem = _context_problem(entry)
+    if problem:
+        return problem
     try:
         header = parse_signature_header(entry.authorization)
     except SignatureError as e:
