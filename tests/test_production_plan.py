@@ -208,3 +208,14 @@ def test_relax_and_fix_plans_are_feasible_and_no_better_than_the_optimum(case: t
     assert all(r["used"] <= r["capacity"] + 1e-6 for r in fixed.resources)
     for p in tw.products:
         assert all(r["started"] >= p.min_batch - 1e-6 for r in fixed.production if r["product"] == p.id)
+
+
+def test_a_lot_expiring_on_the_last_day_is_waste_not_stock() -> None:
+    tw = twin(product(holding_cost=0.01, disposal_cost=0.05),
+              stock=(StockLot("keeps", "juice", 10, expires=None), StockLot("goes", "juice", 10, expires=day(2))))
+    result = plan(tw, 3)
+    assert isinstance(result, ProductionPlan)
+    last = {s["day"]: s["on_hand"] for s in result.stock}[day(2).isoformat()]
+    assert last == pytest.approx(10)  # only the lot that keeps
+    assert [(w["day"], w["quantity"]) for w in result.waste] == [(day(2).isoformat(), pytest.approx(10))]
+    assert result.margin == pytest.approx(result.objective)

@@ -273,7 +273,10 @@ def read_plan(model: ProductionModel, values: np.ndarray, sold: np.ndarray, dual
         lot_left[np.arange(T)[None, :] >= model.lot_days[:, None]] = 0.0
     on_hand = np.zeros((len(products), T))
     np.add.at(on_hand, model.slot_product, np.where(model.slot_expires[:, None], 0.0, stock_values))
-    np.add.at(on_hand, model.lot_product, lot_left)
+    # what is left of an expiring lot at the end of its last day is waste (below), not stock (it pays that day's
+    # holding all the same, as the model charges it)
+    expired_today = model.lot_expires[:, None] & (np.arange(T)[None, :] == model.lot_days[:, None] - 1)
+    np.add.at(on_hand, model.lot_product, np.where(expired_today, 0.0, lot_left))
     stock_rows = [{"product": products[p].id, "day": day[t], "on_hand": round(float(on_hand[p, t]), 6)}
                   for p, t in zip(*np.nonzero(on_hand > EPS))]
     expired = np.zeros((len(products), T))
