@@ -73,3 +73,16 @@ def test_a_failed_transaction_leaves_no_entry_and_a_changed_row_is_named(db: Dat
                                              .values(action="cancel")))
     problem = verify(db.transaction(read_chain), keys())
     assert problem is not None and problem.height == 3 and "do not match its hash" in problem.reason
+
+
+def test_the_inbox_tells_a_new_message_from_a_repeat_on_this_backend(db: Database) -> None:
+    """What decides whether a received message gets its ledger entry (and wakes the processor)."""
+    from yuantou.store.db import insert_ignoring_duplicates
+    from yuantou.store.tables import inbox
+
+    row = {"sender_id": SHOP, "action": "confirm", "message_id": "m1", "transaction_id": "t", "body": b"{}",
+           "authorization": "x", "gateway_authorization": None, "reply_to": None, "received_at": 1.0,
+           "processed_at": None}
+    assert db.transaction(lambda c: insert_ignoring_duplicates(c, inbox, [row, {**row, "message_id": "m2"}])) == [
+        True, True]
+    assert db.transaction(lambda c: insert_ignoring_duplicates(c, inbox, [row])) == [False]

@@ -97,5 +97,6 @@ def insert_ignoring_duplicates(conn: Connection, table, rows: list[dict]) -> lis
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table).on_conflict_do_nothing()
-    return [conn.execute(stmt, row).rowcount == 1 for row in rows]
+    # RETURNING says which rows went in on both backends (psycopg 3 under SQLAlchemy 2.1 reports no rowcount here)
+    stmt = insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return [conn.execute(stmt, row).first() is not None for row in rows]
