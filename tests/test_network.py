@@ -168,6 +168,35 @@ def test_a_changed_ledger_row_is_named_by_verify(flows, network):
     assert ledger_verify(orchard).returncode == 0
 
 
+def test_an_evidence_bundle_is_checked_offline_and_a_changed_one_is_named(flows, network, tmp_path):
+    import base64
+
+    orchard = network.producers["orchard"]
+    tx = flows["confirm"]["context"]["transaction_id"]
+    cli = [sys.executable, "-m", "yuantou.cli", "ledger"]
+    out = tmp_path / "bundle.json"
+    done = subprocess.run(cli + ["export", "--config", str(orchard.config_path), "--transaction", tx, "--out", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(out.read_text())
+    assert doc["checkpoints"] and {k["key_id"].split("|")[0] for k in doc["keys"]} >= {
+        "orchard.yuantou.local", "buyer1.yuantou.local"}
+    check = lambda path: subprocess.run(cli + ["check", str(path)], capture_output=True, text=True,  # noqa: E731
+                                        timeout=60, env={"PATH": "/usr/bin:/bin", "NO_PROXY": "*"})
+    ok = check(out)
+    assert ok.returncode == 0 and f"entries of transaction {tx} from orchard.yuantou.local verify" in ok.stdout, ok.stderr
+    confirm = next(e for e in doc["entries"] if e["action"] == "confirm")
+    body = base64.b64decode(confirm["body"]).replace(b'"CHN"', b'"CHM"', 1)
+    assert body != base64.b64decode(confirm["body"])
+    confirm["body"] = base64.b64encode(body).decode()
+    (tmp_path / "changed.json").write_text(json.dumps(doc))
+    changed = check(tmp_path / "changed.json")
+    assert changed.returncode == 1 and f"BROKEN at entry {confirm['height']}" in changed.stderr
+    (tmp_path / "junk.json").write_text('{"format": "yuantou-ledger-bundle/1", "entries": [{}]}')
+    junk = check(tmp_path / "junk.json")
+    assert junk.returncode == 2 and "entries[0]: missing 'height'" in junk.stderr and "Traceback" not in junk.stderr
+
+
 def test_same_signed_request_twice_is_processed_once(network, peer):
     orchard = network.producers["orchard"]
     payload = {"context": context("search", peer, orchard), "message": {"intent": {"item": {"descriptor": {"name": "pear"}}}}}

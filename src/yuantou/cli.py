@@ -145,15 +145,12 @@ def node_serve(config: Path = typer.Option(..., "--config", help="the node's TOM
     serve(config, cfg, keys)
 
 
-@ledger_app.command("verify")
-def ledger_verify(config: Path = typer.Option(..., "--config", help="the node's TOML file")) -> None:
-    """Check the node's whole chain, every signature and receipt (keys from the directory, with their validity
-    periods) and every checkpoint; name the first bad entry and why. Exits 1 if anything is wrong."""
+def _ledger(config: Path, transaction_id: str | None = None):  # noqa: ANN202
+    """The node's config, its chain (or one transaction's entries), its checkpoints and the keys they need."""
     import asyncio
 
     import httpx
 
-    from yuantou.ledger.chain import verify
     from yuantou.ledger.keys import key_history, key_ids
     from yuantou.ledger.store import read_chain, read_checkpoints
     from yuantou.protocol.registry_client import RegistryClient
@@ -162,7 +159,7 @@ def ledger_verify(config: Path = typer.Option(..., "--config", help="the node's 
     cfg, _, _ = _load_node(config)
     db = Database(cfg.database_url)
     try:
-        chain, checkpoints = db.transaction(lambda c: (read_chain(c), read_checkpoints(c)))
+        chain, checkpoints = db.transaction(lambda c: (read_chain(c, transaction_id), read_checkpoints(c)))
     except Exception as exc:  # a store that cannot be reached, or one from before the ledger
         fail(f"{cfg.database_url}: {exc}")
     finally:
@@ -172,14 +169,63 @@ def ledger_verify(config: Path = typer.Option(..., "--config", help="the node's 
         async with httpx.AsyncClient() as http:
             return await key_history(RegistryClient(cfg.directory_url, http), key_ids(chain, checkpoints))
 
-    problem = verify(chain, asyncio.run(keys()), checkpoints)
-    one_sided = sum(e.one_sided for e in chain)
-    head = chain[-1].hash if chain else "-"
+    return cfg, chain, checkpoints, asyncio.run(keys())
+
+
+@ledger_app.command("verify")
+def ledger_verify(config: Path = typer.Option(..., "--config", help="the node's TOML file")) -> None:
+    """Check the node's whole chain, every signature and receipt (keys from the directory, with their validity
+    periods) and every checkpoint; name the first bad entry and why. Exits 1 if anything is wrong."""
+    from yuantou.ledger.chain import verify
+
+    cfg, chain, checkpoints, keys = _ledger(config)
+    problem = verify(chain, keys, checkpoints)
     if problem is not None:
         typer.echo(f"ledger of {cfg.subscriber_id}: BROKEN at {problem}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"ledger of {cfg.subscriber_id}: {len(chain)} entries verify ({one_sided} one-sided, "
-               f"{len(checkpoints)} checkpoints); head {head}")
+    typer.echo(f"ledger of {cfg.subscriber_id}: {len(chain)} entries verify ({sum(e.one_sided for e in chain)} "
+               f"one-sided, {len(checkpoints)} checkpoints); head {chain[-1].hash if chain else '-'}")
+
+
+@ledger_app.command("export")
+def ledger_export(config: Path = typer.Option(..., "--config", help="the node's TOML file"),
+                  transaction: str = typer.Option(..., "--transaction", help="the transaction id"),
+                  out: Path = typer.Option(..., "--out", help="where to write the bundle (JSON)")) -> None:
+    """Write one transaction's evidence: its entries, receipts, checkpoints and the public keys they need."""
+    import json
+
+    from yuantou.ledger.bundle import export_bundle
+
+    cfg, entries, checkpoints, keys = _ledger(config, transaction)
+    if not entries:
+        fail(f"the ledger of {cfg.subscriber_id} holds no message of transaction {transaction!r}")
+    out.write_text(json.dumps(export_bundle(cfg.subscriber_id, transaction, entries, checkpoints, keys), indent=1))
+    typer.echo(f"{out}: {len(entries)} entries of transaction {transaction}, "
+               f"{sum(c.transaction_id == transaction for c in checkpoints)} checkpoints")
+
+
+@ledger_app.command("check")
+def ledger_check(bundle: Path = typer.Argument(..., help="a bundle from `yuantou ledger export`")) -> None:
+    """Check an evidence bundle on any machine, with no network: each entry's hash, ids, signature and receipt,
+    and the checkpoints, against the keys in the bundle. Exits 1 naming the first problem."""
+    import json
+
+    from yuantou.ledger.bundle import BundleError, read_bundle
+    from yuantou.ledger.chain import verify
+
+    try:
+        doc = json.loads(bundle.read_text())
+        entries, checkpoints, keys = read_bundle(doc)
+    except OSError as exc:
+        fail(f"{bundle}: {exc.strerror}")
+    except ValueError as exc:  # JSON or bundle errors
+        fail(f"{bundle}: {exc}" if isinstance(exc, BundleError) else f"{bundle}: not JSON ({exc})")
+    problem = verify(entries, keys, checkpoints, excerpt=True)
+    if problem is not None:
+        typer.echo(f"{bundle}: BROKEN at {problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{bundle}: {len(entries)} entries of transaction {doc.get('transaction_id')} from {doc.get('node')} "
+               f"verify, with {len(checkpoints)} checkpoints")
 
 
 @node_app.command("subscribe")

@@ -257,21 +257,28 @@ def _entry_problem(entry: Entry, keys: KeyHistory) -> str | None:
     return None
 
 
-def verify(chain: Sequence[Entry], keys: KeyHistory, checkpoints: Iterable[Checkpoint] = ()) -> Problem | None:
-    """None if the chain, every signature and receipt in it and every checkpoint hold; else the first problem."""
+def verify(chain: Sequence[Entry], keys: KeyHistory, checkpoints: Iterable[Checkpoint] = (),
+           excerpt: bool = False) -> Problem | None:
+    """None if the chain, every signature and receipt in it and every checkpoint hold; else the first problem.
+
+    ``excerpt``: the entries are some of a chain (one transaction's, in an evidence bundle), in order but not
+    adjacent, so each is checked against its own hash and signatures, not linked to the one before it."""
     previous = GENESIS
     for position, entry in enumerate(chain):
-        if entry.height != position:
+        if excerpt:
+            if position and entry.height <= chain[position - 1].height:
+                return Problem(entry.height, "is out of order in the excerpt")
+        elif entry.height != position:
             return Problem(position, f"stands at place {position} but says it is entry {entry.height} "
                                      "(an entry was removed, inserted or moved)")
-        if entry.prev_hash != previous:
+        elif entry.prev_hash != previous:
             return Problem(position, "does not link to the entry before it (an entry was changed, removed, "
                                      "inserted or moved)")
         if entry_hash(entry) != entry.hash:
-            return Problem(position, "its contents do not match its hash (it was changed)")
+            return Problem(entry.height, "its contents do not match its hash (it was changed)")
         problem = _entry_problem(entry, keys)
         if problem:
-            return Problem(position, problem)
+            return Problem(entry.height, problem)
         previous = entry.hash
     for cp in checkpoints:
         shared = _between(chain, cp.parties, cp.transaction_id)
