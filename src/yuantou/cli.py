@@ -172,6 +172,14 @@ def _ledger(config: Path, transaction_id: str | None = None):  # noqa: ANN202
     return cfg, chain, checkpoints, asyncio.run(keys())
 
 
+def _verdict(what: str, problem, ok: str) -> None:  # noqa: ANN001
+    """Print what was checked and how it went; a problem exits 1 (a file that cannot be read exits 2)."""
+    if problem is not None:
+        typer.echo(f"{what}: BROKEN at {problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{what}: {ok}")
+
+
 @ledger_app.command("verify")
 def ledger_verify(config: Path = typer.Option(..., "--config", help="the node's TOML file")) -> None:
     """Check the node's whole chain, every signature and receipt (keys from the directory, with their validity
@@ -179,12 +187,9 @@ def ledger_verify(config: Path = typer.Option(..., "--config", help="the node's 
     from yuantou.ledger.chain import verify
 
     cfg, chain, checkpoints, keys = _ledger(config)
-    problem = verify(chain, keys, checkpoints)
-    if problem is not None:
-        typer.echo(f"ledger of {cfg.subscriber_id}: BROKEN at {problem}", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"ledger of {cfg.subscriber_id}: {len(chain)} entries verify ({sum(e.one_sided for e in chain)} "
-               f"one-sided, {len(checkpoints)} checkpoints); head {chain[-1].hash if chain else '-'}")
+    _verdict(f"ledger of {cfg.subscriber_id}", verify(chain, keys, checkpoints),
+             f"{len(chain)} entries verify ({sum(e.one_sided for e in chain)} one-sided, {len(checkpoints)} "
+             f"checkpoints); head {chain[-1].hash if chain else '-'}")
 
 
 @ledger_app.command("export")
@@ -220,12 +225,9 @@ def ledger_check(bundle: Path = typer.Argument(..., help="a bundle from `yuantou
         fail(f"{bundle}: {exc.strerror}")
     except ValueError as exc:  # JSON or bundle errors
         fail(f"{bundle}: {exc}" if isinstance(exc, BundleError) else f"{bundle}: not JSON ({exc})")
-    problem = verify(entries, keys, checkpoints, excerpt=True)
-    if problem is not None:
-        typer.echo(f"{bundle}: BROKEN at {problem}", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"{bundle}: {len(entries)} entries of transaction {doc.get('transaction_id')} from {doc.get('node')} "
-               f"verify, with {len(checkpoints)} checkpoints")
+    _verdict(str(bundle), verify(entries, keys, checkpoints, excerpt=True),
+             f"{len(entries)} entries of transaction {doc.get('transaction_id')} from {doc.get('node')} verify, "
+             f"with {len(checkpoints)} checkpoints")
 
 
 @node_app.command("subscribe")

@@ -145,8 +145,8 @@ def _forecast_group(group: Group, settings: Settings) -> list[SeriesForecast]:
         chosen_runs.append((sid, chosen, mean, (actual - predicted[chosen]) / scale, scale, errors,
                             float(np.mean(recent == 0))))
     levels = settings.levels
-    probabilities = sorted({p for level in levels for p in _probabilities(level)})
-    central = sorted({p for level in levels for p in _probabilities(level)[:2]})
+    probabilities = sorted({p for level in levels for p in interval_probabilities(level)})
+    central = sorted({p for level in levels for p in interval_probabilities(level)[:2]})
     scores = np.stack([r[3] for r in chosen_runs])  # series × windows × steps, in each series' own scale
     z = _pooled_quantiles(scores, probabilities)  # probability → (steps,)
     out = []
@@ -154,7 +154,7 @@ def _forecast_group(group: Group, settings: Settings) -> list[SeriesForecast]:
         quantile = {p: np.clip(mean + scale * z[p], 0, None) for p in probabilities}
         lower, upper = {}, {}
         for level in levels:
-            low, high, one_sided = _probabilities(level)
+            low, high, one_sided = interval_probabilities(level)
             # where demand is zero with more than the lower tail's probability (by the quantile, or by how
             # often the series was zero lately), a central interval would cover more than asked or leave out
             # the likeliest value: the interval is then [0, the level's quantile]
@@ -165,7 +165,7 @@ def _forecast_group(group: Group, settings: Settings) -> list[SeriesForecast]:
     return out
 
 
-def _probabilities(level: int) -> tuple[float, float, float]:
+def interval_probabilities(level: int) -> tuple[float, float, float]:
     """The quantiles an interval at ``level`` % needs: the central pair, and the one-sided upper end."""
     return round((1 - level / 100) / 2, 6), round((1 + level / 100) / 2, 6), round(level / 100, 6)
 

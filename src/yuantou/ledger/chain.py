@@ -107,9 +107,13 @@ def seal(entry: Entry) -> Entry:
 
 def append(chain: Sequence[Entry], **fields: object) -> Entry:
     """The next entry of ``chain`` (height and link filled in, hash sealed)."""
-    head = chain[-1] if chain else None
-    return seal(Entry(height=0 if head is None else head.height + 1,
-                      prev_hash=GENESIS if head is None else head.hash, **fields))  # type: ignore[arg-type]
+    return after(None if not chain else (chain[-1].height, chain[-1].hash), **fields)
+
+
+def after(head: tuple[int, str] | None, **fields: object) -> Entry:
+    """The entry that follows a chain whose head has this (height, hash), or the first one if None."""
+    height, prev_hash = (0, GENESIS) if head is None else (head[0] + 1, head[1])
+    return seal(Entry(height=height, prev_hash=prev_hash, **fields))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

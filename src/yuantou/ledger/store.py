@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select, text
 from sqlalchemy.engine import Connection
 
-from yuantou.ledger.chain import Checkpoint, Entry, Receipt, append
+from yuantou.ledger.chain import Checkpoint, Entry, Receipt, after
 from yuantou.store.tables import ledger_checkpoints, ledger_entries
 
 _APPEND_LOCK = 0x59544C47  # "YTLG": one advisory lock id for the ledger's head
@@ -31,10 +31,11 @@ def append_entry(conn: Connection, *, sender: str, receiver: str, action: str, t
     """Seal the next entry on the chain's head and insert it (in ``conn``'s transaction)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _APPEND_LOCK})
-    head = conn.execute(select(ledger_entries).order_by(ledger_entries.c.height.desc()).limit(1)).first()
-    entry = append([_entry(head)] if head is not None else [], sender=sender, receiver=receiver, action=action,
-                   transaction_id=transaction_id, message_id=message_id, authorization=authorization, body=body,
-                   recorded_at=recorded_at, receipt=receipt)
+    head = conn.execute(select(ledger_entries.c.height, ledger_entries.c.hash)
+                        .order_by(ledger_entries.c.height.desc()).limit(1)).first()
+    entry = after(None if head is None else (int(head.height), head.hash), sender=sender, receiver=receiver,
+                  action=action, transaction_id=transaction_id, message_id=message_id, authorization=authorization,
+                  body=body, recorded_at=recorded_at, receipt=receipt)
     conn.execute(ledger_entries.insert().values(
         height=entry.height, prev_hash=entry.prev_hash, hash=entry.hash, sender=sender, receiver=receiver,
         action=action, transaction_id=transaction_id, message_id=message_id, authorization=authorization, body=body,

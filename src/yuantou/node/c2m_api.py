@@ -53,7 +53,7 @@ def _today() -> date:
 def forecast_series(series: dict[str, np.ndarray], first: date, body: ForecastRunIn,
                     progress: dict[str, Any]) -> dict[str, Any]:
     """Forecast every series (pipeline where the history allows, recent quantiles where it is short)."""
-    from yuantou.forecast.pipeline import Settings, run
+    from yuantou.forecast.pipeline import Settings, interval_probabilities, run
 
     settings = Settings(horizon=body.horizon, season_length=7, levels=tuple(sorted(set(body.levels))),
                         windows=body.windows, jobs=1)
@@ -75,11 +75,12 @@ def forecast_series(series: dict[str, np.ndarray], first: date, body: ForecastRu
             continue
         recent = values[-28:] if len(values) else np.zeros(1)
         mean = float(recent.mean())
-        central = {side: {str(lv): [float(np.quantile(recent, (1 + sign * lv / 100) / 2))] * body.horizon
-                          for lv in settings.levels} for side, sign in (("lo", -1), ("hi", 1))}
+        pairs = {lv: interval_probabilities(lv)[:2] for lv in settings.levels}  # central intervals
+        quantiles = {p: [float(np.quantile(recent, p))] * body.horizon for pair in pairs.values() for p in pair}
         out.append({"id": sid, "model": SHORT_HISTORY_MODEL, "dates": dates, "mean": [mean] * body.horizon,
-                    **central, "quantiles": {str(round((1 + sign * lv / 100) / 2, 6)): central[side][str(lv)]
-                                             for lv in settings.levels for side, sign in (("lo", -1), ("hi", 1))}})
+                    "lo": {str(lv): quantiles[lo] for lv, (lo, _) in pairs.items()},
+                    "hi": {str(lv): quantiles[hi] for lv, (_, hi) in pairs.items()},
+                    "quantiles": {str(p): v for p, v in quantiles.items()}})
         progress["done"] = len(out)
     models: dict[str, int] = {}
     for s in out:

@@ -11,7 +11,7 @@ has the same column), so the next round starts where the last one ended.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import highspy
 import numpy as np
@@ -76,13 +76,9 @@ class PlanLP:
               tolerance: float = 1e-7, time_limit: float | None = None, max_rounds: int = 30) -> LPSolution | None:
         """The LP optimum under these bounds (None if infeasible or out of time)."""
         started = time.perf_counter()
-        core = self.core
-        bounded = LPData(core.col_lower if col_lower is None else col_lower,
-                         core.col_upper if col_upper is None else col_upper, core.cost,
-                         core.row_lower if row_lower is None else row_lower,
-                         core.row_upper if row_upper is None else row_upper,
-                         core.start, core.index, core.value, core.offset, core.integer)
-        n = core.num_cols
+        given = {"col_lower": col_lower, "col_upper": col_upper, "row_lower": row_lower, "row_upper": row_upper}
+        bounded = replace(self.core, **{k: v for k, v in given.items() if v is not None})
+        n = bounded.num_cols
         iterations = 0
         for rounds in range(1, max_rounds + 1):
             left = None if time_limit is None else time_limit - (time.perf_counter() - started)

@@ -71,8 +71,6 @@ class ModelBuilder:
         return LPData(lower, upper, cost, row_lower, row_upper, matrix.indptr.astype(np.int64),
                       matrix.indices.astype(np.int32), matrix.data, self.offset, integer)
 
-    def lp(self, maximize: bool = False) -> highspy.HighsLp:
-        return self.finish().highs(maximize)
 
 
 @dataclass

@@ -33,7 +33,7 @@ import numpy as np
 
 from yuantou.domain.twin import ConfirmedOrder, Twin, TwinError
 from yuantou.plan.demand import ForecastTable
-from yuantou.plan.matrix import INF, ModelBuilder
+from yuantou.plan.matrix import ModelBuilder
 from yuantou.plan.sales import SalesPieces
 
 
@@ -319,7 +319,8 @@ def build(spec: PlanInput, elastic: bool = False, shortfall_penalty: float | Non
         route_use=route_use, route_setup_time=route_setup_time, capacity=capacity, make=make,
         make_upper=make_upper, setup=setup, link_rows=link_rows,
         slot_product=slot_product, slot_expires=slot_expires, stock=stock, out=out, lot_product=lot_product,
-        lot_days=lot_days, lot_expires=lot_expires, lot=lot, sales=sales, forecast_product=f_product, forecast_region=f_region, forecast_day=f_day,
+        lot_days=lot_days, lot_expires=lot_expires, lot=lot, sales=sales, forecast_product=f_product,
+        forecast_region=f_region, forecast_day=f_day,
         forecast_mean=f_mean, short=short, order_product=order_product, order_region=order_region,
         order_depart=order_depart, capacity_rows=capacity_rows, ship_rows=ship, lane_rows=lane_rows)
     model.build_seconds = time.perf_counter() - started

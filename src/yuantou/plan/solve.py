@@ -74,13 +74,14 @@ class PlanInfeasible:
 
 def _mip(model: ProductionModel, time_limit: float | None, gap: float, threads: int | None
          ) -> tuple[highspy.Highs, LPData, float]:
-    """The model as HiGHS's MIP, every sales segment its own column (exact; for plans small enough to branch on)."""
-    lp = sales_columns(model.builder.finish(), Grouping.singletons(model.sales))
+    """The model as HiGHS's MIP, every sales segment its own column (exact; for plans small enough to branch on).
+    Returns HiGHS after the run, the model's own LP (without the sales columns) and the seconds it took."""
+    core = model.builder.finish()
     h = highs(time_limit, gap, threads)
-    h.passModel(lp.highs(maximize=True))
+    h.passModel(sales_columns(core, Grouping.singletons(model.sales)).highs(maximize=True))
     started = time.perf_counter()
     h.run()
-    return h, lp, time.perf_counter() - started
+    return h, core, time.perf_counter() - started
 
 
 def _fixed_bounds(model: ProductionModel, core: LPData, opened: np.ndarray
@@ -173,7 +174,7 @@ def solve(spec: PlanInput, time_limit: float | None = None, gap: float = 1e-4, t
         else:  # an LP: solved as the fixed one, so its duals are the shadow prices
             core = model.builder.finish()
             found = PlanLP(core, Grouping.by_segment(model.sales), threads).solve(
-                *_fixed_bounds(model, core, _opened(model, core.col_lower)), time_limit=time_limit)
+                *_fixed_bounds(model, core, np.zeros(model.setup.shape, dtype=bool)), time_limit=time_limit)
             found = (found, found.bound) if found is not None else None
         if found is not None:
             best, bound = found
@@ -186,7 +187,7 @@ def solve(spec: PlanInput, time_limit: float | None = None, gap: float = 1e-4, t
             return plan
         if not len(integers):
             return explain(spec, time_limit, threads)
-    h, lp, solve_seconds = _mip(model, time_limit, gap, threads)
+    h, core, solve_seconds = _mip(model, time_limit, gap, threads)
     status = h.getModelStatus()
     if status == highspy.HighsModelStatus.kInfeasible:
         return explain(spec, time_limit, threads)
@@ -196,7 +197,7 @@ def solve(spec: PlanInput, time_limit: float | None = None, gap: float = 1e-4, t
     x = np.asarray(h.getSolution().col_value)
     values, sold = x[:model.builder.num_cols], x[model.builder.num_cols:]
     duals_started = time.perf_counter()
-    duals = _duals(model, model.builder.finish(), values, threads) if shadow_prices else np.full(lp.num_rows, np.nan)
+    duals = _duals(model, core, values, threads) if shadow_prices else np.full(core.num_rows, np.nan)
     info = h.getInfo()
     mip_gap = float(info.mip_gap) if len(integers) else 0.0
     seconds = {"build": model.build_seconds, "solve": solve_seconds,
@@ -340,11 +341,11 @@ def read_plan(model: ProductionModel, values: np.ndarray, sold: np.ndarray, dual
 def explain(spec: PlanInput, time_limit: float | None, threads: int | None) -> PlanInfeasible:
     """Solve with shortfalls allowed and say which orders fall short and which rows bind them."""
     model = build(spec, elastic=True)
-    h, _, _ = _mip(model, time_limit, 1e-4, threads)
+    h, core, _ = _mip(model, time_limit, 1e-4, threads)
     if not h.getInfo().primal_solution_status:
         return PlanInfeasible("the confirmed orders cannot all be met, and the diagnosis found no plan in time")
     values = np.asarray(h.getSolution().col_value)[:model.builder.num_cols]
-    duals = _duals(model, model.builder.finish(), values, threads)
+    duals = _duals(model, core, values, threads)
     twin, T = spec.twin, spec.days
     lanes, resources = twin.lanes, twin.resources
     short = values[model.short]

@@ -44,10 +44,15 @@ class InboxWriter:
                              transaction_id=row["transaction_id"], message_id=row["message_id"],
                              authorization=row["authorization"] or "", body=row["body"],
                              recorded_at=int(row["received_at"]), receipt=receipt)
-        # the receiver's word on the transaction so far, this message included, for the ACK to carry
-        checkpoints = [self.checkpoint(conn, row["sender_id"], row["transaction_id"]) if self.checkpoint else None
-                       for row, _, _ in items]
-        return [(True, (fresh, cp)) for fresh, cp in zip(new, checkpoints)]
+        # the receiver's word on the transaction so far, this batch's messages included, for the ACKs to carry:
+        # one per sender and transaction, however many of its messages the batch holds
+        signed: dict[tuple[str, str], Checkpoint | None] = {}
+        for row, _, _ in items:
+            key = (row["sender_id"], row["transaction_id"])
+            if key not in signed:
+                signed[key] = self.checkpoint(conn, *key) if self.checkpoint else None
+        return [(True, (fresh, signed[(row["sender_id"], row["transaction_id"])]))
+                for (row, _, _), fresh in zip(items, new)]
 
     def _stored(self, outcomes: list[Outcome]) -> None:
         self.rows += len(outcomes)

@@ -65,6 +65,11 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def public_key_b64(key: Ed25519PublicKey) -> str:
+    """A signing public key as the directory lists it: its 32 raw bytes in base64."""
+    return b64(_raw(key))
+
+
 @dataclass(frozen=True)
 class KeyPair:
     """A subscriber's signing key pair plus its X25519 encryption key pair."""
@@ -74,7 +79,7 @@ class KeyPair:
 
     @property
     def signing_public_b64(self) -> str:
-        return b64(_raw(self.signing.public_key()))
+        return public_key_b64(self.signing.public_key())
 
     @property
     def encryption_public_b64(self) -> str:

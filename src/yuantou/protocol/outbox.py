@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from yuantou.ledger.chain import CHECKPOINT_HEADER, RECEIPT_HEADER, Checkpoint, Receipt, parse_checkpoint, parse_receipt
 from yuantou.ledger.store import append_entry, save_checkpoint
 from yuantou.protocol.keys import KeyPair
-from yuantou.protocol.signing import sign
+from yuantou.protocol.signing import ALGORITHM, sign
 from yuantou.store.db import Database
 from yuantou.store.tables import outbox
 
@@ -48,7 +48,7 @@ class Signer:
     @property
     def key_id_header(self) -> str:
         """The ``keyId`` its signatures carry."""
-        return f"{self.subscriber_id}|{self.key_id}|ed25519"
+        return f"{self.subscriber_id}|{self.key_id}|{ALGORITHM}"
 
 
 def enqueue(
