@@ -132,14 +132,16 @@ def wait_answered(db_url: str, timeout: float = 300) -> tuple[int, int, float]:
         db.close()
 
 
-def bench_node(database: str, workers: int, args, sink_url: str, bare_rate: float, workdir: Path) -> dict:  # noqa: ANN001
+def bench_node(database: str, workers: int, args, sink_url: str, bare_rate: float, workdir: Path,  # noqa: ANN001
+               extra: dict | None = None, peer: KeyPair | None = None) -> dict:
+    """``peer``: the buyer's keys (the callback sink's, if it counter-signs); ``extra``: more node settings."""
     root = Path(tempfile.mkdtemp(prefix="yt-bench-"))
     net = LocalNetwork(root, database=database)
-    peer = KeyPair.generate()
+    peer = peer or KeyPair.generate()
     try:
         net.start_directory()
         catalog = catalog_document("orchard", "Bench Orchard", [("apple", "Apples", "fruit", "kg", 8.5, 10**9)])
-        producer = net.add_node("orchard", ["producer"], catalog, extra={"workers": workers})
+        producer = net.add_node("orchard", ["producer"], catalog, extra={"workers": workers} | (extra or {}))
         net.register("bench-buyer", sink_url, ["BAP"], peer, "b1")
         window = catalog["items"][0]["windows"][0]["id"]
 
@@ -181,9 +183,10 @@ def bench_node(database: str, workers: int, args, sink_url: str, bare_rate: floa
         shutil.rmtree(root, ignore_errors=True)
 
 
-def start_bare(port: int, app: str = "bare_app:app") -> subprocess.Popen:
+def start_bare(port: int, app: str = "bare_app:app", env: dict | None = None) -> subprocess.Popen:
     process = subprocess.Popen([sys.executable, "-m", "uvicorn", app, "--app-dir", str(HERE), "--port", str(port),
-                                "--log-level", "warning", "--no-access-log"], start_new_session=True)
+                                "--log-level", "warning", "--no-access-log"], start_new_session=True,
+                               env=os.environ | (env or {}))
     for _ in range(100):
         try:
             httpx.post(f"http://127.0.0.1:{port}/beckn/ping")

@@ -73,6 +73,7 @@ class Peer:
         self.key_id = "peer-k1"
         self.keys = KeyPair.generate()
         self.received: list[dict] = []
+        self.ack_headers = lambda body: {}  # extra headers on its ACKs (a test makes it counter-sign, or forge)
         self._lock = threading.Lock()
         port = free_port()
         peer = self
@@ -86,6 +87,8 @@ class Peer:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(out)))
+                for name, value in peer.ack_headers(body).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(out)
 

@@ -86,3 +86,45 @@ def test_the_inbox_tells_a_new_message_from_a_repeat_on_this_backend(db: Databas
     assert db.transaction(lambda c: insert_ignoring_duplicates(c, inbox, [row, {**row, "message_id": "m2"}])) == [
         True, True]
     assert db.transaction(lambda c: insert_ignoring_duplicates(c, inbox, [row])) == [False]
+
+
+@pytest.mark.parametrize("tamper", ["none", "delete-mid-stretch", "delete-at-seam", "delete-first", "edit",
+                                    "relink-after-delete", "truncate"])
+def test_checking_stretches_in_parallel_gives_the_single_pass_verdict(db: Database, tamper: str) -> None:
+    """Worker processes read stretches of 5 heights; the seams between them are where a parallel check could
+    miss what one pass sees (a row removed at the end of a stretch, a stretch that does not link on)."""
+    from sqlalchemy import delete
+
+    from yuantou.ledger.audit import verify_store
+    from yuantou.ledger.chain import entry_hash
+
+    for i in range(23):
+        db.transaction(lambda conn, i=i: record(conn, i, 1_000_000 + 40 * i, receipted=i % 4 != 0))
+    chain = db.transaction(read_chain)
+    db.transaction(lambda conn: [save_checkpoint(conn, cp) for cp in checkpoints(chain)])
+    rows = ledger_entries.c
+    if tamper == "delete-mid-stretch":
+        db.transaction(lambda c: c.execute(delete(ledger_entries).where(rows.height == 12)))
+    elif tamper == "delete-at-seam":  # the last row of the stretch [5, 10)
+        db.transaction(lambda c: c.execute(delete(ledger_entries).where(rows.height == 9)))
+    elif tamper == "delete-first":
+        db.transaction(lambda c: c.execute(delete(ledger_entries).where(rows.height == 0)))
+    elif tamper == "edit":
+        db.transaction(lambda c: c.execute(update(ledger_entries).where(rows.height == 17).values(recorded_at=5)))
+    elif tamper == "relink-after-delete":  # entry 10 removed and 11 renumbered and resealed onto 9: only 12 breaks
+        def relink(c) -> None:  # noqa: ANN001
+            c.execute(delete(ledger_entries).where(rows.height == 10))
+            moved = next(e for e in chain if e.height == 11)
+            moved = moved.__class__(**{**moved.__dict__, "height": 10, "prev_hash": chain[9].hash, "hash": ""})
+            c.execute(update(ledger_entries).where(rows.height == 11).values(height=10, prev_hash=moved.prev_hash,
+                                                                              hash=entry_hash(moved)))
+        db.transaction(relink)
+    elif tamper == "truncate":  # the tail cut: the chain still links, the shop's checkpoint names what is gone
+        db.transaction(lambda c: c.execute(delete(ledger_entries).where(rows.height >= 21)))
+    expected = verify(db.transaction(read_chain), keys(), db.transaction(read_checkpoints))
+    run, held, problem = verify_store(db.url, keys(), workers=2, stretch=5)
+    assert len(held) == 3
+    assert problem == expected
+    assert (problem is None) == (tamper == "none")
+    if tamper == "none":
+        assert run.count == 23 and run.one_sided == 6 and run.last_hash == chain[-1].hash

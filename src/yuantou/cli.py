@@ -145,31 +145,33 @@ def node_serve(config: Path = typer.Option(..., "--config", help="the node's TOM
     serve(config, cfg, keys)
 
 
-def _ledger(config: Path, transaction_id: str | None = None):  # noqa: ANN202
-    """The node's config, its chain (or one transaction's entries), its checkpoints and the keys they need."""
+def _ledger_keys(cfg, subscribers: set[str]):  # noqa: ANN001, ANN202
+    """Every key the subscribers have registered in the node's directory, with their validity periods."""
     import asyncio
 
     import httpx
 
-    from yuantou.ledger.keys import key_history, key_ids
-    from yuantou.ledger.store import read_chain, read_checkpoints
+    from yuantou.ledger.keys import key_history
     from yuantou.protocol.registry_client import RegistryClient
-    from yuantou.store.db import Database
-
-    cfg, _, _ = _load_node(config)
-    db = Database(cfg.database_url)
-    try:
-        chain, checkpoints = db.transaction(lambda c: (read_chain(c, transaction_id), read_checkpoints(c)))
-    except Exception as exc:  # a store that cannot be reached, or one from before the ledger
-        fail(f"{cfg.database_url}: {exc}")
-    finally:
-        db.close()
 
     async def keys():  # noqa: ANN202
         async with httpx.AsyncClient() as http:
-            return await key_history(RegistryClient(cfg.directory_url, http), key_ids(chain, checkpoints))
+            return await key_history(RegistryClient(cfg.directory_url, http), subscribers)
 
-    return cfg, chain, checkpoints, asyncio.run(keys())
+    return asyncio.run(keys())
+
+
+def _ledger_read(cfg, read):  # noqa: ANN001, ANN202
+    """``read(connection)`` on the node's store; a store that cannot be reached (or predates the ledger) exits 2."""
+    from yuantou.store.db import Database
+
+    db = Database(cfg.database_url)
+    try:
+        return db.transaction(read)
+    except Exception as exc:  # noqa: BLE001
+        fail(f"{cfg.database_url}: {exc}")
+    finally:
+        db.close()
 
 
 def _verdict(what: str, problem, ok: str) -> None:  # noqa: ANN001
@@ -181,15 +183,33 @@ def _verdict(what: str, problem, ok: str) -> None:  # noqa: ANN001
 
 
 @ledger_app.command("verify")
-def ledger_verify(config: Path = typer.Option(..., "--config", help="the node's TOML file")) -> None:
+def ledger_verify(config: Path = typer.Option(..., "--config", help="the node's TOML file"),
+                  workers: int = typer.Option(0, "--workers", help="processes checking stretches of the chain "
+                                                                  "(0: one per core)")) -> None:
     """Check the node's whole chain, every signature and receipt (keys from the directory, with their validity
     periods) and every checkpoint; name the first bad entry and why. Exits 1 if anything is wrong."""
-    from yuantou.ledger.chain import verify
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    cfg, chain, checkpoints, keys = _ledger(config)
-    _verdict(f"ledger of {cfg.subscriber_id}", verify(chain, keys, checkpoints),
-             f"{len(chain)} entries verify ({sum(e.one_sided for e in chain)} one-sided, {len(checkpoints)} "
-             f"checkpoints); head {chain[-1].hash if chain else '-'}")
+    from yuantou.ledger.audit import verify_store
+    from yuantou.ledger.store import parties, read_checkpoints
+
+    cfg, _, _ = _load_node(config)
+    subscribers = _ledger_read(cfg, lambda c: parties(c) | {cp.signer.partition("|")[0]
+                                                            for cp in read_checkpoints(c)})
+    keys = _ledger_keys(cfg, subscribers)
+    columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TextColumn("entries"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("verify", total=None)
+        try:
+            run, checkpoints, problem = verify_store(cfg.database_url, keys, workers or None,
+                                                     progress=lambda done, total: bar.update(task, completed=done,
+                                                                                             total=total))
+        except Exception as exc:  # noqa: BLE001  a store that cannot be reached, or one from before the ledger
+            fail(f"{cfg.database_url}: {exc}")
+    _verdict(f"ledger of {cfg.subscriber_id}", problem,
+             f"{run.count} entries verify ({run.one_sided} one-sided, {len(checkpoints)} checkpoints); "
+             f"head {run.last_hash or '-'}")
 
 
 @ledger_app.command("export")
@@ -200,13 +220,17 @@ def ledger_export(config: Path = typer.Option(..., "--config", help="the node's 
     import json
 
     from yuantou.ledger.bundle import export_bundle
+    from yuantou.ledger.keys import parties
+    from yuantou.ledger.store import read_chain, read_checkpoints
 
-    cfg, entries, checkpoints, keys = _ledger(config, transaction)
+    cfg, _, _ = _load_node(config)
+    entries, checkpoints = _ledger_read(cfg, lambda c: (read_chain(c, transaction), read_checkpoints(c)))
     if not entries:
         fail(f"the ledger of {cfg.subscriber_id} holds no message of transaction {transaction!r}")
+    checkpoints = [cp for cp in checkpoints if cp.transaction_id == transaction]
+    keys = _ledger_keys(cfg, parties(entries, checkpoints))
     out.write_text(json.dumps(export_bundle(cfg.subscriber_id, transaction, entries, checkpoints, keys), indent=1))
-    typer.echo(f"{out}: {len(entries)} entries of transaction {transaction}, "
-               f"{sum(c.transaction_id == transaction for c in checkpoints)} checkpoints")
+    typer.echo(f"{out}: {len(entries)} entries of transaction {transaction}, {len(checkpoints)} checkpoints")
 
 
 @ledger_app.command("check")

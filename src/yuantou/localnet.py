@@ -158,16 +158,17 @@ class LocalNetwork:
         return proc
 
     def register(self, subscriber_id: str, url: str, types: list[str], keys: KeyPair, key_id: str,
-                 valid_for: timedelta = timedelta(days=30)) -> None:
+                 valid_for: timedelta = timedelta(days=30), valid_from: datetime | None = None) -> None:
         """Put a subscriber straight into the directory's store (what ``yuantou directory add`` does)."""
         now = datetime.now(timezone.utc)
+        valid_from = valid_from or now - timedelta(minutes=1)
         db = Database(self.directory_db)
         try:
             for beckn_type in types:
                 db.transaction(lambda c, t=beckn_type: upsert(c, Entry(
                     subscriber_id=subscriber_id, url=url, type=t, domain=DOMAIN, city=CITY, country="CHN",
                     signing_public_key=keys.signing_public_b64, key_id=key_id,
-                    encr_public_key=keys.encryption_public_b64, valid_from=now - timedelta(minutes=1),
+                    encr_public_key=keys.encryption_public_b64, valid_from=valid_from,
                     valid_until=now + valid_for)))
         finally:
             db.close()

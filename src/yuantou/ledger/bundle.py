@@ -12,7 +12,7 @@ import base64
 from typing import Any
 
 from yuantou.ledger.chain import Checkpoint, Entry, KeyHistory, KeyRecord, Receipt
-from yuantou.protocol.keys import load_signing_public, public_key_b64
+from yuantou.protocol.keys import load_signing_public
 
 FORMAT = "yuantou-ledger-bundle/1"
 
@@ -36,7 +36,7 @@ def export_bundle(node: str, transaction_id: str, entries: list[Entry], checkpoi
         "checkpoints": [{"signer": c.signer, "parties": list(c.parties), "transaction_id": c.transaction_id,
                          "messages": list(c.messages), "signed_at": c.signed_at, "signature": c.signature}
                         for c in checkpoints if c.transaction_id == transaction_id],
-        "keys": [{"key_id": r.key_id, "public_key": public_key_b64(r.public_key), "valid_from": r.valid_from,
+        "keys": [{"key_id": r.key_id, "public_key": base64.b64encode(r.public_key).decode(), "valid_from": r.valid_from,
                   "valid_until": r.valid_until} for records in keys.records.values() for r in records],
     }
 

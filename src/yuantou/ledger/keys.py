@@ -1,7 +1,7 @@
 """The keys a chain's signatures need, from the directory, with the periods they were valid for.
 
-Every key a subscriber has registered is looked up by its id, whatever its validity today, so an
-entry signed before a rotation still verifies under the key of its day.
+Every key a subscriber has registered is looked up, whatever its validity today, so an entry signed
+before a rotation still verifies under the key of its day.
 """
 
 from __future__ import annotations
@@ -13,41 +13,38 @@ import httpx
 from yuantou.ledger.chain import Checkpoint, Entry, KeyHistory, KeyRecord
 from yuantou.protocol.keys import KeyError_
 from yuantou.protocol.registry_client import RegistryClient, parse_subscription
-from yuantou.protocol.signing import SignatureError, parse_signature_header
+from yuantou.protocol.signing import ALGORITHM
 
 
-def key_ids(chain: Iterable[Entry], checkpoints: Iterable[Checkpoint] = ()) -> set[str]:
-    """Every ``subscriber|key|ed25519`` that signed an entry, a receipt or a checkpoint."""
-    ids = {cp.signer for cp in checkpoints}
+def parties(chain: Iterable[Entry], checkpoints: Iterable[Checkpoint] = ()) -> set[str]:
+    """Every subscriber that sent, received, counter-signed or checkpointed an entry: whose keys a check needs."""
+    found = {cp.signer.partition("|")[0] for cp in checkpoints}
     for entry in chain:
-        try:
-            ids.add(parse_signature_header(entry.authorization).key_id)
-        except SignatureError:
-            pass  # verify names it
+        found |= {entry.sender, entry.receiver}
         if entry.receipt is not None:
-            ids.add(entry.receipt.key_id)
-    return ids
+            found.add(entry.receipt.key_id.partition("|")[0])
+    return found
 
 
-async def key_history(registry: RegistryClient, ids: Iterable[str]) -> KeyHistory:
+async def key_history(registry: RegistryClient, subscribers: Iterable[str]) -> KeyHistory:
+    """Every key each subscriber has registered (rotated-out ones too), with the period it was valid for."""
     history = KeyHistory()
-    for key_id in sorted(ids):
-        subscriber, _, rest = key_id.partition("|")
-        unique = rest.rpartition("|")[0]
-        criteria = {"subscriber_id": subscriber, **({"key_id": unique} if unique else {})}
+    for subscriber in sorted(subscribers):
         try:
-            entries = await registry.lookup(**criteria)
+            entries = await registry.lookup(subscriber_id=subscriber)
         except (httpx.HTTPError, ValueError):
-            continue  # verify names the entries this key would have verified
+            continue  # verify names the entries these keys would have verified
         seen = set()
         for entry in entries:
+            if entry.get("status", "SUBSCRIBED") != "SUBSCRIBED":
+                continue  # a key whose owner never proved it holds it signs for nothing
             try:
                 key = parse_subscription(entry)
             except (KeyError, KeyError_):
                 continue
-            if (key.valid_from, key.valid_until) in seen:
+            key_id = f"{subscriber}|{key.key_id}|{ALGORITHM}"
+            if (key_id, key.valid_from, key.valid_until) in seen:
                 continue  # one subscriber in several roles lists the same key more than once
-            seen.add((key.valid_from, key.valid_until))
-            history.add(KeyRecord(key_id, key.public_key, int(key.valid_from),
-                                  int(min(key.valid_until, 2 ** 62))))
+            seen.add((key_id, key.valid_from, key.valid_until))
+            history.add(KeyRecord(key_id, key.public_key, int(key.valid_from), int(min(key.valid_until, 2 ** 62))))
     return history

@@ -8,7 +8,7 @@ workers share the store), so heights never fork.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import Connection
 
 from yuantou.ledger.chain import Checkpoint, Entry, Receipt, after
@@ -51,6 +51,24 @@ def read_chain(conn: Connection, transaction_id: str | None = None) -> list[Entr
     if transaction_id is not None:
         query = query.where(ledger_entries.c.transaction_id == transaction_id)
     return [_entry(row) for row in conn.execute(query)]
+
+
+def read_range(conn: Connection, low: int, high: int) -> list[Entry]:
+    """The entries with heights in [low, high), in order: one stretch of a chain checked in parallel."""
+    return [_entry(row) for row in conn.execute(select(ledger_entries).where(
+        ledger_entries.c.height >= low, ledger_entries.c.height < high).order_by(ledger_entries.c.height))]
+
+
+def head_height(conn: Connection) -> int | None:
+    return conn.execute(select(func.max(ledger_entries.c.height))).scalar_one()
+
+
+def parties(conn: Connection) -> set[str]:
+    """Every subscriber that sent, received or counter-signed an entry: whose keys a check of the chain needs."""
+    found: set[str] = set()
+    for column in (ledger_entries.c.sender, ledger_entries.c.receiver, ledger_entries.c.receipt_key_id):
+        found |= {value.partition("|")[0] for value in conn.execute(select(column).distinct()).scalars() if value}
+    return found
 
 
 def save_checkpoint(conn: Connection, cp: Checkpoint) -> None:

@@ -44,6 +44,7 @@ class NodeConfig(BaseModel):
     pool_pickup: str = Field("09:00-18:00", description="the next day's pickup window of those pools")
     pool_utc_offset: str = "+08:00"
     pool_step: str = Field("1", description="smallest quantity a household can ask for in those pools")
+    ledger: bool = Field(default=True, description="keep the counter-signed ledger; off only to measure its cost")
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes sharing the port and store")
 
     @field_validator("url", "directory_url")

@@ -25,9 +25,10 @@ CheckpointSigner = Callable[[Connection, str, str], Checkpoint]  # (conn, counte
 
 class InboxWriter:
     def __init__(self, db: Database, on_stored: Callable[[], None] | None = None, max_batch: int = 500,
-                 checkpoint: CheckpointSigner | None = None) -> None:
+                 checkpoint: CheckpointSigner | None = None, ledger: bool = True) -> None:
         self.on_stored = on_stored
         self.checkpoint = checkpoint
+        self.ledger = ledger
         self.rows = 0
         # rows go in with one plain insert each (no savepoints): a failure fails the whole group, unACKed
         self._committer = GroupCommitter(db, max_batch, apply=self._insert, on_committed=self._stored)
@@ -39,7 +40,7 @@ class InboxWriter:
     def _insert(self, conn: Connection, items: list[tuple[dict, str, Receipt | None]]) -> list[Outcome]:
         new = insert_ignoring_duplicates(conn, inbox, [row for row, _, _ in items])
         for (row, receiver, receipt), fresh in zip(items, new):
-            if fresh:
+            if fresh and self.ledger:
                 append_entry(conn, sender=row["sender_id"], receiver=receiver, action=row["action"],
                              transaction_id=row["transaction_id"], message_id=row["message_id"],
                              authorization=row["authorization"] or "", body=row["body"],

@@ -17,15 +17,18 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 
-from yuantou.ledger.chain import CHECKPOINT_HEADER, RECEIPT_HEADER, Checkpoint, Receipt, parse_checkpoint, parse_receipt
+from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, Checkpoint, Receipt, arriving_checkpoint_problem,
+                                  digest_of_message, parse_checkpoint, parse_receipt, raw_public_key, receipt_problem)
 from yuantou.ledger.store import append_entry, save_checkpoint
 from yuantou.protocol.keys import KeyPair
-from yuantou.protocol.signing import ALGORITHM, sign
+from yuantou.protocol.registry_client import SubscriberKey
+from yuantou.protocol.signing import ALGORITHM, body_digest, sign
 from yuantou.store.db import Database
 from yuantou.store.tables import outbox
 
@@ -84,6 +87,11 @@ class Sent:
     authorization: str | None = None
     receipt: Receipt | None = None
     checkpoint: Checkpoint | None = None  # the peer's word on the transaction so far
+    refused: str | None = None  # why a receipt or checkpoint the peer sent was not kept
+
+
+class KeyResolver(Protocol):
+    async def key(self, subscriber_id: str, key_id: str) -> SubscriberKey | None: ...
 
 
 def backoff(attempts: int, base: float = 0.2, cap: float = 30.0) -> float:
@@ -105,8 +113,12 @@ class OutboxSender:
         concurrency: int = 32,
         lease_seconds: float = 30.0,
         on_result: Callable[[dict, str], None] | None = None,
+        keys: KeyResolver | None = None,
+        ledger: bool = True,
     ) -> None:
         self.db, self.http, self.signer = db, http, signer
+        self.keys = keys  # to check peers' receipts and checkpoints as they arrive (None: kept unchecked)
+        self.ledger = ledger
         self.max_attempts, self.batch = max_attempts, batch
         self.on_result = on_result
         self.lease_seconds = lease_seconds
@@ -159,15 +171,54 @@ class OutboxSender:
             status = resp.json()["message"]["ack"]["status"]
         except (ValueError, KeyError, TypeError):
             status = None
-        receipt = parse_receipt(resp.headers.get(RECEIPT_HEADER))
-        checkpoint = parse_checkpoint(resp.headers.get(CHECKPOINT_HEADER))
-        if resp.status_code < 300 and status == "ACK":
-            return Sent(row["id"], "delivered", None, authorization, receipt, checkpoint)
         # network trouble, overload and 401 (a key not yet visible to the peer) are worth retrying
         if resp.status_code >= 500 or resp.status_code in (401, 408, 429):
             return Sent(row["id"], "retry", f"HTTP {resp.status_code}: {resp.text[:300]}")
+        receipt, checkpoint, refused = await self._countersigned(
+            row, parse_receipt(resp.headers.get(RECEIPT_HEADER)), parse_checkpoint(resp.headers.get(CHECKPOINT_HEADER)))
+        if refused:
+            log.warning("%s %s to %s: %s", row["action"], row["message_id"], row["target_url"], refused)
+        if resp.status_code < 300 and status == "ACK":
+            return Sent(row["id"], "delivered", None, authorization, receipt, checkpoint, refused)
         return Sent(row["id"], "nacked", f"HTTP {resp.status_code}: {resp.text[:500]}", authorization, receipt,
-                    checkpoint)
+                    checkpoint, refused)
+
+    async def _countersigned(self, row: dict, receipt: Receipt | None,
+                             checkpoint: Checkpoint | None) -> tuple[Receipt | None, Checkpoint | None, str | None]:
+        """Keep the peer's receipt and checkpoint only if they are the peer's own and verify, so that a bad one is
+        refused on arrival (the entry is then one-sided) rather than found by ``ledger verify`` later."""
+        if not self.ledger:
+            return None, None, None
+        if self.keys is None:  # nothing to check signatures with: keep what is at least about this message
+            mine = checkpoint is not None and checkpoint.transaction_id == row["transaction_id"] \
+                and self.signer.subscriber_id in checkpoint.parties
+            return receipt, checkpoint if mine else None, None
+        counterparty = row["counterparty_id"]
+        problems = []
+
+        async def key(key_id: str, when: int) -> bytes | None:
+            """The key, if the directory lists it as valid at ``when`` (as ``ledger verify`` will ask later)."""
+            subscriber, _, rest = key_id.partition("|")
+            found = await self.keys.key(subscriber, rest.rpartition("|")[0])  # type: ignore[union-attr]
+            if found is None or not found.valid_from <= when <= found.valid_until:
+                return None
+            return raw_public_key(found.public_key)
+
+        if receipt is not None:
+            problem = receipt_problem(receipt, row["body"], await key(receipt.key_id, receipt.signed_at), counterparty)
+            if problem:
+                problems.append(problem)
+                receipt = None
+        if checkpoint is not None:
+            sent = digest_of_message(self.signer.subscriber_id, counterparty or row["target_url"], row["action"],
+                                     row["transaction_id"], row["message_id"], body_digest(row["body"]))
+            problem = arriving_checkpoint_problem(checkpoint, await key(checkpoint.signer, checkpoint.signed_at),
+                                                  self.signer.subscriber_id,
+                                                  counterparty, row["transaction_id"], sent)
+            if problem:
+                problems.append(problem)
+                checkpoint = None
+        return receipt, checkpoint, "; ".join(problems) or None
 
     def _record(self, conn: Connection, results: list[Sent], rows: dict[int, dict]) -> None:
         """Each attempt's outcome; a message that reached its peer (ACK or NACK) goes to the ledger with the
@@ -176,7 +227,7 @@ class OutboxSender:
         for sent in results:
             row = rows[sent.row_id]
             attempts = row["attempts"] + 1
-            values: dict = {"attempts": attempts, "last_error": sent.error}
+            values: dict = {"attempts": attempts, "last_error": sent.error or sent.refused}
             if sent.outcome == "delivered":
                 values.update(state="delivered", delivered_at=now)
             elif sent.outcome == "nacked":
@@ -186,14 +237,13 @@ class OutboxSender:
             else:
                 values.update(next_attempt_at=now + backoff(attempts))
             conn.execute(update(outbox).where(outbox.c.id == sent.row_id).values(**values))
-            if sent.authorization is not None:
+            if sent.authorization is not None and self.ledger:
                 append_entry(conn, sender=self.signer.subscriber_id, receiver=row["counterparty_id"] or row["target_url"],
                              action=row["action"], transaction_id=row["transaction_id"], message_id=row["message_id"],
                              authorization=sent.authorization, body=row["body"], recorded_at=int(now),
                              receipt=sent.receipt)
-            cp = sent.checkpoint
-            if cp is not None and cp.transaction_id == row["transaction_id"] and self.signer.subscriber_id in cp.parties:
-                save_checkpoint(conn, cp)
+            if sent.checkpoint is not None:
+                save_checkpoint(conn, sent.checkpoint)
 
     async def run_once(self) -> int:
         rows = await self.db.run(self._due)
