@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import datetime, timezone
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -40,7 +41,8 @@ def history(messages: list[tuple[bool, int, bool, int]]) -> list[Entry]:
     for i, (farm_sends, tx, receipted, later) in enumerate(messages):
         when += later
         sender, receiver = (FARM, SHOP) if farm_sends else (SHOP, FARM)
-        body = json.dumps({"context": {"transaction_id": f"t{tx}", "message_id": f"m{i}"},
+        stamp = datetime.fromtimestamp(when, timezone.utc).isoformat().replace("+00:00", "Z")
+        body = json.dumps({"context": {"transaction_id": f"t{tx}", "message_id": f"m{i}", "timestamp": stamp},
                            "message": {"quantity": i}}).encode()
         key, unique, _ = signer(sender, when)
         receipt = None

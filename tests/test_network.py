@@ -304,3 +304,34 @@ def test_callbacks_are_matched_and_bounded_by_ttl(network, peer):
         db.close()
     late = post_signed(buyer.url + "/beckn/on_search", {"context": reply_ctx, "message": {"catalog": {}}}, peer)
     assert ack_status(late) == "NACK" and "ttl" in late.json()["error"]["message"], ttl_s
+
+
+def test_two_parties_bundles_agree_and_a_dropped_message_is_named(flows, network, tmp_path):
+    """Both ends export the transaction; held against each other they agree. The orchard's operator then drops
+    the buyer's confirm and the checkpoints that name it: the bundle still checks, but compare names the drop."""
+    tx = flows["confirm"]["context"]["transaction_id"]
+    cli = [sys.executable, "-m", "yuantou.cli", "ledger"]
+    paths = {}
+    for proc in (network.buyers["buyer1"], network.producers["orchard"]):
+        paths[proc.name] = tmp_path / f"{proc.name}.json"
+        done = subprocess.run(cli + ["export", "--config", str(proc.config_path), "--transaction", tx,
+                                     "--out", str(paths[proc.name])], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    agree = subprocess.run(cli + ["compare", str(paths["buyer1"]), str(paths["orchard"])], capture_output=True,
+                           text=True, timeout=60)
+    assert agree.returncode == 0, agree.stdout + agree.stderr
+    assert f"buyer1.yuantou.local and orchard.yuantou.local agree on transaction {tx}" in agree.stdout
+
+    doc = json.loads(paths["orchard"].read_text())
+    confirm = next(e for e in doc["entries"] if e["action"] == "confirm")
+    doc["entries"] = [e for e in doc["entries"] if e is not confirm]
+    doc["checkpoints"] = []
+    (tmp_path / "dropped.json").write_text(json.dumps(doc))
+    assert subprocess.run(cli + ["check", str(tmp_path / "dropped.json")], capture_output=True).returncode == 0
+    differ = subprocess.run(cli + ["compare", str(paths["buyer1"]), str(tmp_path / "dropped.json")],
+                            capture_output=True, text=True, timeout=60)
+    assert differ.returncode == 1, differ.stdout
+    assert (f"dropped: confirm {confirm['message_id']}: buyer1.yuantou.local holds orchard.yuantou.local's receipt"
+            in differ.stdout)
+    assert "unsigned-for: checkpoint" in differ.stdout and "orchard.yuantou.local signed for" in differ.stdout
+    assert "disagree on transaction" in differ.stderr

@@ -233,25 +233,63 @@ def ledger_export(config: Path = typer.Option(..., "--config", help="the node's 
     typer.echo(f"{out}: {len(entries)} entries of transaction {transaction}, {len(checkpoints)} checkpoints")
 
 
+def _bundle(path: Path):  # noqa: ANN202
+    """A bundle file's document, entries, checkpoints and keys; one that cannot be read exits 2 naming the field."""
+    import json
+
+    from yuantou.ledger.bundle import BundleError, read_bundle
+
+    try:
+        doc = json.loads(path.read_text())
+        return (doc, *read_bundle(doc))
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror}")
+    except ValueError as exc:  # JSON or bundle errors
+        fail(f"{path}: {exc}" if isinstance(exc, BundleError) else f"{path}: not JSON ({exc})")
+
+
 @ledger_app.command("check")
 def ledger_check(bundle: Path = typer.Argument(..., help="a bundle from `yuantou ledger export`")) -> None:
     """Check an evidence bundle on any machine, with no network: each entry's hash, ids, signature and receipt,
     and the checkpoints, against the keys in the bundle. Exits 1 naming the first problem."""
-    import json
-
-    from yuantou.ledger.bundle import BundleError, read_bundle
     from yuantou.ledger.chain import verify
 
-    try:
-        doc = json.loads(bundle.read_text())
-        entries, checkpoints, keys = read_bundle(doc)
-    except OSError as exc:
-        fail(f"{bundle}: {exc.strerror}")
-    except ValueError as exc:  # JSON or bundle errors
-        fail(f"{bundle}: {exc}" if isinstance(exc, BundleError) else f"{bundle}: not JSON ({exc})")
+    doc, entries, checkpoints, keys = _bundle(bundle)
     _verdict(str(bundle), verify(entries, keys, checkpoints, excerpt=True),
              f"{len(entries)} entries of transaction {doc.get('transaction_id')} from {doc.get('node')} verify, "
              f"with {len(checkpoints)} checkpoints")
+
+
+@ledger_app.command("compare")
+def ledger_compare(first: Path = typer.Argument(..., help="one party's bundle"),
+                   second: Path = typer.Argument(..., help="the other party's bundle on the same transaction")) -> None:
+    """Hold two parties' bundles on one transaction against each other: every message one side sent that the
+    other does not hold (with whether it was receipted), every message id held under different bytes, every
+    checkpoint a side signed for messages it no longer holds. Each bundle is checked first. Exits 1 on any."""
+    from yuantou.ledger.chain import verify
+    from yuantou.ledger.compare import Side, compare
+
+    sides = []
+    for path in (first, second):
+        doc, entries, checkpoints, keys = _bundle(path)
+        _verdict(str(path), verify(entries, keys, checkpoints, excerpt=True),
+                 f"{len(entries)} entries from {doc.get('node')} verify")
+        sides.append((doc, Side(str(doc.get("node")), entries, checkpoints)))
+    (doc_a, a), (doc_b, b) = sides
+    if doc_a.get("transaction_id") != doc_b.get("transaction_id"):
+        fail(f"{first} is on transaction {doc_a.get('transaction_id')!r}, {second} on {doc_b.get('transaction_id')!r}")
+    if a.node == b.node:
+        fail(f"both bundles are {a.node}'s: compare one party's with the other's")
+    divergences = compare(a, b)
+    for d in divergences:
+        typer.echo(f"  {d.kind}: {d}")
+    shared = len({(e.action, e.message_id) for e in a.entries} & {(e.action, e.message_id) for e in b.entries})
+    if divergences:
+        typer.echo(f"{a.node} and {b.node} disagree on transaction {doc_a.get('transaction_id')}: "
+                   f"{len(divergences)} divergences", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{a.node} and {b.node} agree on transaction {doc_a.get('transaction_id')}: {shared} messages "
+               "held alike")
 
 
 @node_app.command("subscribe")
@@ -275,6 +313,37 @@ def node_subscribe(config: Path = typer.Option(..., "--config")) -> None:
         console.print(answer)
     if any(a["status_code"] != 200 for a in answers):
         raise typer.Exit(1)
+
+
+@node_app.command("rotate-key")
+def node_rotate_key(config: Path = typer.Option(..., "--config", help="the node's TOML file"),
+                    key_id: str = typer.Option("", "--key-id", help="the new key's id (default: the current one "
+                                                                  "with its number raised, orchard-k1 → orchard-k2)"),
+                    overlap: int = typer.Option(300, "--overlap", min=0,
+                                                help="seconds the old key stays valid, for messages in flight")) -> None:
+    """Give the node a new signing key: registered in the directory from now, the old key ended after
+    ``--overlap``, the config pointed at the new key (a running node switches within seconds). Entries signed
+    before still verify under the old key. The node must be running to answer the directory's challenge."""
+    from datetime import timedelta
+
+    import httpx
+
+    from yuantou.node.rotation import RotationError, rotate
+
+    cfg, keys, _ = _load_node(config)
+
+    async def go():  # noqa: ANN202
+        async with httpx.AsyncClient() as http:
+            return await rotate(config, cfg, keys, http, key_id or None, timedelta(seconds=overlap))
+
+    try:
+        done = asyncio.run(go())
+    except RotationError as exc:
+        fail(str(exc))
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach {cfg.directory_url}: {exc}")
+    typer.echo(f"{cfg.subscriber_id} now signs with {done.new_key_id} (keys in {done.key_folder}); "
+               f"{done.old_key_id} stays valid until {done.old_valid_until:%Y-%m-%d %H:%M:%S}Z")
 
 
 def _pool_call(node: str, method: str, path: str, body: dict | None = None, token: str | None = None):  # noqa: ANN202

@@ -24,6 +24,7 @@ import base64
 import hashlib
 import json
 import re
+from datetime import datetime
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -242,7 +243,7 @@ class Problem:
         return f"entry {self.height}: {self.reason}"
 
 
-def _signed_by(key: bytes | None, signature_b64: str, text: bytes) -> bool:
+def signed_by(key: bytes | None, signature_b64: str, text: bytes) -> bool:
     """Ed25519 through libsodium, about twice as fast here as OpenSSL's: verifying a chain is two checks an entry."""
     if key is None:
         return False
@@ -253,21 +254,33 @@ def _signed_by(key: bytes | None, signature_b64: str, text: bytes) -> bool:
     return True
 
 
-def _context_problem(entry: Entry) -> str | None:
-    """An entry's ids must be the ones its (signed) body carries: else a receipt could be moved to another id."""
+def body_context(body: bytes) -> dict:
     try:
-        context = json.loads(entry.body).get("context") or {}
+        context = json.loads(body).get("context")
     except (ValueError, UnicodeDecodeError, AttributeError):
-        return None  # not a Beckn body: the signature check still covers its bytes
+        return {}  # not a Beckn body: the signature check still covers its bytes
+    return context if isinstance(context, dict) else {}
+
+
+def context_time(context: dict) -> int | None:
+    """A message's ``context.timestamp`` in Unix seconds (the same bytes at both ends), or None."""
+    try:
+        return int(datetime.fromisoformat(context["timestamp"].replace("Z", "+00:00")).timestamp())
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _context_problem(entry: Entry, context: dict) -> str | None:
+    """An entry's ids must be the ones its (signed) body carries: else a receipt could be moved to another id."""
     for name in ("transaction_id", "message_id", "action"):
         if name in context and context[name] != getattr(entry, name):
             return f"its {name} {getattr(entry, name)!r} is not the body's {context[name]!r}"
     return None
 
 
-def _entry_problem(entry: Entry, digest: str, keys: KeyHistory) -> str | None:
+def _entry_problem(entry: Entry, digest: str, context: dict, keys: KeyHistory) -> str | None:
     """What is wrong with one entry on its own (``digest``: its body's BLAKE-512, computed once for all checks)."""
-    problem = _context_problem(entry)
+    problem = _context_problem(entry, context)
     if problem:
         return problem
     try:
@@ -277,11 +290,11 @@ def _entry_problem(entry: Entry, digest: str, keys: KeyHistory) -> str | None:
     key = keys.at(header.key_id, header.created)
     if key is None:
         return f"no key {header.key_id} was valid at {header.created}"
-    if not _signed_by(key, header.signature, signing_string(header.created, header.expires, digest).encode()):
+    if not signed_by(key, header.signature, signing_string(header.created, header.expires, digest).encode()):
         return f"the sender's signature ({header.key_id}) does not verify over its body"
     if entry.receipt is not None:
         signer = keys.at(entry.receipt.key_id, entry.receipt.signed_at)
-        if not _signed_by(signer, entry.receipt.signature, receipt_text(digest, entry.receipt.signed_at)):
+        if not signed_by(signer, entry.receipt.signature, receipt_text(digest, entry.receipt.signed_at)):
             return f"the receipt by {entry.receipt.key_id} does not verify"
     return None
 
@@ -292,7 +305,7 @@ def receipt_problem(receipt: Receipt, body: bytes, key: bytes | None, counterpar
         return f"the receipt is signed by {receipt.key_id}, not by {counterparty}"
     if key is None:
         return f"no key {receipt.key_id} was valid at {receipt.signed_at}"
-    if not _signed_by(key, receipt.signature, receipt_text(body_digest(body), receipt.signed_at)):
+    if not signed_by(key, receipt.signature, receipt_text(body_digest(body), receipt.signed_at)):
         return f"the receipt by {receipt.key_id} does not verify over the message sent"
     return None
 
@@ -307,7 +320,7 @@ def arriving_checkpoint_problem(cp: Checkpoint, key: bytes | None, us: str, coun
         return f"the checkpoint is on {cp.parties[0]}–{cp.parties[1]}, transaction {cp.transaction_id}, not this one"
     if key is None:
         return f"no key {cp.signer} was valid at {cp.signed_at}"
-    if not _signed_by(key, cp.signature, checkpoint_text(cp)):
+    if not signed_by(key, cp.signature, checkpoint_text(cp)):
         return f"the checkpoint by {cp.signer} does not verify"
     if sent_digest not in cp.messages:
         return "the checkpoint does not hold the message it acknowledges"
@@ -326,14 +339,19 @@ class Run:
     last_hash: str | None = None
     problem: Problem | None = None
     shared: dict[tuple[tuple[str, str], str], tuple[int, set[str]]] = field(default_factory=dict)
+    pairs: dict[tuple[str, str], list[tuple[int | None, str]]] = field(default_factory=dict)
+    hashes: dict[int, str] = field(default_factory=dict)
     one_sided: int = 0
 
 
 def check_run(entries: Iterable[Entry], keys: KeyHistory, start: int = 0, prev_hash: str | None = GENESIS,
-              wanted: Container[tuple[tuple[str, str], str]] = (), excerpt: bool = False) -> Run:
+              wanted: Container[tuple[tuple[str, str], str]] = (), excerpt: bool = False,
+              pairs: Container[tuple[str, str]] = (), heights: Container[int] = ()) -> Run:
     """Check a stretch of a chain whose first entry should stand at place ``start`` and link to ``prev_hash``
     (None: not known here, ``join`` checks it): each entry's place, link, hash and signatures. Stops at the first
-    problem. Collects the digests of the messages of each (parties, transaction) in ``wanted``.
+    problem. Collects the digests of the messages of each (parties, transaction) in ``wanted``, the (timestamp,
+    digest) of every message between each pair of parties in ``pairs``, and the hash at each of ``heights``
+    (what checkpoints are checked against).
 
     ``excerpt``: the entries are some of a chain (one transaction's, in an evidence bundle), in order but not
     adjacent, so each is checked against its own hash and signatures, not linked to the one before it."""
@@ -355,7 +373,8 @@ def check_run(entries: Iterable[Entry], keys: KeyHistory, start: int = 0, prev_h
             run.problem = Problem(entry.height, "its contents do not match its hash (it was changed)")
         if run.problem is None:
             digest = body_digest(entry.body)
-            problem = _entry_problem(entry, digest, keys)
+            context = body_context(entry.body)
+            problem = _entry_problem(entry, digest, context, keys)
             if problem:
                 run.problem = Problem(entry.height, problem)
         if run.problem is not None:
@@ -372,6 +391,10 @@ def check_run(entries: Iterable[Entry], keys: KeyHistory, start: int = 0, prev_h
             digests = held[1] if held else set()
             digests.add(_message_digest(entry, digest))
             run.shared[key] = (entry.height, digests)
+        if key is not None and key[0] in pairs:
+            run.pairs.setdefault(key[0], []).append((context_time(context), _message_digest(entry, digest)))
+        if entry.height in heights:
+            run.hashes[entry.height] = entry.hash
     return run
 
 
@@ -402,6 +425,9 @@ def join(runs: Iterable[Run]) -> Run:
         for key, (height, digests) in run.shared.items():
             held = whole.shared.get(key)
             whole.shared[key] = (height, digests | held[1]) if held else (height, digests)
+        for pair, messages in run.pairs.items():
+            whole.pairs.setdefault(pair, []).extend(messages)
+        whole.hashes.update(run.hashes)
         if run.problem is not None:
             whole.problem = run.problem
             return whole
@@ -412,7 +438,7 @@ def checkpoint_problem(checkpoints: Iterable[Checkpoint], run: Run, keys: KeyHis
     """The first checkpoint that does not verify, or that names a message this chain does not hold as signed."""
     for cp in checkpoints:
         where, held = run.shared.get((cp.parties, cp.transaction_id), (run.start + run.count, set()))
-        if not _signed_by(keys.at(cp.signer, cp.signed_at), cp.signature, checkpoint_text(cp)):
+        if not signed_by(keys.at(cp.signer, cp.signed_at), cp.signature, checkpoint_text(cp)):
             return Problem(where, f"the checkpoint by {cp.signer} on transaction {cp.transaction_id} does not verify")
         missing = [m for m in cp.messages if m not in held]
         if missing:
@@ -423,9 +449,15 @@ def checkpoint_problem(checkpoints: Iterable[Checkpoint], run: Run, keys: KeyHis
 
 
 def verify(chain: Sequence[Entry], keys: KeyHistory, checkpoints: Iterable[Checkpoint] = (),
-           excerpt: bool = False) -> Problem | None:
-    """None if the chain, every signature and receipt in it and every checkpoint hold; else the first problem."""
-    checkpoints = list(checkpoints)
+           excerpt: bool = False, pair_checkpoints: Iterable = (), owner: str | None = None) -> Problem | None:
+    """None if the chain, every signature and receipt in it and every checkpoint hold; else the first problem.
+    ``pair_checkpoints`` (``ledger.pair``) are checked too; ``owner``: whose chain it is (its own pair checkpoints
+    name heights and hashes of this chain)."""
+    from yuantou.ledger.pair import pair_problem
+
+    checkpoints, pair_checkpoints = list(checkpoints), list(pair_checkpoints)
     run = check_run(chain, keys, 0, None if excerpt else GENESIS,
-                    {(cp.parties, cp.transaction_id) for cp in checkpoints}, excerpt)
-    return run.problem or checkpoint_problem(checkpoints, run, keys)
+                    {(cp.parties, cp.transaction_id) for cp in checkpoints}, excerpt,
+                    {cp.parties for cp in pair_checkpoints}, {cp.height for cp in pair_checkpoints})
+    return (run.problem or checkpoint_problem(checkpoints, run, keys)
+            or pair_problem(pair_checkpoints, run, keys, owner))

@@ -115,7 +115,8 @@ def create_app(node: Node) -> FastAPI:
 
     @app.get("/health")
     async def health() -> dict:
-        return {"subscriber_id": config.subscriber_id, "roles": config.roles, "url": config.url}
+        return {"subscriber_id": config.subscriber_id, "roles": config.roles, "url": config.url,
+                "key_id": node.signer.key_id_header}
 
     def require_token(request: Request) -> None:
         if config.api_token and request.headers.get("authorization") != f"Bearer {config.api_token}":

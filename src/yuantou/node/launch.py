@@ -58,7 +58,7 @@ def serve(config_path: Path, config: NodeConfig, keys: KeyPair) -> None:
 
     options = dict(host=config.host, port=config.port, log_level="warning", access_log=False)
     if config.workers == 1:
-        uvicorn.run(create_app(Node(config, keys)), **options)
+        uvicorn.run(create_app(Node(config, keys, config_path=Path(config_path))), **options)
     else:
         os.environ[CONFIG_ENV] = str(Path(config_path).resolve())
         uvicorn.run("yuantou.node.launch:worker_app", factory=True, workers=config.workers, **options)
@@ -69,5 +69,6 @@ def worker_app() -> FastAPI:
     from yuantou.node.app import create_app
     from yuantou.node.service import Node
 
-    config, keys, _ = load_node(Path(os.environ[CONFIG_ENV]))
-    return create_app(Node(config, keys))
+    path = Path(os.environ[CONFIG_ENV])
+    config, keys, _ = load_node(path)
+    return create_app(Node(config, keys, config_path=path))

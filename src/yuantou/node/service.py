@@ -15,6 +15,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 
 from yuantou.node import buyer as buyer_logic
 from yuantou.node import producer as producer_logic
-from yuantou.node.config import NodeConfig
+from yuantou.node.config import ConfigError, NodeConfig, load_config
 from yuantou.domain.offers import offers_from_catalog
 from yuantou.domain.pool_schedule import terms_from_offers
 from yuantou.domain.pooling import Intent, PoolTerms, ProductSpec
@@ -38,7 +39,7 @@ from yuantou.protocol.inbox import InboxWriter
 from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, Checkpoint, checkpoint_for, render_checkpoint,
                                   render_receipt, sign_receipt)
 from yuantou.ledger.store import read_chain
-from yuantou.protocol.keys import KeyPair
+from yuantou.protocol.keys import KeyError_, KeyPair
 from yuantou.protocol.outbox import OutboxSender, Signer, enqueue
 from yuantou.protocol.registry_client import RegistryClient
 from yuantou.protocol.validation import CALLBACK_ACTIONS, REQUEST_ACTIONS, validate_message
@@ -86,8 +87,10 @@ def error_message(action: str, request_message: dict[str, Any]) -> dict[str, Any
 
 
 class Node:
-    def __init__(self, config: NodeConfig, keys: KeyPair, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, config: NodeConfig, keys: KeyPair, http: httpx.AsyncClient | None = None,
+                 config_path: Path | None = None) -> None:
         self.config = config
+        self.config_path = config_path  # watched for a rotated key (None: the key never changes)
         self.keys = keys
         self.db = Database(config.database_url)
         self.http = http or httpx.AsyncClient(limits=httpx.Limits(max_connections=200))
@@ -124,6 +127,8 @@ class Node:
             asyncio.create_task(self.outbox.run(), name="outbox"),
             asyncio.create_task(self._process_loop(), name="processor"),
         ]
+        if self.config_path is not None:
+            self._tasks.append(asyncio.create_task(self.watch_keys(), name="keys"))
         if self.pool_desk is not None:
             self.catalogs = await self.db.run(buyer_logic.latest_catalogs)
             await self.db.run(self.pool_desk.load)
@@ -131,6 +136,34 @@ class Node:
             self._tasks.append(asyncio.create_task(self.pool_writes.run(), name="pool-writes"))
             self._tasks.append(asyncio.create_task(self.procurement.run(self.db), name="procurement"))
         self._wake_processor()
+
+    async def watch_keys(self, every: float = 2.0) -> None:
+        """Sign with the key the config names: ``yuantou node rotate-key`` rewrites it while the node runs."""
+        seen = self.config_path.stat().st_mtime_ns
+        while True:
+            await asyncio.sleep(every)
+            try:
+                changed = self.config_path.stat().st_mtime_ns
+                if changed == seen:
+                    continue
+                seen = changed
+                fresh = load_config(self.config_path)
+                if (fresh.key_id, fresh.key_file) == (self.config.key_id, self.config.key_file):
+                    continue
+                keys = KeyPair.load(fresh.key_file)
+            except (OSError, ConfigError, KeyError_) as exc:
+                log.warning("%s changed but its key cannot be loaded (%s); still signing with %s",
+                            self.config_path, exc, self.config.key_id)
+                continue
+            self.use_key(fresh.key_id, fresh.key_file, keys)
+
+    def use_key(self, key_id: str, key_file: Path, keys: KeyPair) -> None:
+        """From now on, sign requests, receipts and checkpoints with this key."""
+        self.config = self.config.model_copy(update={"key_id": key_id, "key_file": key_file})
+        self.keys = keys
+        self.signer = Signer(self.config.subscriber_id, key_id, keys)
+        self.outbox.signer = self.signer
+        log.info("now signing as %s", self.signer.key_id_header)
 
     async def stop(self) -> None:
         for task in self._tasks:

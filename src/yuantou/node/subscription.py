@@ -19,18 +19,25 @@ async def directory_info(http: httpx.AsyncClient, directory_url: str) -> dict:
     return resp.json()
 
 
-async def subscribe(config: NodeConfig, keys: KeyPair, http: httpx.AsyncClient, days: int = 365) -> list[dict]:
-    """Subscribe in every role the node has; returns the registry's answers."""
+def _iso(when: datetime) -> str:
+    return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+async def subscribe(config: NodeConfig, keys: KeyPair, http: httpx.AsyncClient, days: int = 365,
+                    valid_from: datetime | None = None, valid_until: datetime | None = None) -> list[dict]:
+    """Subscribe ``config.key_id`` in every role the node has (valid from now for ``days``, unless given);
+    returns the registry's answers."""
     answers = []
     now = datetime.now(timezone.utc)
+    valid_from = valid_from or now
+    valid_until = valid_until or now + timedelta(days=days)
     for beckn_type in config.beckn_types:
         payload = {
             "subscriber_id": config.subscriber_id, "url": config.url, "type": beckn_type,
             "domain": config.domain, "location": {"city": {"code": config.city}, "country": {"code": config.country}},
             "key_id": config.key_id, "signing_public_key": keys.signing_public_b64,
             "encr_public_key": keys.encryption_public_b64,
-            "valid_from": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
-            "valid_until": (now + timedelta(days=days)).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "valid_from": _iso(valid_from), "valid_until": _iso(valid_until),
             "nonce": env.new_id(),
         }
         body = env.dumps(payload)
