@@ -187,6 +187,7 @@ def main() -> None:
             written, checkpoints = build_ledger(f"sqlite:///{store}", args.entries, args.peers)
         else:
             db = Database(f"sqlite:///{store}")
+            db.migrate()  # a kept store from an older version
             written, checkpoints = db.transaction(lambda c: (
                 c.exec_driver_sql("SELECT count(*) FROM ledger_entries").scalar_one(),
                 c.exec_driver_sql("SELECT count(*) FROM ledger_checkpoints").scalar_one()))

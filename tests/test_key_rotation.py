@@ -1,9 +1,10 @@
-"""Rotating a running node's signing key through the directory: old entries verify under the old key, new ones
-under the new key, on both ends, and nothing stops."""
+"""Rotating a running node's signing key through the directory (old entries verify under the old key, new ones
+under the new key, on both ends, and nothing stops), and the pair checkpoints two running nodes agree across it."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -27,8 +28,9 @@ def net(tmp_path_factory):
     try:
         network.start_directory()
         name, items = PRODUCERS["orchard"]
-        network.add_node("orchard", ["producer"], catalog_document("orchard", name, items))
-        network.add_node("buyer1", ["buyer"])
+        often = {"checkpoint_every_seconds": 1, "checkpoint_settle_seconds": 0}  # pair checkpoints every second
+        network.add_node("orchard", ["producer"], catalog_document("orchard", name, items), extra=often)
+        network.add_node("buyer1", ["buyer"], extra=often)
         yield network
     finally:
         network.stop()
@@ -104,3 +106,59 @@ def test_a_rotated_key_signs_from_then_on_and_both_ledgers_verify_across_it(net:
     assert {"orchard.yuantou.local|orchard-k1|ed25519", "orchard.yuantou.local|orchard-k2|ed25519"} <= periods
     check = subprocess.run(CLI + ["ledger", "check", str(out)], capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stderr
+
+
+def test_pair_checkpoints_are_agreed_and_catch_a_chain_rewritten_without_a_message(net: LocalNetwork) -> None:
+    from sqlalchemy import delete
+
+    from yuantou.ledger.pair import parties_of
+    from yuantou.ledger.store import append_entry, read_pair_checkpoints
+    from yuantou.store.tables import ledger_checkpoints, ledger_entries, ledger_pair_checkpoints
+
+    orchard, buyer = net.producers["orchard"], net.buyers["buyer1"]
+    one_order(net)
+    pair = ("buyer1.yuantou.local", "orchard.yuantou.local")
+
+    def agreed(proc) -> bool:  # noqa: ANN001
+        """Both parties' checkpoints held, covering every point-to-point message between them."""
+        db = Database(proc.db_url)
+        try:
+            chain, held = db.transaction(lambda c: (read_chain(c), read_pair_checkpoints(c)))
+        finally:
+            db.close()
+        between = sum(parties_of(e) == pair for e in chain)
+        signers = {cp.signer.split("|")[0] for cp in held if cp.parties == pair and cp.count == between}
+        return signers == set(pair)
+
+    assert wait_for(lambda: agreed(orchard) and agreed(buyer), timeout=30)
+    done = subprocess.run(CLI + ["ledger", "verify", "--config", str(orchard.config_path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert int(re.search(r"(\d+) pair checkpoints", done.stdout).group(1)) >= 2  # each side's (one per key it had)
+
+    # the orchard's operator rebuilds its chain without the buyer's first confirm and drops the transaction
+    # checkpoints and its own pair checkpoints: the chain links and every signature holds, but the buyer's pair
+    # checkpoint, which the orchard cannot re-sign, names what is gone
+    net.kill(orchard)
+    db = Database(orchard.db_url)
+    try:
+        chain = db.transaction(read_chain)
+        gone = next(e for e in chain if e.action == "confirm")
+
+        def rebuild(c) -> None:  # noqa: ANN001
+            c.execute(delete(ledger_entries))
+            c.execute(delete(ledger_checkpoints))
+            c.execute(delete(ledger_pair_checkpoints).where(ledger_pair_checkpoints.c.signer.like("orchard.%")))
+            for e in chain:
+                if e is not gone:
+                    append_entry(c, sender=e.sender, receiver=e.receiver, action=e.action,
+                                 transaction_id=e.transaction_id, message_id=e.message_id,
+                                 authorization=e.authorization, body=e.body, recorded_at=e.recorded_at,
+                                 receipt=e.receipt)
+        db.transaction(rebuild)
+    finally:
+        db.close()
+    broken = subprocess.run(CLI + ["ledger", "verify", "--config", str(orchard.config_path)], capture_output=True,
+                            text=True, timeout=120)
+    assert broken.returncode == 1, broken.stdout
+    assert "buyer1.yuantou.local|buyer1-k1|ed25519 signed for" in broken.stderr and "(removed or altered)" in broken.stderr

@@ -25,8 +25,9 @@ def resealed(chain: list[Entry]) -> list[Entry]:
 def pair(chain: list[Entry], until: int) -> tuple:
     """The farm's own pair checkpoint and the shop's (signed over the same messages, as the shop holds them)."""
     key, _, key_id = signer(FARM, chain[-1].recorded_at)
-    farm_cp = sign_pair(chain, FARM, SHOP, until, key_id, key, chain[-1].recorded_at)
-    shop_cp = sign_pair(chain, SHOP, FARM, until, SHOP_ID, SHOP_KEY, chain[-1].recorded_at)
+    head = (chain[-1].height, chain[-1].hash)
+    farm_cp = sign_pair(chain, head, FARM, SHOP, until, key_id, key, chain[-1].recorded_at)
+    shop_cp = sign_pair(chain, (7, "f" * 64), SHOP, FARM, until, SHOP_ID, SHOP_KEY, chain[-1].recorded_at)
     return farm_cp, shop_cp
 
 

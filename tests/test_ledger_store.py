@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import update
 
 from tests.conftest import storage
-from tests.test_ledger_chain import FARM, SHOP, checkpoints, keys, signer
-from yuantou.ledger.chain import sign_receipt, verify
-from yuantou.ledger.store import append_entry, read_chain, read_checkpoints, save_checkpoint
+from tests.test_ledger_chain import FARM, SHOP, SHOP_KEY, checkpoints, keys, signer
+from yuantou.ledger.chain import seal, sign_receipt, verify
+from yuantou.ledger.pair import sign_pair
+from yuantou.ledger.store import (append_entry, read_chain, read_checkpoints, read_pair_checkpoints, save_checkpoint,
+                                  save_pair_checkpoint)
 from yuantou.localnet import LocalNetwork
 from yuantou.protocol.signing import sign
 from yuantou.store.db import Database
@@ -30,7 +34,8 @@ def db(tmp_path):
 
 def record(conn, i: int, when: int, receipted: bool = True) -> None:  # noqa: ANN001
     sender, receiver = (FARM, SHOP) if i % 2 == 0 else (SHOP, FARM)
-    body = json.dumps({"context": {"transaction_id": f"t{i % 3}", "message_id": f"m{i}"}}).encode()
+    body = json.dumps({"context": {"transaction_id": f"t{i % 3}", "message_id": f"m{i}",
+                                   "timestamp": f"{datetime.fromtimestamp(when, timezone.utc):%Y-%m-%dT%H:%M:%SZ}"}}).encode()
     key, unique, _ = signer(sender, when)
     rkey, _, rid = signer(receiver, when)
     append_entry(conn, sender=sender, receiver=receiver, action="confirm", transaction_id=f"t{i % 3}",
@@ -89,7 +94,7 @@ def test_the_inbox_tells_a_new_message_from_a_repeat_on_this_backend(db: Databas
 
 
 @pytest.mark.parametrize("tamper", ["none", "delete-mid-stretch", "delete-at-seam", "delete-first", "edit",
-                                    "relink-after-delete", "truncate"])
+                                    "relink-after-delete", "truncate", "rewrite-below-pair-checkpoint"])
 def test_checking_stretches_in_parallel_gives_the_single_pass_verdict(db: Database, tamper: str) -> None:
     """Worker processes read stretches of 5 heights; the seams between them are where a parallel check could
     miss what one pass sees (a row removed at the end of a stretch, a stretch that does not link on)."""
@@ -102,6 +107,11 @@ def test_checking_stretches_in_parallel_gives_the_single_pass_verdict(db: Databa
         db.transaction(lambda conn, i=i: record(conn, i, 1_000_000 + 40 * i, receipted=i % 4 != 0))
     chain = db.transaction(read_chain)
     db.transaction(lambda conn: [save_checkpoint(conn, cp) for cp in checkpoints(chain)])
+    until = chain[18].recorded_at  # the pair checkpoints cover entries 0–18, signed with the farm's head at 20
+    key, _, key_id = signer(FARM, chain[20].recorded_at)
+    pairs = [sign_pair(chain[:21], (20, chain[20].hash), FARM, SHOP, until, key_id, key, chain[20].recorded_at),
+             sign_pair(chain, (5, "e" * 64), SHOP, FARM, until, f"{SHOP}|s1|ed25519", SHOP_KEY, until)]
+    db.transaction(lambda conn: [save_pair_checkpoint(conn, cp) for cp in pairs])
     rows = ledger_entries.c
     if tamper == "delete-mid-stretch":
         db.transaction(lambda c: c.execute(delete(ledger_entries).where(rows.height == 12)))
@@ -119,12 +129,25 @@ def test_checking_stretches_in_parallel_gives_the_single_pass_verdict(db: Databa
             c.execute(update(ledger_entries).where(rows.height == 11).values(height=10, prev_hash=moved.prev_hash,
                                                                               hash=entry_hash(moved)))
         db.transaction(relink)
+    elif tamper == "rewrite-below-pair-checkpoint":  # every row re-hashed from 3 on, one timestamp changed:
+        def rewrite(c) -> None:  # noqa: ANN001  the chain links; only the farm's signed head at 20 shows it
+            previous = chain[2].hash
+            for e in chain[3:]:
+                moved = seal(replace(e, prev_hash=previous, recorded_at=e.recorded_at + (e.height == 3)))
+                c.execute(update(ledger_entries).where(rows.height == e.height).values(
+                    prev_hash=moved.prev_hash, hash=moved.hash, recorded_at=moved.recorded_at))
+                previous = moved.hash
+        db.transaction(rewrite)
     elif tamper == "truncate":  # the tail cut: the chain still links, the shop's checkpoint names what is gone
         db.transaction(lambda c: c.execute(delete(ledger_entries).where(rows.height >= 21)))
-    expected = verify(db.transaction(read_chain), keys(), db.transaction(read_checkpoints))
-    run, held, problem = verify_store(db.url, keys(), workers=2, stretch=5)
-    assert len(held) == 3
+    expected = verify(db.transaction(read_chain), keys(), db.transaction(read_checkpoints),
+                      pair_checkpoints=db.transaction(read_pair_checkpoints), owner=FARM)
+    verdict = verify_store(db.url, keys(), FARM, workers=2, stretch=5)
+    run, problem = verdict.run, verdict.problem
+    assert len(verdict.checkpoints) == 3 and len(verdict.pair_checkpoints) == 2
     assert problem == expected
     assert (problem is None) == (tamper == "none")
+    if tamper == "rewrite-below-pair-checkpoint":
+        assert problem.height == 20 and "rewritten at or below it" in problem.reason
     if tamper == "none":
         assert run.count == 23 and run.one_sided == 6 and run.last_hash == chain[-1].hash

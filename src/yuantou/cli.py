@@ -191,25 +191,25 @@ def ledger_verify(config: Path = typer.Option(..., "--config", help="the node's 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from yuantou.ledger.audit import verify_store
-    from yuantou.ledger.store import parties, read_checkpoints
+    from yuantou.ledger.store import parties, read_checkpoints, read_pair_checkpoints
 
     cfg, _, _ = _load_node(config)
     subscribers = _ledger_read(cfg, lambda c: parties(c) | {cp.signer.partition("|")[0]
-                                                            for cp in read_checkpoints(c)})
+                                                            for cp in read_checkpoints(c) + read_pair_checkpoints(c)})
     keys = _ledger_keys(cfg, subscribers)
     columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TextColumn("entries"),
                TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task("verify", total=None)
         try:
-            run, checkpoints, problem = verify_store(cfg.database_url, keys, workers or None,
-                                                     progress=lambda done, total: bar.update(task, completed=done,
-                                                                                             total=total))
+            verdict = verify_store(cfg.database_url, keys, cfg.subscriber_id, workers or None,
+                                   progress=lambda done, total: bar.update(task, completed=done, total=total))
         except Exception as exc:  # noqa: BLE001  a store that cannot be reached, or one from before the ledger
             fail(f"{cfg.database_url}: {exc}")
-    _verdict(f"ledger of {cfg.subscriber_id}", problem,
-             f"{run.count} entries verify ({run.one_sided} one-sided, {len(checkpoints)} checkpoints); "
-             f"head {run.last_hash or '-'}")
+    run = verdict.run
+    _verdict(f"ledger of {cfg.subscriber_id}", verdict.problem,
+             f"{run.count} entries verify ({run.one_sided} one-sided, {len(verdict.checkpoints)} transaction "
+             f"checkpoints, {len(verdict.pair_checkpoints)} pair checkpoints); head {run.last_hash or '-'}")
 
 
 @ledger_app.command("export")

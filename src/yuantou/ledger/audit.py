@@ -13,9 +13,11 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 
 from yuantou.ledger.chain import GENESIS, Checkpoint, KeyHistory, Problem, Run, check_run, checkpoint_problem, join
-from yuantou.ledger.store import head_height, read_checkpoints, read_range
+from yuantou.ledger.pair import PairCheckpoint, pair_problem
+from yuantou.ledger.store import head_height, read_checkpoints, read_pair_checkpoints, read_range
 from yuantou.store.db import Database
 
 STRETCH = 10_000  # entries a worker reads and checks at a time (a few MB of rows)
@@ -23,36 +25,48 @@ STRETCH = 10_000  # entries a worker reads and checks at a time (a few MB of row
 _worker: dict = {}
 
 
-def _start_worker(url: str, keys: KeyHistory, wanted: set) -> None:
-    _worker.update(db=Database(url), keys=keys, wanted=wanted)
+def _start_worker(url: str, keys: KeyHistory, wanted: set, pairs: set, heights: set) -> None:
+    _worker.update(db=Database(url), keys=keys, wanted=wanted, pairs=pairs, heights=heights)
 
 
 def _check_stretch(low: int, high: int) -> Run:
     entries = _worker["db"].transaction(lambda c: read_range(c, low, high))
-    return check_run(entries, _worker["keys"], low, GENESIS if low == 0 else None, _worker["wanted"])
+    return check_run(entries, _worker["keys"], low, GENESIS if low == 0 else None, _worker["wanted"],
+                     pairs=_worker["pairs"], heights=_worker["heights"])
 
 
-def verify_store(url: str, keys: KeyHistory, workers: int | None = None, stretch: int = STRETCH,
-                 progress: Callable[[int, int], None] | None = None) -> tuple[Run, list[Checkpoint], Problem | None]:
-    """Check the chain and checkpoints in the store at ``url``: (the joined run, the checkpoints, the first
-    problem or None). ``progress(entries checked, entries in all)`` is called as stretches finish."""
+@dataclass(frozen=True)
+class Verdict:
+    run: Run  # the whole chain, joined
+    checkpoints: list[Checkpoint]
+    pair_checkpoints: list[PairCheckpoint]
+    problem: Problem | None
+
+
+def verify_store(url: str, keys: KeyHistory, owner: str | None = None, workers: int | None = None,
+                 stretch: int = STRETCH, progress: Callable[[int, int], None] | None = None) -> Verdict:
+    """Check the chain and every checkpoint in the store of ``owner``'s node at ``url``.
+    ``progress(entries checked, entries in all)`` is called as stretches finish."""
     db = Database(url)
     try:
-        top, checkpoints = db.transaction(lambda c: (head_height(c), read_checkpoints(c)))
+        top, checkpoints, pair_checkpoints = db.transaction(lambda c: (head_height(c), read_checkpoints(c),
+                                                                       read_pair_checkpoints(c)))
     finally:
         db.close()
     total = 0 if top is None else top + 1
     wanted = {(cp.parties, cp.transaction_id) for cp in checkpoints}
+    pairs, heights = {cp.parties for cp in pair_checkpoints}, {cp.height for cp in pair_checkpoints}
     bounds = [(low, min(low + stretch, total)) for low in range(0, total, stretch)]
     workers = max(1, min(workers or os.cpu_count() or 1, len(bounds)))
     runs: list[Run] = []
     done = 0
     if workers == 1:
-        _start_worker(url, keys, wanted)
+        _start_worker(url, keys, wanted, pairs, heights)
         stretches = (_check_stretch(low, high) for low, high in bounds)
         pool = None
     else:  # spawned, not forked: the caller may hold threads and connections a fork would copy mid-use
-        pool = ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"), _start_worker, (url, keys, wanted))
+        pool = ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"), _start_worker,
+                                   (url, keys, wanted, pairs, heights))
         stretches = pool.map(_check_stretch, *zip(*bounds)) if bounds else iter(())
     try:
         for run in stretches:  # in order of height
@@ -68,4 +82,6 @@ def verify_store(url: str, keys: KeyHistory, workers: int | None = None, stretch
         elif "db" in _worker:
             _worker.pop("db").close()
     whole = join(runs)
-    return whole, checkpoints, whole.problem or checkpoint_problem(checkpoints, whole, keys)
+    problem = (whole.problem or checkpoint_problem(checkpoints, whole, keys)
+               or pair_problem(pair_checkpoints, whole, keys, owner))
+    return Verdict(whole, checkpoints, pair_checkpoints, problem)

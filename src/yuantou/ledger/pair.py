@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -62,14 +62,14 @@ def shared(chain: Iterable[Entry], parties: tuple[str, str], until: int) -> list
                    until)
 
 
-def sign_pair(chain: Sequence[Entry], me: str, other: str, until: int, signer: str, key: Ed25519PrivateKey,
-              signed_at: int) -> PairCheckpoint:
-    """Our checkpoint with ``other``: the messages we hold with it up to ``until``, and our chain's head."""
+def sign_pair(messages: Iterable[Entry], head: tuple[int, str] | None, me: str, other: str, until: int, signer: str,
+              key: Ed25519PrivateKey, signed_at: int) -> PairCheckpoint:
+    """Our checkpoint with ``other``: the ``messages`` we hold with it up to ``until``, and our chain's ``head``
+    (height, hash) as it stands."""
     parties = tuple(sorted((me, other)))
-    digests = shared(chain, parties, until)  # type: ignore[arg-type]
-    head = chain[-1] if chain else None
+    digests = shared(messages, parties, until)  # type: ignore[arg-type]
     cp = PairCheckpoint(signer, parties, until, len(digests), set_digest(digests),  # type: ignore[arg-type]
-                        -1 if head is None else head.height, "" if head is None else head.hash, signed_at)
+                        -1 if head is None else head[0], "" if head is None else head[1], signed_at)
     return replace(cp, signature=base64.b64encode(key.sign(pair_text(cp))).decode("ascii"))
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import Connection
 
-from yuantou.ledger.chain import Checkpoint, Entry, Receipt, after
-from yuantou.store.tables import ledger_checkpoints, ledger_entries
+from yuantou.ledger.chain import RELAYED, Checkpoint, Entry, Receipt, after
+from yuantou.ledger.pair import PairCheckpoint
+from yuantou.store.tables import ledger_checkpoints, ledger_entries, ledger_pair_checkpoints
 
 _APPEND_LOCK = 0x59544C47  # "YTLG": one advisory lock id for the ledger's head
 
@@ -31,9 +32,7 @@ def append_entry(conn: Connection, *, sender: str, receiver: str, action: str, t
     """Seal the next entry on the chain's head and insert it (in ``conn``'s transaction)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _APPEND_LOCK})
-    head = conn.execute(select(ledger_entries.c.height, ledger_entries.c.hash)
-                        .order_by(ledger_entries.c.height.desc()).limit(1)).first()
-    entry = after(None if head is None else (int(head.height), head.hash), sender=sender, receiver=receiver,
+    entry = after(head(conn), sender=sender, receiver=receiver,
                   action=action, transaction_id=transaction_id, message_id=message_id, authorization=authorization,
                   body=body, recorded_at=recorded_at, receipt=receipt)
     conn.execute(ledger_entries.insert().values(
@@ -59,6 +58,13 @@ def read_range(conn: Connection, low: int, high: int) -> list[Entry]:
         ledger_entries.c.height >= low, ledger_entries.c.height < high).order_by(ledger_entries.c.height))]
 
 
+def head(conn: Connection) -> tuple[int, str] | None:
+    """The chain's last entry: (height, hash), or None for an empty chain."""
+    row = conn.execute(select(ledger_entries.c.height, ledger_entries.c.hash)
+                       .order_by(ledger_entries.c.height.desc()).limit(1)).first()
+    return None if row is None else (int(row.height), row.hash)
+
+
 def head_height(conn: Connection) -> int | None:
     return conn.execute(select(func.max(ledger_entries.c.height))).scalar_one()
 
@@ -82,3 +88,33 @@ def save_checkpoint(conn: Connection, cp: Checkpoint) -> None:
 def read_checkpoints(conn: Connection) -> list[Checkpoint]:
     return [Checkpoint(r.signer, (r.party_a, r.party_b), r.transaction_id, tuple(r.messages.split()),
                        int(r.signed_at), r.signature) for r in conn.execute(select(ledger_checkpoints))]
+
+
+def save_pair_checkpoint(conn: Connection, cp: PairCheckpoint) -> None:
+    """Keep a signer's latest pair checkpoint (it covers everything an earlier one did, and more)."""
+    key = {"signer": cp.signer, "party_a": cp.parties[0], "party_b": cp.parties[1]}
+    conn.execute(delete(ledger_pair_checkpoints).where(*[ledger_pair_checkpoints.c[k] == v for k, v in key.items()]))
+    conn.execute(ledger_pair_checkpoints.insert().values(**key, until=cp.until, count=cp.count, messages=cp.messages,
+                                                         height=cp.height, head_hash=cp.head_hash,
+                                                         signed_at=cp.signed_at, signature=cp.signature))
+
+
+def read_pair_checkpoints(conn: Connection) -> list[PairCheckpoint]:
+    return [PairCheckpoint(r.signer, (r.party_a, r.party_b), int(r.until), int(r.count), r.messages, int(r.height),
+                           r.head_hash, int(r.signed_at), r.signature)
+            for r in conn.execute(select(ledger_pair_checkpoints))]
+
+
+def read_between(conn: Connection, a: str, b: str) -> list[Entry]:
+    """The entries of messages between two parties, in order (what a pair checkpoint is computed over)."""
+    c = ledger_entries.c
+    return [_entry(row) for row in conn.execute(select(ledger_entries).where(
+        ((c.sender == a) & (c.receiver == b)) | ((c.sender == b) & (c.receiver == a))).order_by(c.height))]
+
+
+def counterparties(conn: Connection, me: str) -> set[str]:
+    """Whom ``me`` has exchanged point-to-point messages with (not the gateway's relayed discovery)."""
+    c = ledger_entries.c
+    direct = c.action.not_in(sorted(RELAYED))
+    found = set(conn.execute(select(c.receiver).where(c.sender == me, direct).distinct()).scalars())
+    return (found | set(conn.execute(select(c.sender).where(c.receiver == me, direct).distinct()).scalars())) - {me}

@@ -106,6 +106,13 @@ def create_app(node: Node) -> FastAPI:
                                               node.http, config.directory_url, config.clock_skew_seconds)
         return JSONResponse(body, status_code=status)
 
+    @app.post("/beckn/yuantou/checkpoint", tags=["beckn"], summary="agree a pair checkpoint (Yuantou profile)")
+    async def pair_checkpoint(request: Request) -> JSONResponse:
+        from yuantou.node.pair_exchange import answer
+
+        status, body = await answer(node, await request.body(), {k.lower(): v for k, v in request.headers.items()})
+        return JSONResponse(body, status_code=status)
+
     @app.post("/beckn/{action}", tags=["beckn"], summary="Beckn core 1.1.1 action or callback")
     async def beckn(action: str, request: Request) -> JSONResponse:
         body = await request.body()

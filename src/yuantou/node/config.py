@@ -45,6 +45,10 @@ class NodeConfig(BaseModel):
     pool_utc_offset: str = "+08:00"
     pool_step: str = Field("1", description="smallest quantity a household can ask for in those pools")
     ledger: bool = Field(default=True, description="keep the counter-signed ledger; off only to measure its cost")
+    checkpoint_every_seconds: int = Field(default=300, ge=0, description="how often to agree a pair checkpoint "
+                                                                         "with each counterparty (0: never)")
+    checkpoint_settle_seconds: int = Field(default=60, ge=0, description="pair checkpoints cover messages at least "
+                                                                          "this old, so none is still in flight")
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes sharing the port and store")
 
     @field_validator("url", "directory_url")

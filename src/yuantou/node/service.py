@@ -115,7 +115,9 @@ class Node:
         self.pool_writes = GroupCommitter(self.db, on_commit_failure=lambda: self.db.run(self.pool_desk.load))
         self._process_event = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
-        self.counters: dict[str, int] = {"ack": 0, "nack": 0, "unauthorized": 0, "duplicate": 0, "processed": 0}
+        self.counters: dict[str, int] = {"ack": 0, "nack": 0, "unauthorized": 0, "duplicate": 0, "processed": 0,
+                                         "pair_checkpoints": 0}
+        self.pair_outcomes: dict[str, str] = {}  # counterparty → how the last pair checkpoint round went
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -129,6 +131,8 @@ class Node:
         ]
         if self.config_path is not None:
             self._tasks.append(asyncio.create_task(self.watch_keys(), name="keys"))
+        if self.config.ledger and self.config.checkpoint_every_seconds:
+            self._tasks.append(asyncio.create_task(self._pair_checkpoint_loop(), name="pair-checkpoints"))
         if self.pool_desk is not None:
             self.catalogs = await self.db.run(buyer_logic.latest_catalogs)
             await self.db.run(self.pool_desk.load)
@@ -136,6 +140,18 @@ class Node:
             self._tasks.append(asyncio.create_task(self.pool_writes.run(), name="pool-writes"))
             self._tasks.append(asyncio.create_task(self.procurement.run(self.db), name="procurement"))
         self._wake_processor()
+
+    async def _pair_checkpoint_loop(self) -> None:
+        """Agree a pair checkpoint with each counterparty every ``checkpoint_every_seconds`` (jittered, so that
+        two nodes started together do not both start every round)."""
+        from yuantou.node.pair_exchange import exchange_all
+
+        while True:
+            await asyncio.sleep(self.config.checkpoint_every_seconds * random.uniform(0.8, 1.2))
+            try:
+                self.pair_outcomes = await exchange_all(self)
+            except OperationalError as exc:
+                log.warning("pair checkpoints skipped this round: %s", exc)
 
     async def watch_keys(self, every: float = 2.0) -> None:
         """Sign with the key the config names: ``yuantou node rotate-key`` rewrites it while the node runs."""

@@ -224,6 +224,21 @@ ledger_checkpoints = Table(
     Column("signature", Text, nullable=False),
 )
 
+ledger_pair_checkpoints = Table(  # the latest of each signer's checkpoints with a counterparty (ledger/pair.py)
+    "ledger_pair_checkpoints",
+    metadata,
+    Column("signer", String(400), primary_key=True),
+    Column("party_a", String(255), primary_key=True),
+    Column("party_b", String(255), primary_key=True),
+    Column("until", BigInteger, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("messages", String(64), nullable=False),
+    Column("height", BigInteger, nullable=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("signed_at", BigInteger, nullable=False),
+    Column("signature", Text, nullable=False),
+)
+
 # -- directory ---------------------------------------------------------------------------
 
 subscribers = Table(
