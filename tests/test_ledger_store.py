@@ -94,7 +94,8 @@ def test_the_inbox_tells_a_new_message_from_a_repeat_on_this_backend(db: Databas
 
 
 @pytest.mark.parametrize("tamper", ["none", "delete-mid-stretch", "delete-at-seam", "delete-first", "edit",
-                                    "relink-after-delete", "truncate", "rewrite-below-pair-checkpoint"])
+                                    "relink-after-delete", "truncate", "rewrite-below-pair-checkpoint",
+                                    "stored-digest"])
 def test_checking_stretches_in_parallel_gives_the_single_pass_verdict(db: Database, tamper: str) -> None:
     """Worker processes read stretches of 5 heights; the seams between them are where a parallel check could
     miss what one pass sees (a row removed at the end of a stretch, a stretch that does not link on)."""
@@ -138,6 +139,8 @@ def test_checking_stretches_in_parallel_gives_the_single_pass_verdict(db: Databa
                     prev_hash=moved.prev_hash, hash=moved.hash, recorded_at=moved.recorded_at))
                 previous = moved.hash
         db.transaction(rewrite)
+    elif tamper == "stored-digest":  # the derived column checkpoints are signed from
+        db.transaction(lambda c: c.execute(update(ledger_entries).where(rows.height == 6).values(message_digest="0" * 64)))
     elif tamper == "truncate":  # the tail cut: the chain still links, the shop's checkpoint names what is gone
         db.transaction(lambda c: c.execute(delete(ledger_entries).where(rows.height >= 21)))
     expected = verify(db.transaction(read_chain), keys(), db.transaction(read_checkpoints),
@@ -147,6 +150,8 @@ def test_checking_stretches_in_parallel_gives_the_single_pass_verdict(db: Databa
     assert len(verdict.checkpoints) == 3 and len(verdict.pair_checkpoints) == 2
     assert problem == expected
     assert (problem is None) == (tamper == "none")
+    if tamper == "stored-digest":
+        assert problem.height == 6 and "stored message digest" in problem.reason
     if tamper == "rewrite-below-pair-checkpoint":
         assert problem.height == 20 and "rewritten at or below it" in problem.reason
     if tamper == "none":

@@ -84,6 +84,7 @@ class Entry:
     recorded_at: int
     receipt: Receipt | None = None  # None: a peer that does not counter-sign (one-sided)
     hash: str = ""  # hex; filled by ``seal``
+    digest: str = ""  # message_digest as the store keeps it (derived, so not hashed; checked by verify)
 
     @property
     def one_sided(self) -> bool:
@@ -193,8 +194,14 @@ def checkpoint_for(chain: Iterable[Entry], a: str, b: str, transaction_id: str, 
                    private_key: Ed25519PrivateKey, signed_at: int) -> Checkpoint:
     """Sign the messages of ``transaction_id`` between ``a`` and ``b`` as ``chain`` holds them."""
     parties = tuple(sorted((a, b)))
-    messages = tuple(sorted(message_digest(e) for e in _between(chain, parties, transaction_id)))
-    cp = Checkpoint(signer, parties, transaction_id, messages, signed_at)  # type: ignore[arg-type]
+    return sign_checkpoint((message_digest(e) for e in _between(chain, parties, transaction_id)), a, b,
+                           transaction_id, signer, private_key, signed_at)
+
+
+def sign_checkpoint(digests: Iterable[str], a: str, b: str, transaction_id: str, signer: str,
+                    private_key: Ed25519PrivateKey, signed_at: int) -> Checkpoint:
+    """Sign these message digests as the ones held of ``transaction_id`` between ``a`` and ``b``."""
+    cp = Checkpoint(signer, tuple(sorted((a, b))), transaction_id, tuple(sorted(digests)), signed_at)  # type: ignore[arg-type]
     return replace(cp, signature=base64.b64encode(private_key.sign(checkpoint_text(cp))).decode("ascii"))
 
 
@@ -375,6 +382,8 @@ def check_run(entries: Iterable[Entry], keys: KeyHistory, start: int = 0, prev_h
             digest = body_digest(entry.body)
             context = body_context(entry.body)
             problem = _entry_problem(entry, digest, context, keys)
+            if problem is None and entry.digest and entry.digest != _message_digest(entry, digest):
+                problem = "its stored message digest is not its message's (it was changed)"
             if problem:
                 run.problem = Problem(entry.height, problem)
         if run.problem is not None:

@@ -8,14 +8,28 @@ workers share the store), so heights never fork.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import and_, bindparam, delete, func, or_, select, text
 from sqlalchemy.engine import Connection
 
-from yuantou.ledger.chain import RELAYED, Checkpoint, Entry, Receipt, after
+from yuantou.ledger.chain import RELAYED, Checkpoint, Entry, Receipt, after, digest_of_message, message_digest
 from yuantou.ledger.pair import PairCheckpoint
+from yuantou.protocol.signing import body_digest
 from yuantou.store.tables import ledger_checkpoints, ledger_entries, ledger_pair_checkpoints
 
 _APPEND_LOCK = 0x59544C47  # "YTLG": one advisory lock id for the ledger's head
+
+
+_c = ledger_entries.c
+# built once: constructing a SQLAlchemy statement costs more than running it, and these run on every ACK
+_TRANSACTION_DIGESTS = select(_c.message_digest, _c.sender, _c.receiver, _c.action, _c.transaction_id,
+                              _c.message_id, _c.body).where(
+    _c.transaction_id == bindparam("tx"), _c.action.not_in(sorted(RELAYED)),
+    or_(and_(_c.sender == bindparam("a"), _c.receiver == bindparam("b")),
+        and_(_c.sender == bindparam("b"), _c.receiver == bindparam("a"))))
+_HEAD = select(_c.height, _c.hash).order_by(_c.height.desc()).limit(1)
+_DROP_CHECKPOINT = delete(ledger_checkpoints).where(
+    *[ledger_checkpoints.c[k] == bindparam(k) for k in ("signer", "party_a", "party_b", "transaction_id")])
+_ADD_CHECKPOINT = ledger_checkpoints.insert()
 
 
 def _entry(row) -> Entry:  # noqa: ANN001
@@ -24,24 +38,46 @@ def _entry(row) -> Entry:  # noqa: ANN001
     return Entry(height=int(row.height), prev_hash=row.prev_hash, sender=row.sender, receiver=row.receiver,
                  action=row.action, transaction_id=row.transaction_id, message_id=row.message_id,
                  authorization=row.authorization, body=bytes(row.body), recorded_at=int(row.recorded_at),
-                 receipt=receipt, hash=row.hash)
+                 receipt=receipt, hash=row.hash, digest=row.message_digest or "")
 
 
 def append_entry(conn: Connection, *, sender: str, receiver: str, action: str, transaction_id: str, message_id: str,
                  authorization: str, body: bytes, recorded_at: int, receipt: Receipt | None = None) -> Entry:
     """Seal the next entry on the chain's head and insert it (in ``conn``'s transaction)."""
+    return append_entries(conn, [dict(sender=sender, receiver=receiver, action=action, transaction_id=transaction_id,
+                                      message_id=message_id, authorization=authorization, body=body,
+                                      recorded_at=recorded_at, receipt=receipt)])[0]
+
+
+def append_entries(conn: Connection, items: list[dict]) -> list[Entry]:
+    """Seal entries with these fields onto the chain's head, in order, and insert them with one statement (a
+    group commit's messages: the head is read once, not once a message)."""
+    if not items:
+        return []
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _APPEND_LOCK})
-    entry = after(head(conn), sender=sender, receiver=receiver,
-                  action=action, transaction_id=transaction_id, message_id=message_id, authorization=authorization,
-                  body=body, recorded_at=recorded_at, receipt=receipt)
-    conn.execute(ledger_entries.insert().values(
-        height=entry.height, prev_hash=entry.prev_hash, hash=entry.hash, sender=sender, receiver=receiver,
-        action=action, transaction_id=transaction_id, message_id=message_id, authorization=authorization, body=body,
-        recorded_at=recorded_at, receipt_key_id=None if receipt is None else receipt.key_id,
-        receipt_signature=None if receipt is None else receipt.signature,
-        receipt_signed_at=None if receipt is None else receipt.signed_at))
-    return entry
+    last = head(conn)
+    entries = []
+    for fields in items:
+        entry = after(last, **fields)
+        entries.append(entry)
+        last = (entry.height, entry.hash)
+    conn.execute(ledger_entries.insert(), [dict(
+        height=e.height, prev_hash=e.prev_hash, hash=e.hash, sender=e.sender, receiver=e.receiver, action=e.action,
+        transaction_id=e.transaction_id, message_id=e.message_id, authorization=e.authorization, body=e.body,
+        recorded_at=e.recorded_at, receipt_key_id=None if e.receipt is None else e.receipt.key_id,
+        receipt_signature=None if e.receipt is None else e.receipt.signature,
+        receipt_signed_at=None if e.receipt is None else e.receipt.signed_at, message_digest=message_digest(e))
+        for e in entries])
+    return entries
+
+
+def transaction_digests(conn: Connection, transaction_id: str, a: str, b: str) -> list[str]:
+    """The message digests of a transaction's point-to-point messages between two parties (what our checkpoint on
+    it signs), from the stored digests; a row from before they were stored is digested from its body."""
+    rows = conn.execute(_TRANSACTION_DIGESTS, {"tx": transaction_id, "a": a, "b": b})
+    return [r.message_digest or digest_of_message(r.sender, r.receiver, r.action, r.transaction_id, r.message_id,
+                                                  body_digest(bytes(r.body))) for r in rows]
 
 
 def read_chain(conn: Connection, transaction_id: str | None = None) -> list[Entry]:
@@ -60,8 +96,7 @@ def read_range(conn: Connection, low: int, high: int) -> list[Entry]:
 
 def head(conn: Connection) -> tuple[int, str] | None:
     """The chain's last entry: (height, hash), or None for an empty chain."""
-    row = conn.execute(select(ledger_entries.c.height, ledger_entries.c.hash)
-                       .order_by(ledger_entries.c.height.desc()).limit(1)).first()
+    row = conn.execute(_HEAD).first()
     return None if row is None else (int(row.height), row.hash)
 
 
@@ -80,9 +115,9 @@ def parties(conn: Connection) -> set[str]:
 def save_checkpoint(conn: Connection, cp: Checkpoint) -> None:
     """Keep a counterparty's (or our own) signed checkpoint; a newer one for the same transaction replaces it."""
     key = {"signer": cp.signer, "party_a": cp.parties[0], "party_b": cp.parties[1], "transaction_id": cp.transaction_id}
-    conn.execute(delete(ledger_checkpoints).where(*[ledger_checkpoints.c[k] == v for k, v in key.items()]))
-    conn.execute(ledger_checkpoints.insert().values(**key, messages=" ".join(cp.messages), signed_at=cp.signed_at,
-                                                    signature=cp.signature))
+    conn.execute(_DROP_CHECKPOINT, key)
+    conn.execute(_ADD_CHECKPOINT, key | {"messages": " ".join(cp.messages), "signed_at": cp.signed_at,
+                                         "signature": cp.signature})
 
 
 def read_checkpoints(conn: Connection) -> list[Checkpoint]:

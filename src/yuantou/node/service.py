@@ -36,9 +36,9 @@ from yuantou.protocol import envelope as env
 from yuantou.protocol.auth import AuthFailure, authenticate
 from yuantou.protocol.envelope import BecknError
 from yuantou.protocol.inbox import InboxWriter
-from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, Checkpoint, checkpoint_for, render_checkpoint,
-                                  render_receipt, sign_receipt)
-from yuantou.ledger.store import read_chain
+from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, Checkpoint, render_checkpoint, render_receipt,
+                                  sign_checkpoint, sign_receipt)
+from yuantou.ledger.store import transaction_digests
 from yuantou.protocol.keys import KeyError_, KeyPair
 from yuantou.protocol.outbox import OutboxSender, Signer, enqueue
 from yuantou.protocol.registry_client import RegistryClient
@@ -284,8 +284,9 @@ class Node:
 
     def _checkpoint(self, conn: Connection, counterparty: str, transaction_id: str) -> Checkpoint:
         """Our signed word on the messages of a transaction we hold with ``counterparty``."""
-        return checkpoint_for(read_chain(conn, transaction_id), self.config.subscriber_id, counterparty,
-                              transaction_id, self.signer.key_id_header, self.keys.signing, int(time.time()))
+        me = self.config.subscriber_id
+        return sign_checkpoint(transaction_digests(conn, transaction_id, me, counterparty), me, counterparty,
+                               transaction_id, self.signer.key_id_header, self.keys.signing, int(time.time()))
 
     @staticmethod
     def _match_callback(conn: Connection, action: str, context: dict, now: float) -> str | None:

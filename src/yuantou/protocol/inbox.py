@@ -14,7 +14,7 @@ from collections.abc import Callable
 from sqlalchemy.engine import Connection
 
 from yuantou.ledger.chain import Checkpoint, Receipt
-from yuantou.ledger.store import append_entry
+from yuantou.ledger.store import append_entries
 from yuantou.store.db import Database, insert_ignoring_duplicates
 from yuantou.store.group_commit import GroupCommitter, Outcome
 from yuantou.store.tables import inbox
@@ -39,12 +39,12 @@ class InboxWriter:
 
     def _insert(self, conn: Connection, items: list[tuple[dict, str, Receipt | None]]) -> list[Outcome]:
         new = insert_ignoring_duplicates(conn, inbox, [row for row, _, _ in items])
-        for (row, receiver, receipt), fresh in zip(items, new):
-            if fresh and self.ledger:
-                append_entry(conn, sender=row["sender_id"], receiver=receiver, action=row["action"],
-                             transaction_id=row["transaction_id"], message_id=row["message_id"],
-                             authorization=row["authorization"] or "", body=row["body"],
-                             recorded_at=int(row["received_at"]), receipt=receipt)
+        if self.ledger:
+            append_entries(conn, [dict(sender=row["sender_id"], receiver=receiver, action=row["action"],
+                                       transaction_id=row["transaction_id"], message_id=row["message_id"],
+                                       authorization=row["authorization"] or "", body=row["body"],
+                                       recorded_at=int(row["received_at"]), receipt=receipt)
+                                  for (row, receiver, receipt), fresh in zip(items, new) if fresh])
         # the receiver's word on the transaction so far, this batch's messages included, for the ACKs to carry:
         # one per sender and transaction, however many of its messages the batch holds
         signed: dict[tuple[str, str], Checkpoint | None] = {}

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 
 from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, Checkpoint, Receipt, arriving_checkpoint_problem,
                                   digest_of_message, parse_checkpoint, parse_receipt, raw_public_key, receipt_problem)
-from yuantou.ledger.store import append_entry, save_checkpoint
+from yuantou.ledger.store import append_entries, save_checkpoint
 from yuantou.protocol.keys import KeyPair
 from yuantou.protocol.registry_client import SubscriberKey
 from yuantou.protocol.signing import ALGORITHM, body_digest, sign
@@ -224,6 +224,7 @@ class OutboxSender:
         """Each attempt's outcome; a message that reached its peer (ACK or NACK) goes to the ledger with the
         signature it went with and the peer's receipt, in the same transaction."""
         now = time.time()
+        entries: list[dict] = []
         for sent in results:
             row = rows[sent.row_id]
             attempts = row["attempts"] + 1
@@ -238,12 +239,14 @@ class OutboxSender:
                 values.update(next_attempt_at=now + backoff(attempts))
             conn.execute(update(outbox).where(outbox.c.id == sent.row_id).values(**values))
             if sent.authorization is not None and self.ledger:
-                append_entry(conn, sender=self.signer.subscriber_id, receiver=row["counterparty_id"] or row["target_url"],
-                             action=row["action"], transaction_id=row["transaction_id"], message_id=row["message_id"],
-                             authorization=sent.authorization, body=row["body"], recorded_at=int(now),
-                             receipt=sent.receipt)
+                entries.append(dict(sender=self.signer.subscriber_id,
+                                    receiver=row["counterparty_id"] or row["target_url"], action=row["action"],
+                                    transaction_id=row["transaction_id"], message_id=row["message_id"],
+                                    authorization=sent.authorization, body=row["body"], recorded_at=int(now),
+                                    receipt=sent.receipt))
             if sent.checkpoint is not None:
                 save_checkpoint(conn, sent.checkpoint)
+        append_entries(conn, entries)
 
     async def run_once(self) -> int:
         rows = await self.db.run(self._due)

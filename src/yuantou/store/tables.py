@@ -209,6 +209,7 @@ ledger_entries = Table(
     Column("receipt_key_id", String(400), nullable=True),  # null: the counterparty did not counter-sign
     Column("receipt_signature", Text, nullable=True),
     Column("receipt_signed_at", BigInteger, nullable=True),
+    Column("message_digest", String(64), nullable=True),  # chain.message_digest, kept to sign checkpoints fast
 )
 Index("ix_ledger_transaction", ledger_entries.c.transaction_id)
 

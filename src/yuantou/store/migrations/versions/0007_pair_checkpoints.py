@@ -1,4 +1,5 @@
-"""Pair checkpoints: each party's signed word on everything between it and one counterparty up to a cut-off.
+"""Pair checkpoints: each party's signed word on everything between it and one counterparty up to a cut-off;
+and each entry's message digest, so that a checkpoint is signed without reading bodies back.
 
 Revision ID: 0007
 """
@@ -13,6 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("ledger_entries") as table:
+        table.add_column(sa.Column("message_digest", sa.String(64), nullable=True))  # null: from before 0007
     op.create_table(
         "ledger_pair_checkpoints",
         sa.Column("signer", sa.String(400), primary_key=True),
@@ -30,3 +33,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("ledger_pair_checkpoints")
+    with op.batch_alter_table("ledger_entries") as table:
+        table.drop_column("message_digest")
