@@ -21,6 +21,7 @@ still verify old entries), the receipt, or a checkpoint that no longer matches.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -29,8 +30,8 @@ from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from nacl.bindings import crypto_sign_open
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
 from nacl.exceptions import BadSignatureError
 
 from yuantou.protocol.signing import SignatureError, body_digest, parse_signature_header, signing_string
@@ -47,12 +48,24 @@ class Receipt:
     signed_at: int
 
 
+@functools.lru_cache(maxsize=16)
+def _sodium_secret(private_key: Ed25519PrivateKey) -> bytes:
+    seed = private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return crypto_sign_seed_keypair(seed)[1]
+
+
+def ed25519_sign(private_key: Ed25519PrivateKey, text: bytes) -> bytes:
+    """The same (deterministic) signature as ``private_key.sign``, through libsodium: a third faster here, and
+    a node signs a receipt and a checkpoint on every ACK."""
+    return crypto_sign(text, _sodium_secret(private_key))[:64]
+
+
 def receipt_text(digest_b64: str, signed_at: int) -> bytes:
     return f"yuantou-receipt\ndigest: BLAKE-512={digest_b64}\nsigned_at: {signed_at}".encode()
 
 
 def sign_receipt(body: bytes, private_key: Ed25519PrivateKey, key_id: str, signed_at: int) -> Receipt:
-    signature = private_key.sign(receipt_text(body_digest(body), signed_at))
+    signature = ed25519_sign(private_key, receipt_text(body_digest(body), signed_at))
     return Receipt(key_id, base64.b64encode(signature).decode("ascii"), signed_at)
 
 
@@ -202,7 +215,7 @@ def sign_checkpoint(digests: Iterable[str], a: str, b: str, transaction_id: str,
                     private_key: Ed25519PrivateKey, signed_at: int) -> Checkpoint:
     """Sign these message digests as the ones held of ``transaction_id`` between ``a`` and ``b``."""
     cp = Checkpoint(signer, tuple(sorted((a, b))), transaction_id, tuple(sorted(digests)), signed_at)  # type: ignore[arg-type]
-    return replace(cp, signature=base64.b64encode(private_key.sign(checkpoint_text(cp))).decode("ascii"))
+    return replace(cp, signature=base64.b64encode(ed25519_sign(private_key, checkpoint_text(cp))).decode("ascii"))
 
 
 CHECKPOINT_HEADER = "X-Yuantou-Checkpoint"  # on an ACK: the receiver's checkpoint on the transaction so far

@@ -19,8 +19,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from yuantou.ledger.chain import (RELAYED, Entry, KeyHistory, Problem, Run, body_context, context_time, message_digest,
-                                  signed_by)
+from yuantou.ledger.chain import (RELAYED, Entry, KeyHistory, Problem, Run, body_context, context_time, ed25519_sign,
+                                  message_digest, signed_by)
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def sign_pair(messages: Iterable[Entry], head: tuple[int, str] | None, me: str, 
     digests = shared(messages, parties, until)  # type: ignore[arg-type]
     cp = PairCheckpoint(signer, parties, until, len(digests), set_digest(digests),  # type: ignore[arg-type]
                         -1 if head is None else head[0], "" if head is None else head[1], signed_at)
-    return replace(cp, signature=base64.b64encode(key.sign(pair_text(cp))).decode("ascii"))
+    return replace(cp, signature=base64.b64encode(ed25519_sign(key, pair_text(cp))).decode("ascii"))
 
 
 def to_json(cp: PairCheckpoint) -> dict[str, Any]:
