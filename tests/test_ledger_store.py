@@ -156,3 +156,32 @@ def test_checking_stretches_in_parallel_gives_the_single_pass_verdict(db: Databa
         assert problem.height == 20 and "rewritten at or below it" in problem.reason
     if tamper == "none":
         assert run.count == 23 and run.one_sided == 6 and run.last_hash == chain[-1].hash
+
+
+def test_entries_from_before_stored_digests_get_them_on_upgrade(tmp_path) -> None:
+    """Migration 0007 digests a ledger written by 0006, and the ledger verifies with the digests it stored."""
+    import sqlalchemy as sa
+
+    from tests.test_ledger_chain import history
+    from yuantou.ledger.chain import message_digest
+
+    net = LocalNetwork(tmp_path, database=storage())
+    db = Database(net.db_url("old-ledger"))
+    try:
+        db.migrate("0006")
+        chain = history([(True, 0, True, 1), (False, 0, True, 1), (True, 1, False, 1)])
+        names = ["height", "prev_hash", "hash", "sender", "receiver", "action", "transaction_id", "message_id",
+                 "authorization", "body", "recorded_at", "receipt_key_id", "receipt_signature", "receipt_signed_at"]
+        old_table = sa.table("ledger_entries", *[sa.column(n) for n in names])  # as 0006 has it: no digest column
+        db.transaction(lambda c: c.execute(old_table.insert(), [
+            {n: getattr(e, n) for n in names[:11]} | {
+                "receipt_key_id": e.receipt and e.receipt.key_id, "receipt_signature": e.receipt and e.receipt.signature,
+                "receipt_signed_at": e.receipt and e.receipt.signed_at} for e in chain]))
+        db.migrate()
+        stored = db.transaction(lambda c: list(c.execute(
+            sa.select(ledger_entries.c.message_digest).order_by(ledger_entries.c.height)).scalars()))
+        assert stored == [message_digest(e) for e in chain]
+        assert verify(db.transaction(read_chain), keys()) is None
+    finally:
+        db.close()
+        net.stop()

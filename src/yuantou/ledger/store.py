@@ -9,11 +9,12 @@ workers share the store), so heights never fork.
 from __future__ import annotations
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from yuantou.ledger.chain import RELAYED, Checkpoint, Entry, Receipt, after, digest_of_message, message_digest
+from yuantou.ledger.chain import RELAYED, Checkpoint, Entry, Receipt, after, message_digest
 from yuantou.ledger.pair import PairCheckpoint
-from yuantou.protocol.signing import body_digest
 from yuantou.store.tables import ledger_checkpoints, ledger_entries, ledger_pair_checkpoints
 
 _APPEND_LOCK = 0x59544C47  # "YTLG": one advisory lock id for the ledger's head
@@ -21,15 +22,21 @@ _APPEND_LOCK = 0x59544C47  # "YTLG": one advisory lock id for the ledger's head
 
 _c = ledger_entries.c
 # built once: constructing a SQLAlchemy statement costs more than running it, and these run on every ACK
-_TRANSACTION_DIGESTS = select(_c.message_digest, _c.sender, _c.receiver, _c.action, _c.transaction_id,
-                              _c.message_id, _c.body).where(
+_TRANSACTION_DIGESTS = select(_c.message_digest).where(
     _c.transaction_id == bindparam("tx"), _c.action.not_in(sorted(RELAYED)),
     or_(and_(_c.sender == bindparam("a"), _c.receiver == bindparam("b")),
         and_(_c.sender == bindparam("b"), _c.receiver == bindparam("a"))))
 _HEAD = select(_c.height, _c.hash).order_by(_c.height.desc()).limit(1)
-_DROP_CHECKPOINT = delete(ledger_checkpoints).where(
-    *[ledger_checkpoints.c[k] == bindparam(k) for k in ("signer", "party_a", "party_b", "transaction_id")])
-_ADD_CHECKPOINT = ledger_checkpoints.insert()
+
+
+def _upsert_checkpoint(insert):  # noqa: ANN001, ANN202
+    statement = insert(ledger_checkpoints)
+    return statement.on_conflict_do_update(
+        index_elements=["signer", "party_a", "party_b", "transaction_id"],
+        set_={k: statement.excluded[k] for k in ("messages", "signed_at", "signature")})
+
+
+_UPSERT_CHECKPOINT = {"sqlite": _upsert_checkpoint(sqlite_insert), "postgresql": _upsert_checkpoint(pg_insert)}
 
 
 def _entry(row) -> Entry:  # noqa: ANN001
@@ -74,10 +81,8 @@ def append_entries(conn: Connection, items: list[dict]) -> list[Entry]:
 
 def transaction_digests(conn: Connection, transaction_id: str, a: str, b: str) -> list[str]:
     """The message digests of a transaction's point-to-point messages between two parties (what our checkpoint on
-    it signs), from the stored digests; a row from before they were stored is digested from its body."""
-    rows = conn.execute(_TRANSACTION_DIGESTS, {"tx": transaction_id, "a": a, "b": b})
-    return [r.message_digest or digest_of_message(r.sender, r.receiver, r.action, r.transaction_id, r.message_id,
-                                                  body_digest(bytes(r.body))) for r in rows]
+    it signs), as stored with each entry."""
+    return list(conn.execute(_TRANSACTION_DIGESTS, {"tx": transaction_id, "a": a, "b": b}).scalars())
 
 
 def read_chain(conn: Connection, transaction_id: str | None = None) -> list[Entry]:
@@ -114,10 +119,9 @@ def parties(conn: Connection) -> set[str]:
 
 def save_checkpoint(conn: Connection, cp: Checkpoint) -> None:
     """Keep a counterparty's (or our own) signed checkpoint; a newer one for the same transaction replaces it."""
-    key = {"signer": cp.signer, "party_a": cp.parties[0], "party_b": cp.parties[1], "transaction_id": cp.transaction_id}
-    conn.execute(_DROP_CHECKPOINT, key)
-    conn.execute(_ADD_CHECKPOINT, key | {"messages": " ".join(cp.messages), "signed_at": cp.signed_at,
-                                         "signature": cp.signature})
+    conn.execute(_UPSERT_CHECKPOINT[conn.dialect.name], {
+        "signer": cp.signer, "party_a": cp.parties[0], "party_b": cp.parties[1], "transaction_id": cp.transaction_id,
+        "messages": " ".join(cp.messages), "signed_at": cp.signed_at, "signature": cp.signature})
 
 
 def read_checkpoints(conn: Connection) -> list[Checkpoint]:
