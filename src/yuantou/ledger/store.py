@@ -8,7 +8,7 @@ workers share the store), so heights never fork.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, text
+from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -22,10 +22,8 @@ _APPEND_LOCK = 0x59544C47  # "YTLG": one advisory lock id for the ledger's head
 
 _c = ledger_entries.c
 # built once: constructing a SQLAlchemy statement costs more than running it, and these run on every ACK
-_TRANSACTION_DIGESTS = select(_c.message_digest).where(
-    _c.transaction_id == bindparam("tx"), _c.action.not_in(sorted(RELAYED)),
-    or_(and_(_c.sender == bindparam("a"), _c.receiver == bindparam("b")),
-        and_(_c.sender == bindparam("b"), _c.receiver == bindparam("a"))))
+_TRANSACTIONS_DIGESTS = select(_c.message_digest, _c.sender, _c.receiver, _c.transaction_id).where(
+    _c.transaction_id.in_(bindparam("txs", expanding=True)), _c.action.not_in(sorted(RELAYED)))
 _HEAD = select(_c.height, _c.hash).order_by(_c.height.desc()).limit(1)
 
 
@@ -79,10 +77,16 @@ def append_entries(conn: Connection, items: list[dict]) -> list[Entry]:
     return entries
 
 
-def transaction_digests(conn: Connection, transaction_id: str, a: str, b: str) -> list[str]:
-    """The message digests of a transaction's point-to-point messages between two parties (what our checkpoint on
-    it signs), as stored with each entry."""
-    return list(conn.execute(_TRANSACTION_DIGESTS, {"tx": transaction_id, "a": a, "b": b}).scalars())
+def transaction_digests(conn: Connection, me: str, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+    """For each (counterparty, transaction id): the digests, as stored with each entry, of the transaction's
+    point-to-point messages between ``me`` and the counterparty (what our checkpoint on it signs). One query for
+    a whole group commit's worth."""
+    found: dict[tuple[str, str], list[str]] = {key: [] for key in wanted}
+    for row in conn.execute(_TRANSACTIONS_DIGESTS, {"txs": sorted({tx for _, tx in wanted})}):
+        other = row.receiver if row.sender == me else row.sender if row.receiver == me else None
+        if (other, row.transaction_id) in found:
+            found[(other, row.transaction_id)].append(row.message_digest)
+    return found
 
 
 def read_chain(conn: Connection, transaction_id: str | None = None) -> list[Entry]:

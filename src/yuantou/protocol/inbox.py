@@ -20,14 +20,15 @@ from yuantou.store.group_commit import GroupCommitter, Outcome
 from yuantou.store.tables import inbox
 
 
-CheckpointSigner = Callable[[Connection, str, str], Checkpoint]  # (conn, counterparty, transaction id)
+# (conn, [(counterparty, transaction id)]) → our checkpoint on each
+CheckpointSigner = Callable[[Connection, list[tuple[str, str]]], dict[tuple[str, str], Checkpoint]]
 
 
 class InboxWriter:
     def __init__(self, db: Database, on_stored: Callable[[], None] | None = None, max_batch: int = 500,
-                 checkpoint: CheckpointSigner | None = None, ledger: bool = True) -> None:
+                 checkpoints: CheckpointSigner | None = None, ledger: bool = True) -> None:
         self.on_stored = on_stored
-        self.checkpoint = checkpoint
+        self.checkpoints = checkpoints
         self.ledger = ledger
         self.rows = 0
         # rows go in with one plain insert each (no savepoints): a failure fails the whole group, unACKed
@@ -47,12 +48,9 @@ class InboxWriter:
                                   for (row, receiver, receipt), fresh in zip(items, new) if fresh])
         # the receiver's word on the transaction so far, this batch's messages included, for the ACKs to carry:
         # one per sender and transaction, however many of its messages the batch holds
-        signed: dict[tuple[str, str], Checkpoint | None] = {}
-        for row, _, _ in items:
-            key = (row["sender_id"], row["transaction_id"])
-            if key not in signed:
-                signed[key] = self.checkpoint(conn, *key) if self.checkpoint else None
-        return [(True, (fresh, signed[(row["sender_id"], row["transaction_id"])]))
+        wanted = list(dict.fromkeys((row["sender_id"], row["transaction_id"]) for row, _, _ in items))
+        signed = self.checkpoints(conn, wanted) if self.checkpoints else {}
+        return [(True, (fresh, signed.get((row["sender_id"], row["transaction_id"]))))
                 for (row, _, _), fresh in zip(items, new)]
 
     def _stored(self, outcomes: list[Outcome]) -> None:
