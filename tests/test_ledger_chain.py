@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yuantou.ledger.chain import (Entry, KeyHistory, KeyRecord, Problem, append, checkpoint_for, seal,
-                                  sign_receipt, verify)
+from yuantou.ledger.chain import Entry, KeyHistory, KeyRecord, append, checkpoint_for, seal, sign_receipt
+from yuantou.ledger.verify import Problem, verify
 from yuantou.protocol.signing import sign
 
 FARM, SHOP = "farm.example", "shop.example"

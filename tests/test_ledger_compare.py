@@ -6,7 +6,8 @@ import json
 from dataclasses import replace
 
 from tests.test_ledger_chain import FARM, SHOP, checkpoints, history, keys, signer
-from yuantou.ledger.chain import append, checkpoint_for, seal, sign_receipt, verify
+from yuantou.ledger.chain import append, checkpoint_for, seal, sign_receipt
+from yuantou.ledger.verify import verify
 from yuantou.ledger.compare import Side, compare
 from yuantou.protocol.signing import sign
 

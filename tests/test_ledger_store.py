@@ -12,7 +12,8 @@ from sqlalchemy import update
 
 from tests.conftest import storage
 from tests.test_ledger_chain import FARM, SHOP, SHOP_KEY, checkpoints, keys, signer
-from yuantou.ledger.chain import seal, sign_receipt, verify
+from yuantou.ledger.chain import seal, sign_receipt
+from yuantou.ledger.verify import verify
 from yuantou.ledger.pair import sign_pair
 from yuantou.ledger.store import (append_entry, read_chain, read_checkpoints, read_pair_checkpoints, save_checkpoint,
                                   save_pair_checkpoint)

@@ -252,7 +252,7 @@ def _bundle(path: Path):  # noqa: ANN202
 def ledger_check(bundle: Path = typer.Argument(..., help="a bundle from `yuantou ledger export`")) -> None:
     """Check an evidence bundle on any machine, with no network: each entry's hash, ids, signature and receipt,
     and the checkpoints, against the keys in the bundle. Exits 1 naming the first problem."""
-    from yuantou.ledger.chain import verify
+    from yuantou.ledger.verify import verify
 
     doc, entries, checkpoints, keys = _bundle(bundle)
     _verdict(str(bundle), verify(entries, keys, checkpoints, excerpt=True),
@@ -266,7 +266,7 @@ def ledger_compare(first: Path = typer.Argument(..., help="one party's bundle"),
     """Hold two parties' bundles on one transaction against each other: every message one side sent that the
     other does not hold (with whether it was receipted), every message id held under different bytes, every
     checkpoint a side signed for messages it no longer holds. Each bundle is checked first. Exits 1 on any."""
-    from yuantou.ledger.chain import verify
+    from yuantou.ledger.verify import verify
     from yuantou.ledger.compare import Side, compare
 
     sides = []

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-from yuantou.ledger.chain import GENESIS, Checkpoint, KeyHistory, Problem, Run, check_run, checkpoint_problem, join
-from yuantou.ledger.pair import PairCheckpoint, pair_problem
+from yuantou.ledger.chain import GENESIS, Checkpoint, KeyHistory
+from yuantou.ledger.pair import PairCheckpoint
 from yuantou.ledger.store import head_height, read_checkpoints, read_pair_checkpoints, read_range
+from yuantou.ledger.verify import Problem, Run, check_run, checkpoint_problem, join, pair_problem
 from yuantou.store.db import Database
 
 STRETCH = 10_000  # entries a worker reads and checks at a time (a few MB of rows)

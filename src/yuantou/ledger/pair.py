@@ -19,8 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from yuantou.ledger.chain import (RELAYED, Entry, KeyHistory, Problem, Run, body_context, context_time, ed25519_sign,
-                                  message_digest, signed_by)
+from yuantou.ledger.chain import RELAYED, Entry, body_context, context_time, ed25519_sign, message_digest
 
 
 @dataclass(frozen=True)
@@ -95,27 +94,3 @@ def agrees(mine: PairCheckpoint, theirs: PairCheckpoint) -> bool:
     """Both sides signed the same set of messages between them."""
     return (mine.parties, mine.until, mine.count, mine.messages) == (theirs.parties, theirs.until, theirs.count,
                                                                     theirs.messages)
-
-
-def pair_problem(checkpoints: Iterable[PairCheckpoint], run: Run, keys: KeyHistory, owner: str | None) -> Problem | None:
-    """The first pair checkpoint this chain (``owner``'s, checked into ``run``) does not live up to: one that does
-    not verify, a set of messages it no longer holds as signed, or, for ``owner``'s own, a head hash its chain no
-    longer has at that height (rewritten below it, or cut short)."""
-    end = run.start + run.count
-    for cp in checkpoints:
-        other = next((p for p in cp.parties if p != cp.signer.partition("|")[0]), cp.parties[1])
-        if not signed_by(keys.at(cp.signer, cp.signed_at), cp.signature, pair_text(cp)):
-            return Problem(end, f"the pair checkpoint by {cp.signer} (up to {cp.until}) does not verify")
-        digests = covered(run.pairs.get(cp.parties, ()), cp.until)
-        if (len(digests), set_digest(digests)) != (cp.count, cp.messages):
-            return Problem(end, f"{cp.signer} signed for {cp.count} messages between {cp.parties[0]} and "
-                                f"{cp.parties[1]} up to {cp.until}; this chain holds {len(digests)}"
-                                f"{' others' if len(digests) == cp.count else ''} (removed or altered)")
-        if owner is not None and cp.signer.partition("|")[0] == owner and cp.height >= 0:
-            if cp.height >= end:
-                return Problem(end, f"the chain ends before entry {cp.height}, whose hash it signed in its "
-                                    f"checkpoint with {other} (cut short)")
-            if run.hashes.get(cp.height) != cp.head_hash:
-                return Problem(cp.height, f"is not the entry whose hash it signed in its checkpoint with {other} "
-                                          "(the chain was rewritten at or below it)")
-    return None

@@ -23,8 +23,9 @@ import httpx
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 
-from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, Checkpoint, Receipt, arriving_checkpoint_problem,
-                                  digest_of_message, parse_checkpoint, parse_receipt, raw_public_key, receipt_problem)
+from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, Checkpoint, Receipt, digest_of_message,
+                                  parse_checkpoint, parse_receipt, raw_public_key)
+from yuantou.ledger.verify import arriving_checkpoint_problem, receipt_problem
 from yuantou.ledger.store import append_entries, save_checkpoint
 from yuantou.protocol.keys import KeyPair
 from yuantou.protocol.registry_client import SubscriberKey
