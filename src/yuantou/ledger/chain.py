@@ -173,6 +173,7 @@ def message_digest(entry: Entry) -> str:
 
 
 def message_digest_with(entry: Entry, digest: str) -> str:
+    """``message_digest``, given the body's BLAKE-512 already computed."""
     return digest_of_message(entry.sender, entry.receiver, entry.action, entry.transaction_id, entry.message_id,
                              digest)
 

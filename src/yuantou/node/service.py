@@ -102,8 +102,9 @@ class Node:
         # juggles (measured ~0.6 ms/post at 4, ~2.5 ms at 32), and callbacks need no more.
         self.outbox_http = httpx.AsyncClient(limits=httpx.Limits(
             max_connections=OUTBOX_CONNECTIONS, max_keepalive_connections=OUTBOX_CONNECTIONS))
-        self.outbox = OutboxSender(self.db, self.outbox_http, self.signer, max_attempts=config.outbox_max_attempts,
-                                   concurrency=OUTBOX_CONNECTIONS, keys=self.registry, ledger=config.ledger)
+        self.outbox = OutboxSender(self.db, self.outbox_http, self.signer, self.registry,
+                                   max_attempts=config.outbox_max_attempts, concurrency=OUTBOX_CONNECTIONS,
+                                   ledger=config.ledger)
         self.provider = producer_logic.Provider(
             config.provider_id or config.subscriber_id, config.provider_name or config.subscriber_id)
         # the latest offer of every (producer, provider, item) seen in on_search (buyer)

@@ -108,17 +108,17 @@ class OutboxSender:
         db: Database,
         http: httpx.AsyncClient,
         signer: Signer,
+        keys: KeyResolver,
         *,
         max_attempts: int = 30,
         batch: int = 32,
         concurrency: int = 32,
         lease_seconds: float = 30.0,
         on_result: Callable[[dict, str], None] | None = None,
-        keys: KeyResolver | None = None,
         ledger: bool = True,
     ) -> None:
         self.db, self.http, self.signer = db, http, signer
-        self.keys = keys  # to check peers' receipts and checkpoints as they arrive (None: kept unchecked)
+        self.keys = keys  # to check peers' receipts and checkpoints as they arrive
         self.ledger = ledger
         self.max_attempts, self.batch = max_attempts, batch
         self.on_result = on_result
@@ -190,17 +190,13 @@ class OutboxSender:
         refused on arrival (the entry is then one-sided) rather than found by ``ledger verify`` later."""
         if not self.ledger:
             return None, None, None
-        if self.keys is None:  # nothing to check signatures with: keep what is at least about this message
-            mine = checkpoint is not None and checkpoint.transaction_id == row["transaction_id"] \
-                and self.signer.subscriber_id in checkpoint.parties
-            return receipt, checkpoint if mine else None, None
         counterparty = row["counterparty_id"]
         problems = []
 
         async def key(key_id: str, when: int) -> bytes | None:
             """The key, if the directory lists it as valid at ``when`` (as ``ledger verify`` will ask later)."""
             subscriber, _, rest = key_id.partition("|")
-            found = await self.keys.key(subscriber, rest.rpartition("|")[0])  # type: ignore[union-attr]
+            found = await self.keys.key(subscriber, rest.rpartition("|")[0])
             if found is None or not found.valid_from <= when <= found.valid_until:
                 return None
             return raw_public_key(found.public_key)
@@ -214,8 +210,7 @@ class OutboxSender:
             sent = digest_of_message(self.signer.subscriber_id, counterparty or row["target_url"], row["action"],
                                      row["transaction_id"], row["message_id"], body_digest(row["body"]))
             problem = arriving_checkpoint_problem(checkpoint, await key(checkpoint.signer, checkpoint.signed_at),
-                                                  self.signer.subscriber_id,
-                                                  counterparty, row["transaction_id"], sent)
+                                                  self.signer.subscriber_id, counterparty, row["transaction_id"], sent)
             if problem:
                 problems.append(problem)
                 checkpoint = None
