@@ -111,7 +111,7 @@ def test_a_rotated_key_signs_from_then_on_and_both_ledgers_verify_across_it(net:
 def test_pair_checkpoints_are_agreed_and_catch_a_chain_rewritten_without_a_message(net: LocalNetwork) -> None:
     from sqlalchemy import delete
 
-    from yuantou.ledger.pair import parties_of
+    from yuantou.ledger.chain import parties_of
     from yuantou.ledger.store import append_entry, read_pair_checkpoints
     from yuantou.store.tables import ledger_checkpoints, ledger_entries, ledger_pair_checkpoints
 

@@ -2,7 +2,7 @@
 
 Each entry costs two Ed25519 verifications (the sender's signature and the receipt), so a
 million entries is minutes of one core's work. Stretches of heights are read and checked by
-worker processes, each with its own connection to the store; ``chain.join`` then checks the
+worker processes, each with its own connection to the store; ``verify.join`` then checks the
 seams between them, and the checkpoints are checked against the message digests the stretches
 collected. The verdict is the same a single pass would give: the first bad place and why.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from yuantou.ledger.chain import GENESIS, Checkpoint, KeyHistory
 from yuantou.ledger.pair import PairCheckpoint
-from yuantou.ledger.store import head_height, read_checkpoints, read_pair_checkpoints, read_range
+from yuantou.ledger.store import head, read_checkpoints, read_pair_checkpoints, read_range
 from yuantou.ledger.verify import Problem, Run, check_run, checkpoint_problem, join, pair_problem
 from yuantou.store.db import Database
 
@@ -50,11 +50,11 @@ def verify_store(url: str, keys: KeyHistory, owner: str | None = None, workers: 
     ``progress(entries checked, entries in all)`` is called as stretches finish."""
     db = Database(url)
     try:
-        top, checkpoints, pair_checkpoints = db.transaction(lambda c: (head_height(c), read_checkpoints(c),
-                                                                       read_pair_checkpoints(c)))
+        last, checkpoints, pair_checkpoints = db.transaction(lambda c: (head(c), read_checkpoints(c),
+                                                                        read_pair_checkpoints(c)))
     finally:
         db.close()
-    total = 0 if top is None else top + 1
+    total = 0 if last is None else last[0] + 1
     wanted = {(cp.parties, cp.transaction_id) for cp in checkpoints}
     pairs, heights = {cp.parties for cp in pair_checkpoints}, {cp.height for cp in pair_checkpoints}
     bounds = [(low, min(low + stretch, total)) for low in range(0, total, stretch)]

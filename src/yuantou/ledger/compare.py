@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from yuantou.ledger.chain import RELAYED, Checkpoint, Entry, message_digest
+from yuantou.ledger.chain import Checkpoint, Entry, message_digest, parties_of
 from yuantou.protocol.signing import body_digest
 
 
@@ -38,8 +38,8 @@ class Divergence:
 def _between(side: Side, other: str) -> dict[tuple[str, str], Entry]:
     """The point-to-point messages ``side`` holds with ``other``, by (action, message id): a callback shares its
     request's message id, so the action tells them apart."""
-    return {(e.action, e.message_id): e for e in side.entries
-            if e.action not in RELAYED and {e.sender, e.receiver} == {side.node, other}}
+    pair = tuple(sorted((side.node, other)))
+    return {(e.action, e.message_id): e for e in side.entries if parties_of(e) == pair}
 
 
 def compare(a: Side, b: Side) -> list[Divergence]:

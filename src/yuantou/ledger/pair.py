@@ -12,14 +12,14 @@ rewritten below that height no longer has that hash there.
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from yuantou.ledger.chain import RELAYED, Entry, body_context, context_time, ed25519_sign, message_digest
+from yuantou.ledger.chain import (Entry, body_context, context_time, ed25519_sign, message_digest, parties_of,
+                                  set_digest)
 
 
 @dataclass(frozen=True)
@@ -39,15 +39,6 @@ def pair_text(cp: PairCheckpoint) -> bytes:
     return (f"yuantou-pair-checkpoint\nsigner: {cp.signer}\nparties: {cp.parties[0]} {cp.parties[1]}\n"
             f"until: {cp.until}\ncount: {cp.count}\nmessages: {cp.messages}\nheight: {cp.height}\n"
             f"head: {cp.head_hash}\nsigned_at: {cp.signed_at}").encode()
-
-
-def parties_of(entry: Entry) -> tuple[str, str] | None:
-    """The two parties a point-to-point message is between; None for discovery the gateway relays."""
-    return None if entry.action in RELAYED else tuple(sorted((entry.sender, entry.receiver)))  # type: ignore[return-value]
-
-
-def set_digest(digests: Iterable[str]) -> str:
-    return hashlib.blake2b("\n".join(sorted(digests)).encode(), digest_size=32).hexdigest()
 
 
 def covered(messages: Iterable[tuple[int | None, str]], until: int) -> list[str]:

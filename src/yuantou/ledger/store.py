@@ -8,7 +8,7 @@ workers share the store), so heights never fork.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -107,10 +107,6 @@ def head(conn: Connection) -> tuple[int, str] | None:
     """The chain's last entry: (height, hash), or None for an empty chain."""
     row = conn.execute(_HEAD).first()
     return None if row is None else (int(row.height), row.hash)
-
-
-def head_height(conn: Connection) -> int | None:
-    return conn.execute(select(func.max(ledger_entries.c.height))).scalar_one()
 
 
 def parties(conn: Connection) -> set[str]:

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from yuantou.ledger.chain import (GENESIS, Checkpoint, Entry, KeyHistory, Receipt, message_digest_with, shared_key,
-                                  body_context, checkpoint_text, context_time, entry_hash, receipt_text, signed_by)
-from yuantou.ledger.pair import PairCheckpoint, covered, pair_text, set_digest
+from yuantou.ledger.chain import (GENESIS, Checkpoint, Entry, KeyHistory, Receipt, body_context, checkpoint_text,
+                                  context_time, entry_hash, message_digest_with, parties_of, receipt_text, set_digest,
+                                  signed_by)
+from yuantou.ledger.pair import PairCheckpoint, covered, pair_text
 from yuantou.protocol.signing import SignatureError, body_digest, parse_signature_header, signing_string
 
 
@@ -147,14 +148,14 @@ def check_run(entries: Iterable[Entry], keys: KeyHistory, start: int = 0, prev_h
         run.last_hash = previous = entry.hash
         last_height = entry.height
         run.one_sided += entry.receipt is None
-        key = shared_key(entry)
-        if key is not None and key in wanted:
-            held = run.shared.get(key)
+        parties = parties_of(entry)
+        if parties is not None and (parties, entry.transaction_id) in wanted:
+            held = run.shared.get((parties, entry.transaction_id))
             digests = held[1] if held else set()
             digests.add(message)
-            run.shared[key] = (entry.height, digests)
-        if key is not None and key[0] in pairs:
-            run.pairs.setdefault(key[0], []).append((context_time(context), message))
+            run.shared[(parties, entry.transaction_id)] = (entry.height, digests)
+        if parties is not None and parties in pairs:
+            run.pairs.setdefault(parties, []).append((context_time(context), message))
         if entry.height in heights:
             run.hashes[entry.height] = entry.hash
     return run
