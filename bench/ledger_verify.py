@@ -197,7 +197,7 @@ def main() -> None:
         config = root / "orchard.toml"
         config.write_text(to_toml({"subscriber_id": PRODUCER, "key_id": "p1", "url": f"http://{PRODUCER}/beckn",
                                    "roles": ["buyer"], "key_file": str(keys), "directory_url": net.directory.url,
-                                   "database_url": f"sqlite:///{store}"}))
+                                   "database_url": f"sqlite:///{store}", "api_token": "x" * 24}))
         one_core = sodium_rate()
         runs = []
         for _ in range(args.repeats):

@@ -150,7 +150,7 @@ def http_joins(args) -> dict:  # noqa: ANN001
         iso = lambda d: d.isoformat()  # noqa: E731
         points = [f"point-{i}" for i in range(20)]
         for point in points:
-            resp = httpx.post(buyer.url + "/api/pools", json={
+            resp = buyer.client().post("/pools", json={
                 "item_id": "apple", "pickup_points": [point], "window_start": iso(now + timedelta(days=1)),
                 "window_end": iso(now + timedelta(days=1, hours=8)), "cutoff": iso(now + timedelta(hours=6)),
                 "bulk_unit": "10", "moq": "50", "tiers": [{"min_quantity": "0", "price": "9"}]})
@@ -163,7 +163,7 @@ def http_joins(args) -> dict:  # noqa: ANN001
                                "max_quantity": str(lo + rng.randint(0, 10)), "max_price": "10",
                                "pickup_point": rng.choice(points), "window_start": iso(now),
                                "window_end": iso(now + timedelta(days=3))})
-            lines.append("\t" + body)
+            lines.append(f"Bearer {buyer.token}\t" + body)
         requests_file = root / "joins.tsv"
         requests_file.write_text("\n".join(lines) + "\n")
         connections = 16
@@ -174,7 +174,7 @@ def http_joins(args) -> dict:  # noqa: ANN001
             skip += run["probe"]["requests"] + run["requests"] + 2 * connections
             runs.append(run)
         probes = [r["probe"] for r in runs]
-        stored = sum(p["households"] for p in httpx.get(buyer.url + "/api/pools", timeout=60).json())
+        stored = sum(p["households"] for p in buyer.client(timeout=60).get("/pools").json())
         return {"offered_rate": args.join_rate, "connections": connections,
                 "rate": statistics.median(r["rate"] for r in runs), "p50_ms": statistics.median(r["p50_ms"] for r in runs),
                 "p99_ms": statistics.median(r["p99_ms"] for r in runs),

@@ -43,8 +43,8 @@ def twin_document(buyers: list[str]) -> dict:
 
 @pytest.fixture(scope="module")
 def c2m(network):
-    orchard = NodeClient(network.producers["orchard"].url)
-    buyer = NodeClient(network.buyers["buyer1"].url)
+    orchard = NodeClient(network.producers["orchard"].url, network.producers["orchard"].token)
+    buyer = NodeClient(network.buyers["buyer1"].url, network.buyers["buyer1"].token)
     buyers = [p.subscriber_id for p in network.buyers.values()]
     # an order for the day after tomorrow, confirmed point to point
     sent = buyer.post("/api/search", {"query": "apple", "bpp_id": network.producers["orchard"].subscriber_id})
@@ -152,13 +152,14 @@ def test_cli_imports_history_and_plans_on_the_node(c2m, network, tmp_path):
     from yuantou.cli import app
 
     url = network.producers["orchard"].url
+    token = network.producers["orchard"].token
     region = c2m["buyers"][1]
     csv = tmp_path / "old_sales.csv"
     first = c2m["today"] - timedelta(days=200)
     csv.write_text("id,date,quantity\n" + "".join(f"{PEAR}/{region},{(first + timedelta(days=k)).isoformat()},{10 + k % 7}\n"
                                                   for k in range(5)))
     runner = CliRunner()
-    done = runner.invoke(app, ["forecast", "import", str(csv), "--node", url])
+    done = runner.invoke(app, ["forecast", "import", str(csv), "--node", url, "--token", token])
     assert done.exit_code == 0, done.output
     assert "5 days of sales imported" in done.output
     series = c2m["orchard"].get("/api/demand/series")
@@ -166,8 +167,8 @@ def test_cli_imports_history_and_plans_on_the_node(c2m, network, tmp_path):
     assert start == first and series["series"][f"{PEAR}/{region}"][:5] == [10, 11, 12, 13, 14]
     bad = tmp_path / "bad.csv"
     bad.write_text("id,date,quantity\npear,2026-01-01,lots\n")
-    refused = runner.invoke(app, ["forecast", "import", str(bad), "--node", url])
+    refused = runner.invoke(app, ["forecast", "import", str(bad), "--node", url, "--token", token])
     assert refused.exit_code != 0 and "bad.csv" in refused.output and "line 2" in refused.output
-    planned = runner.invoke(app, ["plan", "run", "--node", url, "--days", "7"])
+    planned = runner.invoke(app, ["plan", "run", "--node", url, "--days", "7", "--token", token])
     assert planned.exit_code == 0, planned.output
     assert "margin" in planned.output and "fill rate: confirmed 100%" in planned.output

@@ -29,7 +29,7 @@ def test_kill_9_mid_stream_loses_no_acked_confirm(tmp_path, workers):
         orchard = net.add_node("orchard", ["producer"], catalog_document("orchard", name, items),
                               extra={"workers": workers})
         net.register(peer.subscriber_id, peer.url, ["BAP"], peer.keys, peer.key_id)
-        catalog = httpx.get(orchard.url + "/api/catalog").json()["providers"][0]
+        catalog = orchard.client().get("/catalog").json()["providers"][0]
         item = next(i for i in catalog["items"] if i["id"] == "pear-snow")  # sold by the kg, no bulk unit
         acked: list[str] = []
         refused = 0

@@ -38,7 +38,7 @@ def net(tmp_path_factory):
 
 def one_order(net: LocalNetwork) -> str:
     """search → … → on_confirm between buyer1 and the orchard; returns the transaction id."""
-    buyer = NodeClient(net.buyers["buyer1"].url)
+    buyer = NodeClient(net.buyers["buyer1"].url, net.buyers["buyer1"].token)
     sent = buyer.post("/api/search", {"query": "apple"})
     (found,) = buyer.callbacks(sent["message_id"], wait=10, count=1)
     provider = found["payload"]["message"]["catalog"]["providers"][0]

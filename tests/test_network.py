@@ -31,7 +31,7 @@ def stored_messages(proc) -> list[tuple[str, dict]]:  # noqa: ANN001
 @pytest.fixture(scope="module")
 def flows(network):
     """Two complete flows through the gateway, plus status, a producer update and a cancel."""
-    buyer = NodeClient(network.buyers["buyer1"].url)
+    buyer = NodeClient(network.buyers["buyer1"].url, network.buyers["buyer1"].token)
     results = {}
     sent = buyer.post("/api/search", {"query": "apple"})
     found = buyer.callbacks(sent["message_id"], wait=10, count=3)
@@ -45,7 +45,7 @@ def flows(network):
     order_id = confirm["message"]["order"]["id"]
     st = buyer.post(f"/api/orders/{order_id}/status")
     results["status"] = buyer.one_callback(st["message_id"])
-    NodeClient(network.producers["orchard"].url).post(f"/api/orders/{order_id}/fulfillment", {"state": "Packed"})
+    NodeClient(network.producers["orchard"].url, network.producers["orchard"].token).post(f"/api/orders/{order_id}/fulfillment", {"state": "Packed"})
     results["packed"] = wait_for(lambda: [o for o in buyer.get("/api/orders")
                                           if o["order"]["fulfillments"][0]["state"]["descriptor"]["code"] == "Packed"])
     cancel = buyer.post(f"/api/orders/{order_id}/cancel", {"reason": "test"})
@@ -74,9 +74,9 @@ def test_order_confirmed_then_updated_then_cancelled(flows, network):
     assert flows["status"]["message"]["order"]["id"] == order["id"]
     assert flows["packed"], "unsolicited on_status from the producer did not reach the buyer"
     assert flows["cancel"]["message"]["order"]["status"] == "CANCELLED"
-    held = {o["order_id"]: o["status"] for o in NodeClient(network.buyers["buyer1"].url).get("/api/orders")}
+    held = {o["order_id"]: o["status"] for o in NodeClient(network.buyers["buyer1"].url, network.buyers["buyer1"].token).get("/api/orders")}
     assert held[order["id"]] == "CANCELLED"
-    catalog = NodeClient(network.producers["orchard"].url).get("/api/catalog")
+    catalog = NodeClient(network.producers["orchard"].url, network.producers["orchard"].token).get("/api/catalog")
     tag = catalog["providers"][0]["items"][0]["tags"][0]["list"]
     assert all(float(t["value"]) == 600 for t in tag), "cancelling must give the capacity back"
 
@@ -279,7 +279,7 @@ def test_business_refusals_come_back_in_the_callback(network, peer):
 
 def test_callbacks_are_matched_and_bounded_by_ttl(network, peer):
     buyer = network.buyers["buyer1"]
-    client = NodeClient(buyer.url)
+    client = NodeClient(buyer.url, buyer.token)
     # a callback no request asked for
     ctx = context("on_select", peer, buyer)
     ctx.update(bap_id=buyer.subscriber_id, bap_uri=buyer.url + "/beckn", bpp_id=peer.subscriber_id, bpp_uri=peer.url)

@@ -24,7 +24,7 @@ def test_an_intent_opens_a_pool_on_the_cheapest_producers_terms(tmp_path):
         cutoff = (now + timedelta(minutes=61)).astimezone(LOCAL).strftime("%H:%M")
         buyer = net.add_node("organiser", ["buyer"], extra={
             "pool_cutoff": cutoff, "pool_pickup": "08:00-17:00", "pool_utc_offset": "+08:00", "pool_step": "0.5"})
-        api = httpx.Client(base_url=buyer.url + "/api", timeout=20)
+        api = buyer.client(timeout=20)
         sent = api.post("/search", json={"query": "apple"}).json()
         found = api.get(f"/messages/{sent['message_id']}", params={"wait": 10, "count": 2}).json()
         assert len(found) == 2
@@ -49,7 +49,7 @@ def test_an_intent_opens_a_pool_on_the_cheapest_producers_terms(tmp_path):
 
         net.kill(buyer)  # what the buyer learned from catalogs survives a restart
         net.start_node(buyer)
-        api = httpx.Client(base_url=buyer.url + "/api", timeout=20)
+        api = buyer.client(timeout=20)
         other = join("sun", "school").json()
         assert other["pool_id"] != first["pool_id"] and other["pool"]["bulk_unit"] == "20"
         assert api.get(f"/pools/{first['pool_id']}").json()["households"] == 2

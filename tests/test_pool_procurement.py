@@ -41,7 +41,7 @@ def start_market(tmp_path, producers: dict[str, tuple[float, int]], ttl: str = "
         catalog["items"][0].update(grade="A", bulk_unit="10")
         net.add_node(name, ["producer"], catalog)
     buyer = net.add_node("organiser", ["buyer"], extra={"request_ttl": ttl})
-    api = httpx.Client(base_url=buyer.url + "/api", timeout=20)
+    api = buyer.client(timeout=20)
     sent = api.post("/search", json={"query": "apple"}).json()
     found = api.get(f"/messages/{sent['message_id']}", params={"wait": 15, "count": len(producers)}).json()
     assert len(found) == len(producers)
@@ -98,7 +98,7 @@ def test_a_pool_is_bought_across_producers_and_re_sourced_when_producers_fail(tm
         assert procurement(api, pool_id) == bought
 
         # hill confirms, then refuses the order: its 100 are bought from ridge instead
-        hill = httpx.Client(base_url=net.producers["hill"].url + "/api", timeout=10)
+        hill = net.producers["hill"].client(timeout=10)
         hill_order = by_producer["hill.yuantou.local"]["order_id"]
         assert hill.post(f"/orders/{hill_order}/fulfillment", json={"state": "Refused"}).status_code == 200
         rebought = wait_for(lambda: (p := procurement(api, pool_id))["state"] == "ordered"
@@ -122,7 +122,7 @@ def test_a_pool_is_bought_across_producers_and_re_sourced_when_producers_fail(tm
             for point, q in o["deliver_to"].items():
                 delivered_to[point] = delivered_to.get(point, 0) + float(q)
         assert delivered_to == {"gate-3": 120, "school": 60}
-        ridge = httpx.Client(base_url=net.producers["ridge"].url + "/api", timeout=10)
+        ridge = net.producers["ridge"].client(timeout=10)
         ridge_orders = [o for o in ridge.get("/orders").json() if o["status"] == "ACTIVE"]
         assert sorted(o["order"]["items"][0]["quantity"]["selected"]["measure"]["value"] for o in ridge_orders) == ["100", "80"]
         tags = {t["descriptor"]["code"]: t["value"] for t in ridge_orders[0]["order"]["tags"][0]["list"]}

@@ -49,7 +49,7 @@ def buyer_net(tmp_path_factory):
 
 
 def test_households_pool_and_see_their_lines(buyer_net):
-    api = httpx.Client(base_url=buyer_net.buyers["organiser"].url + "/api", timeout=10)
+    api = buyer_net.buyers["organiser"].client(timeout=10)
     pool = api.post("/pools", json=pool_body()).json()
     assert pool["status"] == "open" and pool["bulk_unit"] == "10" and pool["tiers"][1]["price"] == "8.50"
     pid = pool["pool_id"]
@@ -111,7 +111,7 @@ def test_households_pool_and_see_their_lines(buyer_net):
 
 
 def test_a_pool_below_its_moq_fails_and_charges_nobody(buyer_net):
-    api = httpx.Client(base_url=buyer_net.buyers["organiser"].url + "/api", timeout=10)
+    api = buyer_net.buyers["organiser"].client(timeout=10)
     pid = api.post("/pools", json=pool_body(item_id="pear", moq="100", pickup_points=["depot"])).json()["pool_id"]
     api.post("/intents", json=intent_body("ma", "2", "10", item_id="pear", pickup_point="depot", pool_id=pid))
     closed = api.post(f"/pools/{pid}/close").json()
@@ -122,7 +122,7 @@ def test_a_pool_below_its_moq_fails_and_charges_nobody(buyer_net):
 
 def test_pool_state_survives_kill_9_mid_close(buyer_net):
     node = buyer_net.buyers["organiser"]
-    api = httpx.Client(base_url=node.url + "/api", timeout=30)
+    api = node.client(timeout=30)
     pid = api.post("/pools", json=pool_body(item_id="plum", pickup_points=["hall"], bulk_unit="1", moq="1")).json()["pool_id"]
     for n in range(400):
         resp = api.post("/intents", json=intent_body(f"hh{n}", "1", "3", item_id="plum", pickup_point="hall", pool_id=pid))
@@ -135,7 +135,7 @@ def test_pool_state_survives_kill_9_mid_close(buyer_net):
     closer.join(30)
     buyer_net.start_node(node)
 
-    api = httpx.Client(base_url=node.url + "/api", timeout=30)
+    api = node.client(timeout=30)
     pool = api.get(f"/pools/{pid}").json()
     lines = [api.get(f"/households/hh{n}").json()[0] for n in range(400)]
     statuses = {line["status"] for line in lines}
@@ -173,7 +173,9 @@ def test_pool_cli_open_join_withdraw_list_close(buyer_net):
 
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "yuantou.cli", "pool", *args, "--node", node],
-                              capture_output=True, text=True, timeout=60, env={**__import__("os").environ, "COLUMNS": "200"})
+                              capture_output=True, text=True, timeout=60,
+                              env={**__import__("os").environ, "COLUMNS": "200",
+                                   "YUANTOU_API_TOKEN": buyer_net.buyers["organiser"].token})
 
     window = f"{WINDOW['window_start']}/{WINDOW['window_end']}"
     opened = cli("open", "--item", "kiwi", "--pickup", "library", "--cutoff", iso(NOW + timedelta(hours=1)),
@@ -208,6 +210,7 @@ def test_pool_cli_names_a_malformed_field(buyer_net):
     result = subprocess.run([sys.executable, "-m", "yuantou.cli", "pool", "open", "--item", "fig", "--pickup", "gate",
                              "--cutoff", "tomorrow", "--window", "a/b", "--bulk-unit", "5", "--tier", "0:12",
                              "--node", buyer_net.buyers["organiser"].url],
-                            capture_output=True, text=True, timeout=60, env=os.environ | {"COLUMNS": "200"})
+                            capture_output=True, text=True, timeout=60,
+                            env=os.environ | {"COLUMNS": "200", "YUANTOU_API_TOKEN": buyer_net.buyers["organiser"].token})
     assert result.returncode == 2
     assert "cutoff:" in result.stderr and "window_start:" in result.stderr and "Traceback" not in result.stderr

@@ -74,8 +74,10 @@ def directory_serve(
     key_dir: Optional[Path] = typer.Option(None, help="the gateway's keys (made if missing)"),
     subscriber_id: str = typer.Option("directory.local", help="the gateway's subscriber id"),
     url: Optional[str] = typer.Option(None, help="public URL (default http://HOST:PORT)"),
+    token: Optional[str] = typer.Option(None, "--token", envvar="YUANTOU_DIRECTORY_TOKEN",
+                                        help="the dashboard's login token (default: a new one, printed at start)"),
 ) -> None:
-    """Run the registry (/lookup, /subscribe) and gateway (/search, /on_search)."""
+    """Run the registry (/lookup, /subscribe) and gateway (/search, /on_search), with a dashboard at /dashboard."""
     import uvicorn
 
     from yuantou.directory.app import DirectorySettings, create_directory_app, ensure_self_registered
@@ -84,7 +86,15 @@ def directory_serve(
     keys = _directory_keys(db, key_dir)
     database = Database(db)
     database.migrate()
-    settings = DirectorySettings(subscriber_id=subscriber_id, url=url or f"http://{host}:{port}")
+    if token is not None and len(token) < 16:
+        fail("--token: the dashboard token must be 16 characters or more")
+    if token is None:
+        import secrets
+
+        token = secrets.token_urlsafe(24)
+        err.print(f"dashboard: http://{host}:{port}/dashboard  token: {token}  (choose one with --token)")
+    settings = DirectorySettings(subscriber_id=subscriber_id, url=url or f"http://{host}:{port}",
+                                 dashboard_token=token)
     ensure_self_registered(database, keys, settings)
     uvicorn.run(create_directory_app(database, keys, settings), host=host, port=port, log_level="warning")
 
@@ -377,7 +387,7 @@ def _window(text: str, option: str = "--window") -> tuple[str, str]:
 
 NODE_OPTION = typer.Option("http://127.0.0.1:8001", "--node", help="the buyer node's base URL")
 PRODUCER_OPTION = typer.Option("http://127.0.0.1:8002", "--node", help="the producer node's base URL")
-TOKEN_OPTION = typer.Option(None, "--token", envvar="YUANTOU_API_TOKEN", help="the node's api_token, if set")
+TOKEN_OPTION = typer.Option(None, "--token", envvar="YUANTOU_API_TOKEN", help="the node's api_token (from its config)")
 
 
 @pool_app.command("open")

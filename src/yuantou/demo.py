@@ -51,8 +51,8 @@ def run_demo(console: Console, keep: bool = False, data_dir: Path | None = None,
                 net.add_node(f"buyer{i}", ["buyer"])
                 progress.advance(boot)
             trade = progress.add_task("order flows (search → confirm → status)", total=flows + 2)
-            clients = {name: NodeClient(p.url) for name, p in net.buyers.items()}
-            producers = {p.subscriber_id: NodeClient(p.url) for p in net.producers.values()}
+            clients = {name: NodeClient(p.url, p.token) for name, p in net.buyers.items()}
+            producers = {p.subscriber_id: NodeClient(p.url, p.token) for p in net.producers.values()}
             confirmed: list[tuple[str, str, str]] = []  # (buyer, order_id, bpp_id)
             log_lines: list[str] = []
             for n in range(flows):
@@ -129,12 +129,12 @@ def run_demo(console: Console, keep: bool = False, data_dir: Path | None = None,
             table.add_column(col, overflow="fold")
         for proc in net.all():
             if proc is net.directory:
-                info = NodeClient(proc.url).get("/")
+                info = NodeClient(proc.url, proc.token).get("/")
                 g = info["gateway"]
                 table.add_row(proc.name, "registry, gateway", f"{g['searches']} searches → {g['forwarded']} producers",
                               f"{g['on_search_relayed']} on_search", "none, by design")
                 continue
-            s = NodeClient(proc.url).summary()
+            s = NodeClient(proc.url, proc.token).summary()
             received = str(sum(s["inbox"].values()))
             if wide:
                 received += " (" + ", ".join(f"{k} {v}" for k, v in sorted(s["inbox"].items())) + ")"

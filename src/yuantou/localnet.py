@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -91,6 +92,12 @@ class Proc:
     log_path: Path | None = None
     db_url: str = ""
     keys: KeyPair | None = None
+    token: str = ""  # the node's api_token: its dashboard login and business API bearer token
+
+    def client(self, prefix: str = "/api", timeout: float = 10) -> httpx.Client:
+        """An HTTP client of this process's business API (or ``prefix``), with its token."""
+        return httpx.Client(base_url=self.url + prefix, timeout=timeout,
+                            headers={"Authorization": f"Bearer {self.token}"})
 
 
 @dataclass
@@ -114,19 +121,21 @@ class LocalNetwork:
         self._pg_dbs.append(dbname)
         return f"{self.database.rstrip('/')}/{dbname}"
 
-    def _spawn(self, proc: Proc, args: list[str]) -> None:
+    def _spawn(self, proc: Proc, args: list[str], env: dict[str, str] | None = None) -> None:
         proc.log_path = self.root / f"{proc.name}.log"
         log = proc.log_path.open("ab")
         proc.process = subprocess.Popen([sys.executable, "-m", "yuantou.cli", *args], stdout=log, stderr=log,
-                                        cwd=self.root, start_new_session=True)
+                                        cwd=self.root, start_new_session=True, env={**os.environ, **(env or {})})
 
     def start_directory(self) -> Proc:
         port = free_port()
-        proc = Proc("directory", f"http://127.0.0.1:{port}", subscriber_id="directory.local")
+        proc = Proc("directory", f"http://127.0.0.1:{port}", subscriber_id="directory.local",
+                    token=secrets.token_urlsafe(24))
         self.directory = proc
         self.directory_db = self.db_url("directory")
         self._spawn(proc, ["directory", "serve", "--port", str(port), "--db", self.directory_db,
-                           "--key-dir", str(self.root / "directory-keys")])
+                           "--key-dir", str(self.root / "directory-keys")],
+                    env={"YUANTOU_DIRECTORY_TOKEN": proc.token})
         self.wait_ready(proc, "/")
         return proc
 
@@ -138,10 +147,12 @@ class LocalNetwork:
         keys = KeyPair.generate()
         keys.save(folder / "keys")
         subscriber_id = f"{name}.yuantou.local"
+        token = secrets.token_urlsafe(24)
         config = {
             "subscriber_id": subscriber_id, "key_id": f"{name}-k1", "url": f"{base}/beckn", "roles": roles,
             "key_file": "keys", "directory_url": self.directory.url, "database_url": self.db_url(name),
             "host": "127.0.0.1", "port": port, "domain": DOMAIN, "city": CITY, "country": "CHN",
+            "api_token": token,
         }
         if catalog is not None:
             (folder / "catalog.json").write_text(json.dumps(catalog, indent=2))
@@ -150,7 +161,7 @@ class LocalNetwork:
         config_path = folder / "node.toml"
         config_path.write_text(to_toml(config))
         proc = Proc(name, base, config_path=config_path, subscriber_id=subscriber_id,
-                    db_url=config["database_url"], keys=keys)
+                    db_url=config["database_url"], keys=keys, token=config["api_token"])
         types = (["BAP"] if "buyer" in roles else []) + (["BPP"] if "producer" in roles else [])
         self.register(subscriber_id, f"{base}/beckn", types, keys, f"{name}-k1")
         (self.producers if "producer" in roles else self.buyers)[name] = proc

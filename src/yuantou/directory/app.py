@@ -42,6 +42,7 @@ class DirectorySettings:
     key_id: str = "bg1"
     clock_skew_seconds: int = 5
     forward_attempts: int = 4
+    dashboard_token: str = ""  # who may open /dashboard; empty: nobody
 
 
 @dataclass
@@ -218,6 +219,9 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
         spawn(forward(context["bap_uri"], "on_search", body, meta["authorization"]))
         return JSONResponse(env.ack())
 
+    from yuantou.web.directory_pages import mount_directory_dashboard
+
+    mount_directory_dashboard(app, db, stats, lambda: settings.dashboard_token, settings.subscriber_id)
     return app
 
 

@@ -24,6 +24,8 @@ from yuantou.node.service import Node, OutgoingInvalid
 from yuantou.node.subscription import answer_challenge
 from yuantou.protocol.envelope import BecknError
 from yuantou.store.tables import inbox, orders, outbox
+from yuantou.web.auth import bearer_valid
+from yuantou.web.node_pages import mount_dashboard
 
 
 class SearchIn(BaseModel):
@@ -97,7 +99,8 @@ def create_app(node: Node) -> FastAPI:
 
     config = node.config
     app = FastAPI(title=f"Yuantou node {config.subscriber_id}", lifespan=lifespan,
-                  description="Beckn endpoints under /beckn/{action}; business API under /api.")
+                  description="Beckn endpoints under /beckn/{action}; business API under /api "
+                              "(Authorization: Bearer <api_token>); dashboard at /dashboard.")
     app.state.node = node
 
     @app.post("/beckn/on_subscribe", tags=["beckn"], summary="answer the directory's subscription challenge")
@@ -126,7 +129,7 @@ def create_app(node: Node) -> FastAPI:
                 "key_id": node.signer.key_id_header}
 
     def require_token(request: Request) -> None:
-        if config.api_token and request.headers.get("authorization") != f"Bearer {config.api_token}":
+        if not bearer_valid(node.config.api_token, request.headers.get("authorization")):
             raise HTTPException(401, "business API needs 'Authorization: Bearer <api_token>'",
                                 headers={"WWW-Authenticate": "Bearer"})
 
@@ -255,6 +258,7 @@ def create_app(node: Node) -> FastAPI:
             return {"order": order, "message_id": ctx["message_id"]}
 
     app.include_router(api)
+    mount_dashboard(app, node)
 
     @app.exception_handler(OutgoingInvalid)
     async def outgoing_invalid(_: Request, exc: OutgoingInvalid) -> JSONResponse:

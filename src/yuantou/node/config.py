@@ -17,6 +17,10 @@ class ConfigError(ValueError):
     pass
 
 
+TOKEN_HINT = (" (the dashboard and business API need a secret of 16 characters or more; make one with "
+              "python -c 'import secrets; print(secrets.token_urlsafe(24))')")
+
+
 class NodeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -38,7 +42,8 @@ class NodeConfig(BaseModel):
     provider_name: str | None = None
     clock_skew_seconds: int = Field(default=5, ge=0, le=300)
     request_ttl: str = "PT30S"
-    api_token: str | None = None
+    api_token: str = Field(min_length=16, description="the secret the dashboard's login and the business API "
+                                                        "(Authorization: Bearer) ask for; Beckn endpoints need none")
     outbox_max_attempts: int = Field(default=30, ge=1)
     pool_cutoff: str = Field("20:00", description="daily time at which automatically opened pools close")
     pool_pickup: str = Field("09:00-18:00", description="the next day's pickup window of those pools")
@@ -95,7 +100,8 @@ def load_config(path: Path) -> NodeConfig:
     try:
         config = NodeConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}"
+                             + (TOKEN_HINT if e["loc"] == ("api_token",) else "") for e in exc.errors())
         raise ConfigError(f"{path}: {problems}") from None
     base = path.parent
     updates: dict = {}

@@ -30,6 +30,7 @@ from yuantou.domain.offers import offers_from_catalog
 from yuantou.domain.pool_schedule import terms_from_offers
 from yuantou.domain.pooling import Intent, PoolTerms, ProductSpec
 from yuantou.domain.sourcing import Offer
+from yuantou.node.traffic import TrafficLog
 from yuantou.node.pool_desk import PoolDesk
 from yuantou.node.procurement import Procurement
 from yuantou.protocol import envelope as env
@@ -119,6 +120,7 @@ class Node:
         self.counters: dict[str, int] = {"ack": 0, "nack": 0, "unauthorized": 0, "duplicate": 0, "processed": 0,
                                          "pair_checkpoints": 0}
         self.pair_outcomes: dict[str, str] = {}  # counterparty → how the last pair checkpoint round went
+        self.traffic = TrafficLog()
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -206,6 +208,7 @@ class Node:
         reply = await self._receive(action, body, headers)
         status = reply.body.get("message", {}).get("ack", {}).get("status")
         self.counters["ack" if status == "ACK" else "unauthorized" if reply.status == 401 else "nack"] += 1
+        self.traffic.record(action, headers.get("authorization"), reply.status, reply.body)
         return reply
 
     async def _receive(self, action: str, body: bytes, headers: dict[str, str]) -> Reply:

@@ -1,0 +1,106 @@
+"""The ledger as its dashboard panel shows it: height, head, one-sided entries, each counterparty's
+latest signed word, and the outcome of the last full verification.
+
+Verification is the same check as ``yuantou ledger verify`` (keys from the directory, every
+signature and checkpoint), run in a thread, one at a time. It reruns on its own when the
+chain has grown and the last run is older than ``every`` seconds, and only for chains small
+enough to check in a few seconds; a bigger one is verified when the operator asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from yuantou.ledger.store import counterparties, head, parties, read_checkpoints, read_pair_checkpoints
+from yuantou.store.tables import ledger_entries
+
+AUTO_VERIFY_UP_TO = 50_000  # entries: about 5 s of one core at libsodium's speed here
+
+
+@dataclass
+class Verification:
+    started_at: float
+    finished_at: float | None = None
+    height: int | None = None  # the head it checked
+    entries: int = 0
+    one_sided: int = 0
+    checkpoints: int = 0
+    problem: str | None = None  # what ``ledger verify`` would print after BROKEN at
+    error: str | None = None  # it could not run (directory unreachable, say)
+
+    @property
+    def ok(self) -> bool:
+        return self.finished_at is not None and self.problem is None and self.error is None
+
+
+def ledger_counts(conn: Connection, me: str) -> dict[str, Any]:
+    """What the chain holds now, and how far each counterparty has signed for it."""
+    top = head(conn)
+    one_sided = conn.execute(select(func.count()).select_from(ledger_entries)
+                             .where(ledger_entries.c.receipt_key_id.is_(None))).scalar_one()
+    latest: dict[str, Any] = {}
+    for cp in read_pair_checkpoints(conn):
+        signer = cp.signer.partition("|")[0]
+        if signer == me:
+            continue
+        if signer not in latest or cp.signed_at > latest[signer].signed_at:
+            latest[signer] = cp
+    others = sorted(counterparties(conn, me))
+    transaction_cps = {}
+    for cp in read_checkpoints(conn):
+        signer = cp.signer.partition("|")[0]
+        if signer != me:
+            transaction_cps[signer] = transaction_cps.get(signer, 0) + 1
+    return {"height": None if top is None else top[0], "head": None if top is None else top[1],
+            "entries": 0 if top is None else top[0] + 1, "one_sided": int(one_sided),
+            "counterparties": [{"id": other, "pair": latest.get(other),
+                                "transaction_checkpoints": transaction_cps.get(other, 0)} for other in others]}
+
+
+class LedgerWatch:
+    def __init__(self, node: Any, every: float = 60.0) -> None:
+        self.node, self.every = node, every
+        self.last: Verification | None = None
+        self._running: asyncio.Task | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._running is not None and not self._running.done()
+
+    def maybe_verify(self, height: int | None) -> None:
+        """Start a check if the chain moved since the last one, that one is old, and the chain is small."""
+        if height is None or height + 1 > AUTO_VERIFY_UP_TO or self.running:
+            return
+        if self.last is None or (self.last.height != height and time.time() - self.last.started_at >= self.every):
+            self.start()
+
+    def start(self) -> None:
+        if not self.running:
+            self._running = asyncio.create_task(self._verify())
+
+    async def _verify(self) -> None:
+        from yuantou.ledger.audit import verify_store
+        from yuantou.ledger.keys import key_history
+
+        node = self.node
+        check = Verification(time.time())
+        try:
+            who = await node.db.run(lambda c: parties(c) | {cp.signer.partition("|")[0] for cp in
+                                                             read_checkpoints(c) + read_pair_checkpoints(c)})
+            keys = await key_history(node.registry, who)
+            verdict = await asyncio.to_thread(verify_store, node.config.database_url, keys,
+                                              node.config.subscriber_id, 1)
+            check.height = verdict.run.count - 1 if verdict.run.count else None
+            check.entries, check.one_sided = verdict.run.count, verdict.run.one_sided
+            check.checkpoints = len(verdict.checkpoints) + len(verdict.pair_checkpoints)
+            check.problem = None if verdict.problem is None else str(verdict.problem)
+        except Exception as exc:  # noqa: BLE001  shown on the panel; the node keeps serving
+            check.error = f"{type(exc).__name__}: {exc}"
+        check.finished_at = time.time()
+        self.last = check
