@@ -23,7 +23,7 @@ import httpx
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 
-from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, Checkpoint, Receipt, digest_of_message,
+from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, RELAYED, Checkpoint, Receipt, digest_of_message,
                                   parse_checkpoint, parse_receipt, raw_public_key)
 from yuantou.ledger.verify import arriving_checkpoint_problem, receipt_problem
 from yuantou.ledger.store import append_entries, save_checkpoint
@@ -206,6 +206,8 @@ class OutboxSender:
             if problem:
                 problems.append(problem)
                 receipt = None
+        if checkpoint is not None and row["action"] in RELAYED:
+            checkpoint = None  # discovery is no commitment: checkpoints leave it out, so this one cannot hold it
         if checkpoint is not None:
             sent = digest_of_message(self.signer.subscriber_id, counterparty or row["target_url"], row["action"],
                                      row["transaction_id"], row["message_id"], body_digest(row["body"]))

@@ -21,6 +21,15 @@ from yuantou.node.pool_desk import terms_from_json
 from yuantou.store.tables import orders, outbox, pool_intents, pools
 
 
+def _selected(item: dict[str, Any]) -> str:
+    """An order line's quantity as Beckn carries it: a count, or a measure with its unit."""
+    selected = (item.get("quantity") or {}).get("selected") or {}
+    if selected.get("count") is not None:
+        return str(selected["count"])
+    measure = selected.get("measure") or {}
+    return f"{measure.get('value', '?')} {measure.get('unit', '')}".strip()
+
+
 def order_rows(conn: Connection, side: str, limit: int = 50) -> dict[str, Any]:
     """The latest orders on one side, and how many there are in each state."""
     counts = {status: n for status, n in conn.execute(
@@ -30,11 +39,10 @@ def order_rows(conn: Connection, side: str, limit: int = 50) -> dict[str, Any]:
     out = []
     for r in rows:
         order = json.loads(r["body"])
-        items = ", ".join(f"{i.get('quantity', {}).get('selected', {}).get('count', '?')} × {i.get('id')}"
-                          for i in order.get("items") or [])
+        items = ", ".join(f"{_selected(i)} × {i.get('id')}" for i in order.get("items") or [])
         price = ((order.get("quote") or {}).get("price") or {})
         out.append({"order_id": r["order_id"], "counterparty": r["counterparty_id"], "status": r["status"],
-                    "fulfillment": c2m._fulfillment_state(order) or "—", "items": items,
+                    "fulfillment": c2m._fulfillment_state(order) or "—", "lines": items,
                     "total": f"{price.get('value', '—')} {price.get('currency', '')}".strip(),
                     "updated_at": r["updated_at"]})
     return {"counts": counts, "rows": out, "total": sum(counts.values())}
