@@ -155,3 +155,25 @@ def test_dashboard_works_offline_on_a_phone(browser, scene):
     assert outside == []
     assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
     context.close()
+
+
+def test_the_demo_report_draws_every_plot_offline(browser, tmp_path):
+    """The report is one file: its plots draw from the inlined plotly.js, with no network at all."""
+    from test_sim_market import InMemoryPools
+
+    from yuantou.sim.demand import carparts
+    from yuantou.sim.market import Market
+    from yuantou.sim.report import write_report
+    from yuantou.sim.run import plan_replay, run_replay
+
+    replay = plan_replay(carparts(products=4, regions=2), Market(), warmup=24, days=8, every=4)
+    run_replay(replay, InMemoryPools(replay))
+    path = write_report(tmp_path / "report.html", replay, [{"name": "p1", "role": "producer", "entries": 10,
+                                                             "verified": "every entry verifies"}], {})
+    context = browser.new_context(offline=True)
+    page = context.new_page()
+    page.goto(path.as_uri())
+    for i in range(6):
+        assert trace_points(page, f"fig{i}") > 0, i
+    assert "Yuantou network" in page.locator("table").first.inner_text()
+    context.close()

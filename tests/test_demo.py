@@ -1,4 +1,4 @@
-"""The main job, as a person runs it: ``yuantou demo`` trades end to end and reports what each node holds."""
+"""The walk-through, as a person runs it: ``yuantou tour`` trades end to end and reports what each node holds."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 
-def test_demo_runs_every_flow_and_ends_with_the_table(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "yuantou.cli", "demo", "--data-dir", str(tmp_path)],
+def test_tour_runs_every_flow_and_ends_with_the_table(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "yuantou.cli", "tour", "--data-dir", str(tmp_path)],
                             capture_output=True, text=True, timeout=240, env=os.environ | {"COLUMNS": "200"})
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
@@ -29,3 +29,58 @@ def test_demo_runs_every_flow_and_ends_with_the_table(tmp_path):
     for node in ("orchard", "dairy", "mill", "buyer1", "buyer2"):
         assert re.search(rf"│ {node}\s+│", out), node
     assert re.search(r"buyer2\s+│ buyer\s+│ .*1 cancelled", out), out
+
+
+def demo(*args: str, timeout: float = 400) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "yuantou.cli", "demo", *args], capture_output=True, text=True,
+                          timeout=timeout, env=os.environ | {"COLUMNS": "160"})
+
+
+def test_demo_replays_car_parts_through_nodes_and_compares_with_a_platform(tmp_path):
+    report = tmp_path / "report.html"
+    result = demo("--days", "3", "--products", "4", "--regions", "2", "--producers", "2", "--warmup", "24",
+                  "--report", str(report), "--data-dir", str(tmp_path / "nodes"))
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "car-part sales, 2,674 parts × 51 months" in out
+    dashboards = out.index("Dashboards")
+    assert re.search(r"community-region-1\s+http://127\.0\.0\.1:\d+/dashboard/buyer\s+token \S{32}", out), out
+    table = out.index("The same demand (3 days")
+    assert dashboards < table
+    figures = {}
+    for label in ("fill rate", "units wasted", "producer share of the", "consumer price per unit"):
+        row = re.search(rf"│ {label}[^│]*│\s+([\d.,%]+)\s+│\s+([\d.,%]+)\s+│", out)
+        assert row, (label, out)
+        figures[label] = [float(v.strip("%").replace(",", "")) for v in row.groups()]
+    platform, network = zip(*figures.values())
+    assert 0 < platform[0] <= 100 and 0 < network[0] <= 100  # fill rates
+    assert figures["producer share of the"][0] == 80.0  # the platform's 20 % commission, by definition
+    assert re.search(r"pools: [\d,]+ opened, [\d,]+ bought in full.*ledgers: [\d,]+ entries, all verified", out), out
+    html = report.read_text()
+    assert all(f'id="fig{i}"' in html for i in range(6)) and "Assumptions" in html and "CC BY 4.0" in html
+    assert "commission = 0.2" in html and "Plotly" in html
+
+
+def test_demo_takes_a_users_own_history(tmp_path):
+    csv = tmp_path / "sales.csv"
+    csv.write_text("date,region,product,quantity\n" + "".join(
+        f"2026-03-{d:02d},{region},{product},{q}\n" for d in range(1, 5) for region, product, q in
+        (("north", "apples", 10 + d), ("south", "apples", 7), ("north", "pears", 4 + d % 2))))
+    result = demo("--demand", str(csv), "--warmup", "3", "--producers", "1", "--report", str(tmp_path / "r.html"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "sales.csv: 12 rows, 4 periods × 2 products × 2 regions" in result.stdout
+    assert "The same demand (1 day," in result.stdout and "all verified" in result.stdout
+
+
+def test_demo_refuses_bad_input_clearly(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,region,product,quantity\n2026-03-01,north,apples,many\n")
+    result = demo("--demand", str(bad))
+    assert result.returncode == 2 and f"{bad}:2: column 'quantity': 'many' is not a number" in result.stdout
+    result = demo("--commission", "1.5", "--moq", "0")
+    assert result.returncode == 2
+    assert "--commission: must be at least 0 and below 1" in result.stdout and "--moq: must be at least 1" in result.stdout
+    result = demo("--days", "99")
+    assert result.returncode == 2 and "--days: must be between 1 and 39" in result.stdout
+    for r in (result,):
+        assert "Traceback" not in r.stdout + r.stderr

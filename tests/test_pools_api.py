@@ -160,8 +160,22 @@ def test_buyer_with_several_workers_is_refused(buyer_net, tmp_path):
     from yuantou.node.config import ConfigError, load_config
 
     (tmp_path / "node.toml").write_text('subscriber_id = "b"\nurl = "http://127.0.0.1:1/beckn"\nroles = ["buyer"]\n'
-                                        'key_file = "k"\ndirectory_url = "http://127.0.0.1:2"\nworkers = 2\n')
+                                        'key_file = "k"\ndirectory_url = "http://127.0.0.1:2"\nworkers = 2\n'
+                                        'api_token = "a-token-of-24-characters"\n')
     with pytest.raises(ConfigError, match="workers"):
+        load_config(tmp_path / "node.toml")
+
+
+def test_a_node_needs_a_long_enough_token(tmp_path):
+    from yuantou.node.config import ConfigError, load_config
+
+    base = ('subscriber_id = "b"\nurl = "http://127.0.0.1:1/beckn"\nroles = ["buyer"]\nkey_file = "k"\n'
+            'directory_url = "http://127.0.0.1:2"\n')
+    (tmp_path / "node.toml").write_text(base)
+    with pytest.raises(ConfigError, match=r"node.toml: api_token: Field required \(the dashboard and business API"):
+        load_config(tmp_path / "node.toml")
+    (tmp_path / "node.toml").write_text(base + 'api_token = "short"\n')
+    with pytest.raises(ConfigError, match="api_token: String should have at least 16 characters"):
         load_config(tmp_path / "node.toml")
 
 

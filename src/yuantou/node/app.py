@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
@@ -25,6 +26,7 @@ from yuantou.node.subscription import answer_challenge
 from yuantou.protocol.envelope import BecknError
 from yuantou.store.tables import inbox, orders, outbox
 from yuantou.web.auth import bearer_valid
+from yuantou.web.ledger_state import LedgerWatch, ledger_counts
 from yuantou.web.node_pages import mount_dashboard
 
 
@@ -134,6 +136,20 @@ def create_app(node: Node) -> FastAPI:
                                 headers={"WWW-Authenticate": "Bearer"})
 
     api = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
+    node.ledger_watch = watch = LedgerWatch(node)
+
+    @api.get("/ledger", tags=["node"], summary="the ledger: height, head, counterparties, last verification")
+    async def ledger_state() -> dict:
+        state = await node.db.run(lambda c: ledger_counts(c, config.subscriber_id))
+        return {**state, "counterparties": [{"id": c["id"], "transaction_checkpoints": c["transaction_checkpoints"],
+                                             "pair_checkpoint": None if c["pair"] is None else asdict(c["pair"])}
+                                            for c in state["counterparties"]],
+                "verification": None if watch.last is None else asdict(watch.last)}
+
+    @api.post("/ledger/verify", tags=["node"], summary="verify the whole ledger now (what `yuantou ledger verify` "
+                                                       "checks) and answer with the outcome")
+    async def ledger_verify() -> dict:
+        return asdict(await watch.verify_now())
 
     @api.get("/summary", tags=["node"])
     async def summary() -> dict:

@@ -25,6 +25,8 @@ AUTO_VERIFY_UP_TO = 50_000  # entries: about 5 s of one core at libsodium's spee
 
 @dataclass
 class Verification:
+    """One run of the full check, as its panel and ``GET /api/ledger`` report it."""
+
     started_at: float
     finished_at: float | None = None
     height: int | None = None  # the head it checked
@@ -80,9 +82,15 @@ class LedgerWatch:
         if self.last is None or (self.last.height != height and time.time() - self.last.started_at >= self.every):
             self.start()
 
-    def start(self) -> None:
+    def start(self) -> asyncio.Task:
         if not self.running:
             self._running = asyncio.create_task(self._verify())
+        return self._running
+
+    async def verify_now(self) -> Verification:
+        """Verify (or join the check already running) and return its outcome."""
+        await asyncio.shield(self.start())
+        return self.last
 
     async def _verify(self) -> None:
         from yuantou.ledger.audit import verify_store

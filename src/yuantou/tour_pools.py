@@ -1,4 +1,4 @@
-"""The demo's pooling story: a community's households pool their apple orders, bought from several producers.
+"""The tour's pooling story: a community's households pool their apple orders, bought from several producers.
 
 One organiser's buyer node collects households' intents (each "4 to 7 kg of Fuji apples,
 grade A, at most 9.00/kg, collected at the school"), opens pools on the producers'

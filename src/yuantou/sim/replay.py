@@ -1,0 +1,183 @@
+"""Replaying demand through real nodes: producers' catalogs, organisers' pools, orders point to point.
+
+Each simulated day is a one-hour delivery slot starting tomorrow (real time), so every
+pool, offer and order is an ordinary one the nodes check as they always do. Per day, and
+per region at once (one organiser node per region): households join pools over the
+organiser's API, the organiser closes them, and its procurement buys each pooled total from
+the producer with signed Beckn messages; the producer then delivers what it sold (an
+unsolicited on_status back). Both ledgers record all of it.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+import httpx
+import numpy as np
+
+from yuantou.localnet import LocalNetwork, Proc
+from yuantou.sim.demand import Demand
+from yuantou.sim.market import Market, PoolBought, Prices
+
+SLOT = timedelta(hours=1)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class ReplayError(RuntimeError):
+    pass
+
+
+@dataclass
+class Slots:
+    """Simulated day k ↔ a real delivery window (one hour, from tomorrow)."""
+
+    first: datetime
+
+    @classmethod
+    def from_now(cls) -> "Slots":
+        now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        return cls(now + timedelta(days=1))
+
+    def window(self, day: int) -> tuple[datetime, datetime]:
+        start = self.first + day * SLOT
+        return start, start + SLOT - timedelta(minutes=5)
+
+
+@dataclass
+class DemoNetwork:
+    """The demo's nodes: a directory, one producer per group of products, one organiser per region."""
+
+    net: LocalNetwork
+    demand: Demand
+    market: Market
+    prices: Prices
+    capacity: np.ndarray  # units per day, per product
+    days: int  # replayed days (slots)
+    producers: list[Proc] = field(default_factory=list)
+    organisers: list[Proc] = field(default_factory=list)
+    owner: list[int] = field(default_factory=list)  # product → index of its producer
+    slots: Slots = field(default_factory=Slots.from_now)
+
+    def catalog(self, k: int) -> dict:
+        """Producer k's catalog: its products at its own price, its capacity in every day's slot, and
+        the pooling terms (bulk unit 1, the MOQ, the tier discount)."""
+        items = []
+        for p, product in enumerate(self.demand.products):
+            if self.owner[p] != k:
+                continue
+            windows = [{"id": f"day-{d + 1:03d}", "start": iso(self.slots.window(d)[0]),
+                        "end": iso(self.slots.window(d)[1]), "capacity": float(self.capacity[p])}
+                       for d in range(self.days)]
+            items.append({"id": product, "name": f"{product} (demand of real car parts)", "category": "parts",
+                          "unit": "unit", "price": float(self.prices.network[p]), "currency": "CNY",
+                          "windows": windows, "bulk_unit": "1", "moq": str(self.market.moq),
+                          "tiers": [{"min_quantity": str(self.market.tier_quantity),
+                                     "price": str(float(self.prices.network_tier[p]))}]})
+        return {"provider": {"id": f"producer-{k + 1}-provider", "name": f"Producer {k + 1}"}, "items": items}
+
+    def start(self, producers: int, advance: Callable[[], None]) -> None:
+        self.net.start_directory()
+        advance()
+        self.owner = [p % producers for p in range(len(self.demand.products))]
+        for k in range(producers):
+            self.producers.append(self.net.add_node(f"producer-{k + 1}", ["producer"], self.catalog(k),
+                                                    extra={"provider_name": f"Producer {k + 1}"}))
+            advance()
+        for region in self.demand.regions:
+            self.organisers.append(self.net.add_node(f"community-{region}", ["buyer"]))
+            advance()
+        for organiser in self.organisers:  # each organiser learns the producers' catalogs (and pooling terms)
+            with organiser.client() as api:
+                sent = api.post("/search", json={"query": ""}).json()
+                deadline = time.monotonic() + 20
+                while len(api.get(f"/messages/{sent['message_id']}",
+                                  params={"wait": 2, "count": producers}).json()) < producers:
+                    if time.monotonic() > deadline:
+                        raise ReplayError(f"{organiser.name} did not receive every producer's catalog in 20 s")
+
+    def pool_day(self, day: int, asks: dict[tuple[int, int], list[int]]) -> dict[tuple[int, int], PoolBought]:
+        """Day ``day``'s pools in every region at once: asks[(product, region)] are the pooling households'
+        units. Returns what each pool bought."""
+        with ThreadPoolExecutor(len(self.organisers)) as pool:
+            parts = pool.map(lambda r: self._region_day(day, r, {p: a for (p, rr), a in asks.items() if rr == r}),
+                             range(len(self.organisers)))
+            out: dict[tuple[int, int], PoolBought] = {}
+            for part in parts:
+                out.update(part)
+        return out
+
+    def _region_day(self, day: int, region: int, asks: dict[int, list[int]]) -> dict[tuple[int, int], PoolBought]:
+        organiser = self.organisers[region]
+        start, end = self.slots.window(day)
+        now = datetime.now(timezone.utc)
+        point = f"{self.demand.regions[region]}-pickup"
+        below, at_tier = self.prices.pooled_consumer(self.market)
+        opened: dict[int, str] = {}
+        with organiser.client(timeout=60) as api:
+            for p, household_asks in asks.items():
+                if not household_asks:
+                    continue
+                resp = api.post("/pools", json={
+                    "item_id": self.demand.products[p], "pickup_points": [point], "window_start": iso(start),
+                    "window_end": iso(end), "cutoff": iso(now + timedelta(hours=2)), "unit": "unit", "step": "1",
+                    "bulk_unit": "1", "moq": str(self.market.moq), "currency": "CNY",
+                    "tiers": [{"min_quantity": "0", "price": f"{below[p]:.2f}"},
+                              {"min_quantity": str(self.market.tier_quantity), "price": f"{at_tier[p]:.2f}"}]})
+                _ok(resp, f"{organiser.name}: open a pool")
+                opened[p] = pool_id = resp.json()["pool_id"]
+                for n, units in enumerate(household_asks):
+                    joined = api.post("/intents", json={
+                        "household": f"{point}-d{day + 1}-{p}-{n}", "item_id": self.demand.products[p],
+                        "min_quantity": str(units), "max_quantity": str(units), "max_price": f"{below[p]:.2f}",
+                        "pickup_point": point, "window_start": iso(now), "window_end": iso(end + timedelta(hours=1)),
+                        "pool_id": pool_id})
+                    _ok(joined, f"{organiser.name}: a household joins")
+            for pool_id in opened.values():
+                _ok(api.post(f"/pools/{pool_id}/close"), f"{organiser.name}: close a pool")
+            return {(p, region): self._bought(api, organiser, pool_id, sum(asks[p])) for p, pool_id in opened.items()}
+
+    def _bought(self, api: httpx.Client, organiser: Proc, pool_id: str, asked: int,
+                timeout: float = 60) -> PoolBought:
+        """Wait until the pool is bought (or not); what it bought and at which producer price."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pool = api.get(f"/pools/{pool_id}").json()
+            state = (pool.get("procurement") or {}).get("state")
+            if pool["status"] == "failed" or state in ("ordered", "unsourced"):
+                break
+            if time.monotonic() > deadline:
+                raise ReplayError(f"{organiser.name}: pool {pool_id} not bought within {timeout:.0f} s ({state})")
+            time.sleep(0.05)
+        orders = [o for o in (pool.get("procurement") or {}).get("orders", []) if o["stage"] == "confirmed"]
+        bought = sum(int(float(o["quantity"])) for o in orders)
+        price = (sum(float(o["unit_price"]) * float(o["quantity"]) for o in orders) / bought) if bought else 0.0
+        return PoolBought(asked, bought, price, tuple((o["producer"], o["order_id"]) for o in orders))
+
+    def deliver(self, bought: dict[tuple[int, int], PoolBought]) -> None:
+        """Each producer hands over the day's pooled orders: Delivered, told to the organiser by on_status."""
+        by_producer: dict[str, list[str]] = {}
+        for pool in bought.values():
+            for producer_id, order_id in pool.orders:
+                by_producer.setdefault(producer_id, []).append(order_id)
+        procs = {p.subscriber_id: p for p in self.producers}
+
+        def hand_over(producer_id: str) -> None:
+            with procs[producer_id].client() as api:
+                for order_id in by_producer[producer_id]:
+                    _ok(api.post(f"/orders/{order_id}/fulfillment", json={"state": "Delivered"}),
+                        f"{producer_id}: deliver an order")
+
+        with ThreadPoolExecutor(max(1, len(by_producer))) as pool:
+            list(pool.map(hand_over, by_producer))
+
+
+def _ok(resp: httpx.Response, what: str) -> None:
+    if resp.status_code >= 400:
+        raise ReplayError(f"{what}: HTTP {resp.status_code}: {resp.text[:300]}")
