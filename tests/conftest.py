@@ -1,7 +1,10 @@
 """Shared fixtures: the Beckn reference material, a real local network, a test peer.
 
 Set ``YUANTOU_TEST_PG=postgresql://user@127.0.0.1:5432`` to run every node and the
-directory on PostgreSQL instead of SQLite (CI runs the suite both ways).
+directory on PostgreSQL instead of SQLite (CI runs the suite both ways). On PostgreSQL only
+the tests that use the store backend run (a module that calls ``storage()``, or a test on
+the shared ``network``); the others would run the same code twice, so they are deselected,
+and the run says how many.
 """
 
 from __future__ import annotations
@@ -22,6 +25,27 @@ from yuantou.protocol.keys import KeyPair
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("YUANTOU_SHARED", ROOT.parent / "shared"))
 BECKN = SHARED / "beckn"
+
+
+BACKEND_FIXTURES = {"network", "peer"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
+    if not os.environ.get("YUANTOU_TEST_PG"):
+        return
+    keep = [i for i in items if "storage" in vars(i.module) or BACKEND_FIXTURES & set(i.fixturenames)]
+    dropped = [i for i in items if i not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+        config._yuantou_deselected = len(dropped)
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:  # noqa: ANN001
+    dropped = getattr(config, "_yuantou_deselected", 0)
+    if dropped:
+        terminalreporter.write_line(f"PostgreSQL run: {dropped} tests that never touch the store backend were "
+                                    "deselected (they ran on SQLite)")
 
 
 def pytest_report_header(config) -> str:  # noqa: ANN001
