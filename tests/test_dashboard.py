@@ -102,6 +102,9 @@ def test_producer_page_draws_forecast_plan_and_stock(browser, scene):
     sales = page.locator("#panel-sales")
     assert "Accepted" in sales.inner_text() and "organiser.yuantou.local" in sales.inner_text()
     assert "apple-fuji-a" in page.locator("#panel-catalog").inner_text()
+    aimed = page.locator("#panel-aimed")
+    aimed.locator("code").first.wait_for()  # the north gate's pool, bought from the orchard
+    assert "north-gate" in aimed.inner_text() and "organiser.yuantou.local" in aimed.inner_text()
     # choosing another series redraws the forecast for it
     options = page.locator("#forecast-series option").all_inner_texts()
     assert len(options) == 4

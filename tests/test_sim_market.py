@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yuantou.sim.demand import DemandFileError, carparts, read_long, read_wide, carparts_path
+from yuantou.sim.demand import DemandFileError, carparts, carparts_path, read_long, read_wide
 from yuantou.sim.market import (Ledger, Market, PoolBought, Prices, Stock, naive_production, network_day,
                                 newsvendor_probability, platform_day, spot_production, split_households)
 from yuantou.sim.run import Households, plan_replay, run_replay

@@ -864,7 +864,6 @@ def demo(
     price_max: float = typer.Option(120.0, help="highest platform price drawn (CNY)"),
     seed: int = typer.Option(7, help="seeds the mapping of parts to products and regions, households and prices"),
     forecast_every: int = typer.Option(7, help="days between the network producers' forecast refits"),
-    season: int = typer.Option(1, help="season length the forecasting pipeline may use (1: none)"),
     deliver: bool = typer.Option(True, help="producers mark each day's pooled orders Delivered (on_status)"),
     report: Optional[Path] = typer.Option(None, help="where to write the HTML report (default: in the data folder)"),
     data_dir: Optional[Path] = typer.Option(None, help="where to put databases and keys (default: a temp folder)"),
@@ -880,7 +879,7 @@ def demo(
                     max_ask=max_ask, capacity_factor=capacity_factor, cost_share=cost_share, shelf_life=shelf_life,
                     price_min=price_min, price_max=price_max, seed=seed)
     options = DemoOptions(demand_file=demand, products=products, regions=regions, producers=producers, warmup=warmup,
-                          days=days, forecast_every=forecast_every, season=season, deliver=deliver, report=report,
+                          days=days, forecast_every=forecast_every, deliver=deliver, report=report,
                           data_dir=data_dir, keep=keep, market=market)
     raise typer.Exit(run_demo(console, options))
 

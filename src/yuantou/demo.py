@@ -23,7 +23,7 @@ from rich.table import Table
 from yuantou.localnet import LocalNetwork, Proc
 from yuantou.sim.demand import Demand, DemandFileError, carparts, read_long
 from yuantou.sim.market import Market
-from yuantou.sim.replay import DemoNetwork, ReplayError
+from yuantou.sim.replay import DemoNetwork, NodeForecasts, ReplayError
 from yuantou.sim.report import NETWORK, PLATFORM, rows, write_report
 from yuantou.sim.run import plan_replay, run_replay
 
@@ -37,7 +37,6 @@ class DemoOptions:
     warmup: int = 12
     days: int | None = None
     forecast_every: int = 7
-    season: int = 1
     deliver: bool = True
     report: Path | None = None
     data_dir: Path | None = None
@@ -99,8 +98,7 @@ def run_demo(console: Console, options: DemoOptions) -> int:
         return 2
     try:
         demand = load_demand(options)
-        replay = plan_replay(demand, options.market, options.warmup, options.days, options.forecast_every,
-                             options.season)
+        replay = plan_replay(demand, options.market, options.warmup, options.days, options.forecast_every)
     except (DemandFileError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
@@ -119,6 +117,7 @@ def run_demo(console: Console, options: DemoOptions) -> int:
             boot = bar.add_task(f"starting the directory, {producers} producers, {len(demand.regions)} organisers",
                                 total=1 + producers + len(demand.regions))
             network.start(producers, lambda: bar.advance(boot))
+            replay.forecaster = NodeForecasts(network, replay.spot_history, options.warmup, options.forecast_every)
         print_dashboards(console, net, network)
         with Progress(*columns, TextColumn("{task.fields[last]}"), console=console) as bar:
             task = bar.add_task("simulated days", total=replay.days, last="")
@@ -128,7 +127,7 @@ def run_demo(console: Console, options: DemoOptions) -> int:
             nodes = ledger_rows(network)
             bar.update(verifying, total=1, completed=1)
         report = write_report(options.report or (root / "yuantou-demo-report.html"), replay, nodes,
-                              {"forecast_every": options.forecast_every, "season": options.season,
+                              {"forecast_every": options.forecast_every,
                                "warmup": options.warmup, "days": replay.days, "producers": producers,
                                "regions": len(demand.regions), "products": len(demand.products)})
         console.print(comparison_table(replay))
@@ -138,6 +137,8 @@ def run_demo(console: Console, options: DemoOptions) -> int:
                       f"{sum(n['entries'] for n in nodes):,} entries, "
                       + ("all verified" if all(n["verified"].startswith("every") for n in nodes) else "[red]NOT all verified[/red]")
                       + f" · {time.perf_counter() - started:.0f} s")
+        models = ", ".join(f"{m} {n}" for m, n in sorted(replay.forecaster.models.items(), key=lambda kv: -kv[1]))
+        console.print(f"producer nodes' forecasts: {replay.forecaster.fits} refits (models chosen: {models or '-'})")
         console.print(f"report: {report}")
         if options.keep:
             console.print("[bold]the network is still running[/bold] (Ctrl-C to stop); dashboards above")

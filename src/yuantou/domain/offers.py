@@ -28,7 +28,8 @@ class Skipped:
     reason: str
 
 
-def _tag_values(item: dict[str, Any], group: str) -> dict[str, str]:
+def tag_values(item: dict[str, Any], group: str) -> dict[str, str]:
+    """The tags of one tag group (by its descriptor code) of an item, order or fulfillment, as code → value."""
     for tag_group in item.get("tags") or []:
         if (tag_group.get("descriptor") or {}).get("code") == group:
             return {(t.get("descriptor") or {}).get("code"): t.get("value") for t in tag_group.get("list") or []}
@@ -64,7 +65,7 @@ def offers_from_catalog(producer_id: str, catalog: dict[str, Any], spec: Product
     for provider in catalog.get("providers") or []:
         windows = _window_ranges(provider)
         for item in provider.get("items") or []:
-            terms = _tag_values(item, POOLING_TAG)
+            terms = tag_values(item, POOLING_TAG)
             if not item.get("id"):
                 continue
             category = (item.get("category_ids") or [None])[0]
@@ -73,7 +74,7 @@ def offers_from_catalog(producer_id: str, catalog: dict[str, Any], spec: Product
                 continue
             skip = lambda reason: skipped.append(Skipped(producer_id, item.get("id", "?"), reason))  # noqa: E731
             try:
-                capacity_by_window = {k: Decimal(v) for k, v in _tag_values(item, CAPACITY_TAG).items()}
+                capacity_by_window = {k: Decimal(v) for k, v in tag_values(item, CAPACITY_TAG).items()}
                 price = Decimal(str((item.get("price") or {}).get("value")))
                 bulk = Decimal(terms.get("bulk_unit") or step)
                 moq = Decimal(terms.get("moq") or 0)

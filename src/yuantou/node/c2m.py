@@ -76,7 +76,7 @@ def confirmed_orders(conn: Connection, twin: Twin | None = None) -> list[Confirm
     rows = conn.execute(select(orders).where(orders.c.side == "sell")).mappings()
     for row in rows:
         body = json.loads(row["body"])
-        if row["status"] in CLOSED_STATES or _fulfillment_state(body) in CLOSED_STATES:
+        if row["status"] in CLOSED_STATES or fulfillment_state(body) in CLOSED_STATES:
             continue
         unit_prices = {i.get("id"): float((i.get("price") or {}).get("value") or 0) for i in body.get("items") or []}
         for n, (item, quantity, day) in enumerate(order_lines(body)):
@@ -86,7 +86,8 @@ def confirmed_orders(conn: Connection, twin: Twin | None = None) -> list[Confirm
     return out
 
 
-def _fulfillment_state(order: dict[str, Any]) -> str | None:
+def fulfillment_state(order: dict[str, Any]) -> str | None:
+    """The state code of the first of an order's fulfillments that has one (Pending, Accepted, … Delivered)."""
     for f in order.get("fulfillments") or []:
         code = ((f.get("state") or {}).get("descriptor") or {}).get("code")
         if code:

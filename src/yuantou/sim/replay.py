@@ -21,7 +21,10 @@ import numpy as np
 
 from yuantou.localnet import LocalNetwork, Proc
 from yuantou.sim.demand import Demand
+from yuantou.sim.forecaster import PROBABILITIES, Refitted
 from yuantou.sim.market import Market, PoolBought, Prices
+
+ON_THE_DAY = "on-the-day"  # the region a producer's own shop sales are imported under
 
 SLOT = timedelta(hours=1)
 
@@ -176,6 +179,95 @@ class DemoNetwork:
 
         with ThreadPoolExecutor(max(1, len(by_producer))) as pool:
             list(pool.map(hand_over, by_producer))
+
+
+class NodeForecasts(Refitted):
+    """The network producers' forecasts of their on-the-day sales, made by each producer node's own C2M jobs.
+
+    Simulated day k of the demand is the calendar day ``first_day + k`` on the nodes (so the
+    history lies in the past). At the start each producer imports the warm-up history; at every
+    refit it imports what it has seen since, runs ``POST /api/forecast/run`` as of that day, and
+    then ``POST /api/plan/run`` over the refit's days (its dashboard shows both). The simulator
+    reads the forecast's quantiles back from ``GET /api/forecast``.
+    """
+
+    def __init__(self, network: DemoNetwork, history: np.ndarray, warmup: int, every: int = 7) -> None:
+        super().__init__(every)
+        self.network, self.warmup = network, warmup
+        self.first_day = datetime.now(timezone.utc).date() - timedelta(days=len(network.demand.periods) + 7)
+        self._observed: dict[int, int] = {}  # product → simulated day of its next observation
+        products = network.demand.products
+        self._history = {p: [(k, float(history[k, p])) for k in range(history.shape[0])] for p in range(len(products))}
+        self._twins_sent = False
+
+    def twin(self, k: int) -> dict:
+        """Producer k's capacity twin: one line per product, its daily capacity in units, sold on the day."""
+        net = self.network
+        mine = [p for p, owner in enumerate(net.owner) if owner == k]
+        return {"resources": [{"id": f"{net.demand.products[p]}-line", "capacity": float(net.capacity[p]),
+                               "unit": "unit"} for p in mine],
+                "products": [{"id": net.demand.products[p], "unit": "unit", "price": float(net.prices.network[p]),
+                              "unit_cost": float(net.prices.unit_cost[p]), "shelf_life": net.market.shelf_life,
+                              "routings": [{"resource": f"{net.demand.products[p]}-line", "use": 1}]} for p in mine],
+                "lanes": [{"region": ON_THE_DAY, "cost_per_unit": 0, "days": 0}]}
+
+    def observe(self, product: int, units: float) -> None:
+        day = self._observed.get(product, self.warmup)
+        self._history[product].append((day, float(units)))
+        self._observed[product] = day + 1
+
+    def _fit(self, day: int) -> None:
+        net = self.network
+        as_of = self.first_day + timedelta(days=self.warmup + day)
+        table = {p: np.zeros((self.every, len(net.demand.products))) for p in PROBABILITIES}
+
+        def refit(k: int) -> list[dict]:
+            mine = [p for p, owner in enumerate(net.owner) if owner == k]
+            rows = [{"product": net.demand.products[p], "region": ON_THE_DAY,
+                     "day": (self.first_day + timedelta(days=d)).isoformat(), "quantity": units}
+                    for p in mine for d, units in self._history[p]]
+            with net.producers[k].client(timeout=300) as api:
+                if not self._twins_sent:
+                    _ok(api.put("/twin", json=self.twin(k)), f"{net.producers[k].name}: its twin")
+                _ok(api.post("/demand/history", json=rows), f"{net.producers[k].name}: import its sales")
+                job = api.post("/forecast/run", json={"horizon": self.every, "levels": [50, 80],
+                                                      "as_of": as_of.isoformat()})
+                _ok(job, f"{net.producers[k].name}: forecast")
+                _wait_job(api, job.json(), f"{net.producers[k].name}: forecast")
+                forecast = api.get("/forecast").json()
+                plan = api.post("/plan/run", json={"days": self.every, "start": as_of.isoformat()})
+                _ok(plan, f"{net.producers[k].name}: plan")
+                _wait_job(api, plan.json(), f"{net.producers[k].name}: plan")
+            return forecast["series"]
+
+        with ThreadPoolExecutor(len(net.producers)) as pool:
+            for series in pool.map(refit, range(len(net.producers))):
+                for s in series:
+                    product, _, region = s["id"].partition("/")
+                    if region != ON_THE_DAY or product not in net.demand.products:
+                        continue
+                    p = net.demand.products.index(product)
+                    self.models[s["model"]] = self.models.get(s["model"], 0) + 1
+                    for q in PROBABILITIES:
+                        values = s["quantiles"].get(str(q)) or s["quantiles"].get(f"{q:g}") or s["mean"]
+                        table[q][:, p] = np.maximum(0.0, np.asarray(values[:self.every], dtype=float))
+        for p in range(len(net.demand.products)):
+            self._history[p] = []  # imported: the node keeps them
+        self._twins_sent = True
+        self.quantiles = table
+
+
+def _wait_job(api: httpx.Client, job: dict, what: str, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        state = api.get(f"/jobs/{job['job_id']}").json()
+        if state["state"] == "done":
+            return state
+        if state["state"] == "failed":
+            raise ReplayError(f"{what}: {state['error']}")
+        if time.monotonic() > deadline:
+            raise ReplayError(f"{what}: still running after {timeout:.0f} s")
+        time.sleep(0.1)
 
 
 def _ok(resp: httpx.Response, what: str) -> None:

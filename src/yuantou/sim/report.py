@@ -13,7 +13,7 @@ import numpy as np
 
 from yuantou.sim.run import Replay
 from yuantou.web.figures import colour, layout
-from yuantou.web.site import STATIC, SCRIPTS
+from yuantou.web.site import SCRIPTS, STATIC
 
 PLATFORM, NETWORK = "central platform", "Yuantou network"
 
@@ -65,10 +65,10 @@ def assumptions(replay: Replay, extra: dict[str, Any]) -> list[str]:
         f"{m.moq} units fails. Pools are bought point to point from the producer, which makes them to order "
         "within its capacity.",
         "The other households, and those whose pool failed or could not be bought, buy on the day from the "
-        "producer's own stock at its own price (no organiser fee). Producers make that stock from Yuantou's "
-        f"forecasting pipeline, refitted every {extra.get('forecast_every', 7)} days on the on-the-day demand "
-        "it has seen, at the newsvendor quantile (margin ÷ price), less stock on hand, within the capacity "
-        "pooled orders left.",
+        "producer's own stock at its own price (no organiser fee). Each producer node forecasts that demand "
+        f"with its own forecast job, refitted every {extra.get('forecast_every', 7)} days on the on-the-day "
+        "sales it has seen (and plans with its plan job, shown on its dashboard); it makes the newsvendor "
+        "quantile of the forecast (margin ÷ price), less stock on hand, within the capacity pooled orders left.",
         f"Shelf life: {m.shelf_life} day(s); what is not sold by then is wasted, in both markets. Unmet demand "
         "is lost, not carried over.",
         "Pools, orders, deliveries and ledgers are real: they ran on the nodes listed below, over signed Beckn "

@@ -16,6 +16,18 @@ from yuantou.sim.market import (Ledger, Market, PoolBought, Prices, Stock, naive
                                 newsvendor_probability, platform_day, spot_production, split_households)
 
 
+class Forecaster(Protocol):
+    """Where the network producers' on-the-day forecasts come from: the producer nodes
+    (``replay.NodeForecasts``), or the same pipeline in-process (``forecaster.SpotForecaster``)."""
+
+    fits: int
+    models: dict[str, int]
+
+    def quantile(self, day: int, product: int, probability: float) -> float: ...
+
+    def observe(self, product: int, units: float) -> None: ...
+
+
 class Pools(Protocol):
     """Where pools are bought: the demo's real nodes (``replay.DemoNetwork``), or a stand-in in tests."""
 
@@ -62,7 +74,8 @@ class Replay:
     capacity: np.ndarray
     platform: Ledger
     network: Ledger
-    forecaster: SpotForecaster
+    spot_history: np.ndarray  # the warm-up's on-the-day units [day, product]: what producers have seen
+    forecaster: Forecaster
     seconds: dict[str, float] = field(default_factory=dict)
     pools: dict[str, int] = field(default_factory=lambda: {"opened": 0, "bought": 0, "short": 0, "failed": 0})
 
@@ -83,7 +96,7 @@ def plan_replay(demand: Demand, market: Market, warmup: int, days: int | None, e
     products = len(demand.products)
     history = np.array([Households.of_day(demand, t, market).on_the_day for t in range(warmup)])
     return Replay(demand, market, warmup, days, Prices.draw(market, products), capacities(demand, market),
-                  Ledger(days, products), Ledger(days, products), SpotForecaster(history, every, season))
+                  Ledger(days, products), Ledger(days, products), history, SpotForecaster(history, every, season))
 
 
 def run_replay(replay: Replay, pools: Pools, advance: Callable[[int], None] = lambda _: None,

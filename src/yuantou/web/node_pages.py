@@ -27,7 +27,8 @@ class Panel:
 
 OVERVIEW = [Panel("node", "This node", every="30s"), Panel("ledger", "Ledger", every="3s"),
             Panel("traffic", "Protocol traffic", wide=True)]
-PRODUCER = [Panel("sales", "Incoming orders", wide=True), Panel("requests", "Pools and quotes aimed at it"),
+PRODUCER = [Panel("sales", "Incoming orders", wide=True), Panel("aimed", "Pools aimed at it"),
+            Panel("requests", "Quotes asked, not yet ordered"),
             Panel("catalog", "Catalog and capacity", every="5s"),
             Panel("forecast", "Forecasts", every="5s", include="#forecast-series"),
             Panel("stock", "Stock by expiry", every="10s"), Panel("plan", "Production plan", wide=True, every="5s")]
@@ -89,6 +90,8 @@ def mount_dashboard(app: FastAPI, node: Any) -> None:
         if name == "buys" and config.is_buyer:
             return {"heading": "Orders placed", "party": "producer",
                     "orders": await read(lambda c: node_views.order_rows(c, "buy"))}
+        if name == "aimed" and config.is_producer:
+            return {"rows": await read(node_views.pool_orders)}
         if name == "requests" and config.is_producer:
             return {"rows": await read(node_views.open_request_rows)}
         if name == "catalog" and config.is_producer:

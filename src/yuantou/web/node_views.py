@@ -13,11 +13,13 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from yuantou.domain.offers import tag_values
 from yuantou.node import c2m
+from yuantou.node.procurement import POOL_TAG
 from yuantou.node.catalog_store import read_catalog
 from yuantou.node.pool_api import pool_view
-from yuantou.node.pool_lists import pick_lists, purchase_lists, units
 from yuantou.node.pool_desk import terms_from_json
+from yuantou.node.pool_lists import pick_lists, purchase_lists, units
 from yuantou.store.tables import orders, outbox, pool_intents, pools
 
 
@@ -30,6 +32,10 @@ def _selected(item: dict[str, Any]) -> str:
     return f"{measure.get('value', '?')} {measure.get('unit', '')}".strip()
 
 
+def _lines(order: dict[str, Any]) -> str:
+    return ", ".join(f"{_selected(i)} × {i.get('id')}" for i in order.get("items") or [])
+
+
 def order_rows(conn: Connection, side: str, limit: int = 50) -> dict[str, Any]:
     """The latest orders on one side, and how many there are in each state."""
     counts = {status: n for status, n in conn.execute(
@@ -39,13 +45,31 @@ def order_rows(conn: Connection, side: str, limit: int = 50) -> dict[str, Any]:
     out = []
     for r in rows:
         order = json.loads(r["body"])
-        items = ", ".join(f"{_selected(i)} × {i.get('id')}" for i in order.get("items") or [])
         price = ((order.get("quote") or {}).get("price") or {})
         out.append({"order_id": r["order_id"], "counterparty": r["counterparty_id"], "status": r["status"],
-                    "fulfillment": c2m._fulfillment_state(order) or "—", "lines": items,
+                    "fulfillment": c2m.fulfillment_state(order) or "—", "lines": _lines(order),
                     "total": f"{price.get('value', '—')} {price.get('currency', '')}".strip(),
                     "updated_at": r["updated_at"]})
     return {"counts": counts, "rows": out, "total": sum(counts.values())}
+
+
+def pool_orders(conn: Connection, limit: int = 40) -> list[dict[str, Any]]:
+    """Orders that buy a pool (their ``yuantou.pool`` tags): which pool, how many households, where they
+    collect, and how far the order has got — the pools aimed at this producer."""
+    rows = conn.execute(select(orders).where(orders.c.side == "sell").order_by(orders.c.updated_at.desc())
+                        .limit(limit * 4)).mappings().all()
+    out = []
+    for r in rows:
+        order = json.loads(r["body"])
+        pool = tag_values(order, POOL_TAG)
+        if not pool.get("pool_id"):
+            continue
+        out.append({"pool_id": pool["pool_id"], "organiser": r["counterparty_id"], "households": pool.get("households"),
+                    "pooled": pool.get("pooled_quantity"), "pickup_points": pool.get("pickup_points", ""),
+                    "lines": _lines(order),
+                    "status": r["status"], "fulfillment": c2m.fulfillment_state(order) or "—",
+                    "updated_at": r["updated_at"]})
+    return out[:limit]
 
 
 def sent_rows(conn: Connection, limit: int = 30) -> dict[str, Any]:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import time
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import parse_qs
 from typing import Any, Callable
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -28,32 +27,6 @@ SCRIPTS = {"htmx.js": "htmx-2.0.11.min.js", "plotly.js": "plotly-basic-4.1.1.min
            "LICENSES.txt": "THIRD-PARTY-LICENSES.txt"}
 
 
-def _ago(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    seconds = max(0, int(time.time() - seconds))
-    if seconds < 60:
-        return f"{seconds}s ago"
-    if seconds < 3600:
-        return f"{seconds // 60}m ago"
-    if seconds < 86400:
-        return f"{seconds // 3600}h {seconds % 3600 // 60}m ago"
-    return f"{seconds // 86400}d ago"
-
-
-def _until(when: float | None) -> str:
-    if when is None:
-        return "—"
-    left = int(when - time.time())
-    if left <= 0:
-        return "due now"
-    if left < 3600:
-        return f"{left // 60}m {left % 60}s"
-    if left < 86400:
-        return f"{left // 3600}h {left % 3600 // 60}m"
-    return f"{left // 86400}d {left % 86400 // 3600}h"
-
-
 def _clock(epoch: float | None) -> str:
     if epoch is None:
         return "—"
@@ -65,7 +38,7 @@ def _figure(figure: dict[str, Any]) -> str:
 
 
 templates = Environment(loader=PackageLoader("yuantou.web", "templates"), autoescape=select_autoescape(["html"]))
-templates.filters.update(ago=_ago, until=_until, clock=_clock, figure=_figure)
+templates.filters.update(clock=_clock, figure=_figure)
 
 
 def render(name: str, **context: Any) -> str:
