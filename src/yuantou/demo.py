@@ -136,7 +136,8 @@ def run_demo(console: Console, options: DemoOptions) -> int:
                       f"in part, {pools['failed']:,} not bought · ledgers: "
                       f"{sum(n['entries'] for n in nodes):,} entries, "
                       + ("all verified" if all(n["verified"].startswith("every") for n in nodes) else "[red]NOT all verified[/red]")
-                      + f" · {time.perf_counter() - started:.0f} s")
+                      + f" · {time.perf_counter() - started:.0f} s (pools {replay.seconds['pools']:.0f} s, "
+                        f"forecasts {replay.seconds['forecast']:.0f} s, deliveries {replay.seconds['deliver']:.0f} s)")
         models = ", ".join(f"{m} {n}" for m, n in sorted(replay.forecaster.models.items(), key=lambda kv: -kv[1]))
         console.print(f"producer nodes' forecasts: {replay.forecaster.fits} refits (models chosen: {models or '-'})")
         console.print(f"report: {report}")

@@ -27,6 +27,7 @@ from yuantou.sim.market import Market, PoolBought, Prices
 ON_THE_DAY = "on-the-day"  # the region a producer's own shop sales are imported under
 
 SLOT = timedelta(hours=1)
+HOUSEHOLDS_AT_ONCE = 8  # concurrent joins per organiser (its node group-commits them)
 
 
 def iso(dt: datetime) -> str:
@@ -134,16 +135,17 @@ class DemoNetwork:
                     "tiers": [{"min_quantity": "0", "price": f"{below[p]:.2f}"},
                               {"min_quantity": str(self.market.tier_quantity), "price": f"{at_tier[p]:.2f}"}]})
                 _ok(resp, f"{organiser.name}: open a pool")
-                opened[p] = pool_id = resp.json()["pool_id"]
-                for n, units in enumerate(household_asks):
-                    joined = api.post("/intents", json={
-                        "household": f"{point}-d{day + 1}-{p}-{n}", "item_id": self.demand.products[p],
-                        "min_quantity": str(units), "max_quantity": str(units), "max_price": f"{below[p]:.2f}",
-                        "pickup_point": point, "window_start": iso(now), "window_end": iso(end + timedelta(hours=1)),
-                        "pool_id": pool_id})
+                opened[p] = resp.json()["pool_id"]
+            joins = [{"household": f"{point}-d{day + 1}-{p}-{n}", "item_id": self.demand.products[p],
+                      "min_quantity": str(units), "max_quantity": str(units), "max_price": f"{below[p]:.2f}",
+                      "pickup_point": point, "window_start": iso(now), "window_end": iso(end + timedelta(hours=1)),
+                      "pool_id": pool_id}
+                     for p, pool_id in opened.items() for n, units in enumerate(asks[p])]
+            with ThreadPoolExecutor(HOUSEHOLDS_AT_ONCE) as households:  # as households do: many at once
+                for joined in households.map(lambda body: api.post("/intents", json=body), joins):
                     _ok(joined, f"{organiser.name}: a household joins")
-            for pool_id in opened.values():
-                _ok(api.post(f"/pools/{pool_id}/close"), f"{organiser.name}: close a pool")
+                for closed in households.map(lambda pool_id: api.post(f"/pools/{pool_id}/close"), opened.values()):
+                    _ok(closed, f"{organiser.name}: close a pool")
             return {(p, region): self._bought(api, organiser, pool_id, sum(asks[p])) for p, pool_id in opened.items()}
 
     def _bought(self, api: httpx.Client, organiser: Proc, pool_id: str, asked: int,
