@@ -30,7 +30,7 @@ def session_value(token: str, now: float | None = None) -> str:
 
 def session_valid(token: str, value: str | None, now: float | None = None) -> bool:
     """A cookie this token issued less than ``SESSION_SECONDS`` ago (and not in the future)."""
-    if not value or "." not in value:
+    if not token or not value or "." not in value:
         return False
     issued_text, mac = value.split(".", 1)
     if not issued_text.isdigit():
@@ -41,7 +41,8 @@ def session_valid(token: str, value: str | None, now: float | None = None) -> bo
 
 
 def bearer_valid(token: str, header: str | None) -> bool:
-    return header is not None and hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
+    """The header carries this token (an empty token admits nobody)."""
+    return bool(token) and header is not None and hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
 
 
 def allowed(token: str, cookies: dict[str, str], authorization: str | None) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from yuantou.ledger.store import counterparties, head, parties, read_checkpoints, read_pair_checkpoints
-from yuantou.store.tables import ledger_entries
+from yuantou.store.tables import ledger_checkpoints, ledger_entries
 
 AUTO_VERIFY_UP_TO = 50_000  # entries: about 5 s of one core at libsodium's speed here
 
@@ -54,11 +54,12 @@ def ledger_counts(conn: Connection, me: str) -> dict[str, Any]:
         if signer not in latest or cp.signed_at > latest[signer].signed_at:
             latest[signer] = cp
     others = sorted(counterparties(conn, me))
-    transaction_cps = {}
-    for cp in read_checkpoints(conn):
-        signer = cp.signer.partition("|")[0]
+    transaction_cps: dict[str, int] = {}
+    for key_id, n in conn.execute(select(ledger_checkpoints.c.signer, func.count())
+                                  .group_by(ledger_checkpoints.c.signer)):
+        signer = key_id.partition("|")[0]
         if signer != me:
-            transaction_cps[signer] = transaction_cps.get(signer, 0) + 1
+            transaction_cps[signer] = transaction_cps.get(signer, 0) + n
     return {"height": None if top is None else top[0], "head": None if top is None else top[1],
             "entries": 0 if top is None else top[0] + 1, "one_sided": int(one_sided),
             "counterparties": [{"id": other, "pair": latest.get(other),
