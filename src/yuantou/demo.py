@@ -149,6 +149,9 @@ def run_demo(console: Console, options: DemoOptions) -> int:
             except KeyboardInterrupt:
                 pass
         return 0
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted:[/yellow] stopping the network")
+        return 130
     except (ReplayError, RuntimeError) as exc:
         console.print(f"[red]demo failed:[/red] {exc}")
         for proc in net.all():

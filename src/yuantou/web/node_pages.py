@@ -27,14 +27,12 @@ class Panel:
 
 OVERVIEW = [Panel("node", "This node", every="30s"), Panel("ledger", "Ledger", every="3s"),
             Panel("traffic", "Protocol traffic", wide=True)]
-PRODUCER = [Panel("sales", "Incoming orders", wide=True), Panel("aimed", "Pools aimed at it"),
-            Panel("requests", "Quotes asked, not yet ordered"),
-            Panel("catalog", "Catalog and capacity", every="5s"),
+PRODUCER = [Panel("sales", "Incoming orders", wide=True), Panel("aimed", "Pools aimed at it", wide=True),
+            Panel("catalog", "Catalog and capacity", every="5s"), Panel("requests", "Quotes asked without an order"),
             Panel("forecast", "Forecasts", every="5s", include="#forecast-series"),
             Panel("stock", "Stock by expiry", every="10s"), Panel("plan", "Production plan", wide=True, every="5s")]
-BUYER = [Panel("pools", "Pools", wide=True), Panel("intents", "Households' intents"),
-         Panel("purchase", "Pooled orders per producer"), Panel("pick", "Pick lists"),
-         Panel("buys", "Orders placed", wide=True)]
+BUYER = [Panel("pools", "Pools", wide=True), Panel("intents", "Households' intents"), Panel("pick", "Pick lists"),
+         Panel("purchase", "Pooled orders per producer", wide=True), Panel("buys", "Orders placed", wide=True)]
 
 
 def _today() -> date:
@@ -81,7 +79,7 @@ def mount_dashboard(app: FastAPI, node: Any) -> None:
         if name == "ledger":
             return await ledger_context()
         if name == "traffic":
-            received = node.traffic.latest(40)
+            received = node.traffic.latest(15)
             return {"counters": node.counters, "received": received, "sent": await read(node_views.sent_rows),
                     "figure": figures.traffic_figure(node.traffic.recent)}
         if name == "sales" and config.is_producer:

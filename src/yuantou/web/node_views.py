@@ -36,7 +36,7 @@ def _lines(order: dict[str, Any]) -> str:
     return ", ".join(f"{_selected(i)} × {i.get('id')}" for i in order.get("items") or [])
 
 
-def order_rows(conn: Connection, side: str, limit: int = 50) -> dict[str, Any]:
+def order_rows(conn: Connection, side: str, limit: int = 12) -> dict[str, Any]:
     """The latest orders on one side, and how many there are in each state."""
     counts = {status: n for status, n in conn.execute(
         select(orders.c.status, func.count()).where(orders.c.side == side).group_by(orders.c.status))}
@@ -53,7 +53,7 @@ def order_rows(conn: Connection, side: str, limit: int = 50) -> dict[str, Any]:
     return {"counts": counts, "rows": out, "total": sum(counts.values())}
 
 
-def pool_orders(conn: Connection, limit: int = 40) -> list[dict[str, Any]]:
+def pool_orders(conn: Connection, limit: int = 10) -> list[dict[str, Any]]:
     """Orders that buy a pool (their ``yuantou.pool`` tags): which pool, how many households, where they
     collect, and how far the order has got — the pools aimed at this producer."""
     rows = conn.execute(select(orders).where(orders.c.side == "sell").order_by(orders.c.updated_at.desc())
@@ -72,7 +72,7 @@ def pool_orders(conn: Connection, limit: int = 40) -> list[dict[str, Any]]:
     return out[:limit]
 
 
-def sent_rows(conn: Connection, limit: int = 30) -> dict[str, Any]:
+def sent_rows(conn: Connection, limit: int = 12) -> dict[str, Any]:
     """The outbox: what this node sent lately, whether the peer ACKed, and why not."""
     counts = {state: n for state, n in conn.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state))}
     rows = conn.execute(select(outbox.c.action, outbox.c.counterparty_id, outbox.c.target_url, outbox.c.state,
@@ -118,7 +118,7 @@ def twin_stock(conn: Connection) -> list[Any]:
     return list(twin.stock) if twin else []
 
 
-def pool_rows(conn: Connection, closed_limit: int = 20) -> dict[str, Any]:
+def pool_rows(conn: Connection, closed_limit: int = 10) -> dict[str, Any]:
     """Open pools (with progress toward their minimum batch) and the latest closed ones."""
     open_ids = list(conn.execute(select(pools.c.pool_id).where(pools.c.status == "open").order_by(pools.c.cutoff))
                     .scalars())
@@ -137,7 +137,7 @@ def pool_rows(conn: Connection, closed_limit: int = 20) -> dict[str, Any]:
     return {"open": [view(p) for p in open_ids], "closed": [view(p) for p in closed_ids]}
 
 
-def intent_rows(conn: Connection, limit: int = 40) -> dict[str, Any]:
+def intent_rows(conn: Connection, limit: int = 15) -> dict[str, Any]:
     """Households' latest intents and how many are in each state."""
     counts = {s: n for s, n in conn.execute(select(pool_intents.c.status, func.count())
                                             .group_by(pool_intents.c.status))}
@@ -154,4 +154,13 @@ def intent_rows(conn: Connection, limit: int = 40) -> dict[str, Any]:
 
 
 def buyer_lists(conn: Connection) -> dict[str, Any]:
-    return {"purchase": purchase_lists(conn), "pick": pick_lists(conn)}
+    """Purchase lists per producer (latest first) and what is still to hand out at each pickup point;
+    lines already delivered are only counted."""
+    purchase = {producer: list(reversed(rows)) for producer, rows in purchase_lists(conn).items()}
+    pick, handed = {}, 0
+    for point, rows in pick_lists(conn).items():
+        waiting = [r for r in rows if r["status"] != "delivered"]
+        handed += len(rows) - len(waiting)
+        if waiting:
+            pick[point] = waiting
+    return {"purchase": purchase, "pick": pick, "handed_out": handed}
