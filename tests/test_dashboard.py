@@ -91,6 +91,10 @@ def test_overview_shows_ledger_verified_and_traffic_with_a_nack(browser, scene):
     assert "unauthorized" in traffic.inner_text()
     assert trace_points(page, "plot-traffic") > 0
     assert page.errors == []
+    with scene.orchard.client() as api:  # the same state, for scripts
+        state = api.get("/ledger").json()
+    assert state["entries"] >= 8 and state["verification"]["problem"] is None
+    assert [c["id"] for c in state["counterparties"]] == ["organiser.yuantou.local"]
 
 
 def test_producer_page_draws_forecast_plan_and_stock(browser, scene):

@@ -84,3 +84,33 @@ def test_demo_refuses_bad_input_clearly(tmp_path):
     assert result.returncode == 2 and "--days: must be between 1 and 39" in result.stdout
     for r in (result,):
         assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_a_stopped_demo_stops_its_nodes(tmp_path):
+    """SIGTERM (a kill, a CI timeout) stops the demo like Ctrl-C: no node outlives it."""
+    import signal
+    import time
+
+    import httpx
+
+    proc = subprocess.Popen([sys.executable, "-m", "yuantou.cli", "demo", "--products", "2", "--regions", "1",
+                             "--producers", "1", "--data-dir", str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=os.environ | {"COLUMNS": "200"})
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "producer-1 " in line and "/dashboard/producer" in line:
+            break
+    urls = re.findall(r"(http://127\.0\.0\.1:\d+)/dashboard", "".join(lines))
+    assert len(urls) == 3, lines  # directory, one organiser, one producer
+    assert all(httpx.get(u + "/login", timeout=5).status_code == 200 for u in urls)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted: stopping the network" in out, out
+    time.sleep(1)
+    for url in urls:
+        try:
+            httpx.get(url + "/login", timeout=2)
+        except httpx.HTTPError:
+            continue
+        raise AssertionError(f"{url} still answers after the demo stopped")

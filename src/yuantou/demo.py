@@ -10,6 +10,7 @@ baseline the same simulator runs on the same demand.
 from __future__ import annotations
 
 import shutil
+import signal
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -86,6 +87,15 @@ def comparison_table(replay) -> Table:  # noqa: ANN001
     return table
 
 
+def _interrupt_on_sigterm() -> None:
+    """A ``kill`` (or a CI timeout) stops the demo as Ctrl-C does, so its nodes are stopped too: they run in
+    their own sessions and would otherwise outlive it."""
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def run_demo(console: Console, options: DemoOptions) -> int:
     problems = options.market.problems()
     if options.producers < 1:
@@ -103,6 +113,7 @@ def run_demo(console: Console, options: DemoOptions) -> int:
         console.print(f"[red]error:[/red] {exc}")
         return 2
     producers = min(options.producers, len(demand.products))
+    _interrupt_on_sigterm()
     root = Path(options.data_dir) if options.data_dir else Path(tempfile.mkdtemp(prefix="yuantou-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     net = LocalNetwork(root)

@@ -30,9 +30,9 @@ from yuantou.domain.offers import offers_from_catalog
 from yuantou.domain.pool_schedule import terms_from_offers
 from yuantou.domain.pooling import Intent, PoolTerms, ProductSpec
 from yuantou.domain.sourcing import Offer
-from yuantou.node.traffic import TrafficLog
 from yuantou.node.pool_desk import PoolDesk
 from yuantou.node.procurement import Procurement
+from yuantou.node.traffic import TrafficLog
 from yuantou.protocol import envelope as env
 from yuantou.protocol.auth import AuthFailure, authenticate
 from yuantou.protocol.envelope import BecknError

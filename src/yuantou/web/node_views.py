@@ -100,9 +100,11 @@ def open_request_rows(conn: Connection) -> list[dict[str, Any]]:
 
 
 def forecast_data(conn: Connection, today: date) -> dict[str, Any]:
-    """The latest forecast run and the daily history behind each of its series, biggest series first."""
+    """The latest forecast run and the daily history behind each of its series (up to the day it forecast
+    from; without a run, up to today), biggest series first."""
     run = c2m.latest_run(conn, "forecast")
-    values, first = c2m.demand_series(conn, today)
+    start = (run or {}).get("summary", {}).get("from")
+    values, first = c2m.demand_series(conn, date.fromisoformat(start) if start else today)
     history = {sid: np.asarray(v) for sid, v in values.items()}
     series = {s["id"]: s for s in (run or {}).get("series", [])}
     ids = sorted(set(series) | set(history), key=lambda sid: -float(history[sid].sum()) if sid in history else 0)
