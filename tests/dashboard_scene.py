@@ -42,17 +42,6 @@ def twin_document(regions: list[str], today) -> dict:  # noqa: ANN001
     }
 
 
-def wait_job(client: NodeClient, job: dict, timeout: float = 240) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = client.get(f"/api/jobs/{job['job_id']}")
-        if state["state"] != "running":
-            assert state["state"] == "done", state
-            return state
-        time.sleep(0.2)
-    raise AssertionError(f"job {job['job_id']} still running after {timeout} s")
-
-
 @dataclass
 class Scene:
     net: LocalNetwork
@@ -99,8 +88,8 @@ def start_scene(net: LocalNetwork, households: int = 4) -> Scene:
                for product, base in ((APPLE, 40), (PEAR, 12)) for region in regions for k in range(1, 71)]
     producer.post("/api/demand/history", history)
     producer.put("/api/twin", twin_document(regions, today))
-    wait_job(producer, producer.post("/api/forecast/run", {"horizon": 14, "levels": [80, 95]}))
-    wait_job(producer, producer.post("/api/plan/run", {"days": 14}))
+    producer.wait_job(producer.post("/api/forecast/run", {"horizon": 14, "levels": [80, 95]}))
+    producer.wait_job(producer.post("/api/plan/run", {"days": 14}))
 
     # households at the north gate pool on the orchard's own terms; the pool is closed and bought
     now = datetime.now(timezone.utc)

@@ -3,7 +3,6 @@ that meets its confirmed orders and offers the room left as catalog capacity."""
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
@@ -14,17 +13,6 @@ from yuantou.localnet import LOCAL
 
 APPLE = "apple-fuji-a"
 PEAR = "pear-snow"
-
-
-def wait_job(client: NodeClient, job: dict, timeout: float = 240) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = client.get(f"/api/jobs/{job['job_id']}")
-        if state["state"] != "running":
-            assert state["state"] == "done", state
-            return state
-        time.sleep(0.2)
-    raise AssertionError(f"job {job['job_id']} still running after {timeout} s")
 
 
 def twin_document(buyers: list[str]) -> dict:
@@ -79,7 +67,7 @@ def test_forecast_run_is_a_job_and_its_series_are_stored(c2m):
     orchard = c2m["orchard"]
     job = orchard.post("/api/forecast/run", {"horizon": 14, "levels": [80, 95]})
     assert job["state"] == "running"
-    done = wait_job(orchard, job)
+    done = orchard.wait_job(job)
     assert done["total"] == 4 and done["done"] == 4
     run = orchard.get("/api/forecast")
     assert run["run_id"] == done["run_id"] and run["summary"]["series"] == 4
@@ -94,8 +82,8 @@ def test_forecast_run_is_a_job_and_its_series_are_stored(c2m):
 
 def test_plan_meets_the_confirmed_order_and_publishes_capacity(c2m):
     orchard = c2m["orchard"]
-    wait_job(orchard, orchard.post("/api/forecast/run", {"horizon": 14}))
-    done = wait_job(orchard, orchard.post("/api/plan/run", {"days": 14, "publish": True}))
+    orchard.wait_job(orchard.post("/api/forecast/run", {"horizon": 14}))
+    done = orchard.wait_job(orchard.post("/api/plan/run", {"days": 14, "publish": True}))
     plan = orchard.get("/api/plan")
     assert plan["run_id"] == done["run_id"] and plan["status"] == "optimal", plan.get("message")
     region = c2m["buyers"][0]
@@ -121,7 +109,7 @@ def test_an_impossible_order_is_explained(c2m, network):
     tight = {**twin, "resources": [{**r, "capacity": 1} if r["id"] == "pickers" else r for r in twin["resources"]]}
     orchard.put("/api/twin", tight)
     try:
-        done = wait_job(orchard, orchard.post("/api/plan/run", {"days": 7}))
+        done = orchard.wait_job(orchard.post("/api/plan/run", {"days": 7}))
         plan = orchard.get("/api/plan")
         assert plan["run_id"] == done["run_id"] and plan["status"] == "infeasible"
         [short] = plan["shortfalls"]

@@ -201,11 +201,10 @@ def ledger_verify(config: Path = typer.Option(..., "--config", help="the node's 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from yuantou.ledger.audit import verify_store
-    from yuantou.ledger.store import parties, read_checkpoints, read_pair_checkpoints
+    from yuantou.ledger.store import keyholders
 
     cfg, _, _ = _load_node(config)
-    subscribers = _ledger_read(cfg, lambda c: parties(c) | {cp.signer.partition("|")[0]
-                                                            for cp in read_checkpoints(c) + read_pair_checkpoints(c)})
+    subscribers = _ledger_read(cfg, keyholders)
     keys = _ledger_keys(cfg, subscribers)
     columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TextColumn("entries"),
                TimeRemainingColumn())

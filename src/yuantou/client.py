@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -39,6 +40,20 @@ class NodeClient:
         if not found:
             raise FlowError(f"no callback for message {message_id} within {wait}s")
         return found[0]["payload"]
+
+    def wait_job(self, job: dict, timeout: float = 240) -> dict:
+        """Poll a forecast or plan job (``POST /api/*/run``'s answer) until it is done; a failed or stuck
+        job raises, saying which and why."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.get(f"/api/jobs/{job['job_id']}")
+            if state["state"] == "done":
+                return state
+            if state["state"] == "failed":
+                raise FlowError(f"job {job['job_id']} failed: {state['error']}")
+            if time.monotonic() > deadline:
+                raise FlowError(f"job {job['job_id']} still running after {timeout:.0f} s")
+            time.sleep(0.2)
 
     def summary(self) -> dict:
         return self.get("/api/summary")

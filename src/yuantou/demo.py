@@ -154,21 +154,14 @@ def run_demo(console: Console, options: DemoOptions) -> int:
         console.print(f"report: {report}")
         if options.keep:
             console.print("[bold]the network is still running[/bold] (Ctrl-C to stop); dashboards above")
-            try:
-                while True:
-                    time.sleep(3600)
-            except KeyboardInterrupt:
-                pass
+            net.hold()
         return 0
     except KeyboardInterrupt:
         console.print("[yellow]interrupted:[/yellow] stopping the network")
         return 130
     except (ReplayError, RuntimeError) as exc:
         console.print(f"[red]demo failed:[/red] {exc}")
-        for proc in net.all():
-            tail = net.log_tail(proc, 15)
-            if tail:
-                console.print(f"--- {proc.name} log ---\n{tail}")
+        console.print(net.failure_logs(), markup=False)
         return 1
     finally:
         net.stop()

@@ -211,6 +211,20 @@ class LocalNetwork:
             return "\n".join(proc.log_path.read_text(errors="replace").splitlines()[-lines:])
         return ""
 
+    def failure_logs(self, lines: int = 15) -> str:
+        """The last lines of every process's log, for a run that failed."""
+        tails = [(proc.name, self.log_tail(proc, lines)) for proc in self.all()]
+        return "\n".join(f"--- {name} log ---\n{tail}" for name, tail in tails if tail)
+
+    @staticmethod
+    def hold() -> None:
+        """Keep the network up until Ctrl-C (or SIGTERM, where the caller turns it into one)."""
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
     def start_default(self, buyers: int = 2) -> None:
         """The demo's shape: a directory, three producers, two buyers."""
         self.start_directory()

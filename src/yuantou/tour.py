@@ -150,18 +150,11 @@ def run_tour(console: Console, keep: bool = False, data_dir: Path | None = None,
             console.print("[bold]network is running[/bold] (Ctrl-C to stop):")
             for proc in net.all():
                 console.print(f"  {proc.name:10s} {proc.url}" + ("/docs" if proc is not net.directory else "/"))
-            try:
-                while True:
-                    time.sleep(3600)
-            except KeyboardInterrupt:
-                pass
+            net.hold()
         return 0
     except (FlowError, RuntimeError) as exc:
         console.print(f"[red]tour failed:[/red] {exc}")
-        for proc in net.all():
-            tail = net.log_tail(proc, 15)
-            if tail:
-                console.print(f"--- {proc.name} log ---\n{tail}")
+        console.print(net.failure_logs(), markup=False)
         return 1
     finally:
         net.stop()

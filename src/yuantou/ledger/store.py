@@ -117,6 +117,14 @@ def parties(conn: Connection) -> set[str]:
     return found
 
 
+def keyholders(conn: Connection) -> set[str]:
+    """Every subscriber whose keys ``ledger verify`` needs: the chain's parties and every checkpoint's signer."""
+    found = parties(conn)
+    for table in (ledger_checkpoints, ledger_pair_checkpoints):
+        found |= {value.partition("|")[0] for value in conn.execute(select(table.c.signer).distinct()).scalars()}
+    return found
+
+
 def save_checkpoint(conn: Connection, cp: Checkpoint) -> None:
     """Keep a counterparty's (or our own) signed checkpoint; a newer one for the same transaction replaces it."""
     conn.execute(_UPSERT_CHECKPOINT[conn.dialect.name], {

@@ -283,8 +283,10 @@ class Node:
         receipt = sign_receipt(body, self.keys.signing, self.signer.key_id_header, int(now))
         is_new, checkpoint = await self.inbox.store(row, self.config.subscriber_id, receipt)
         self.counters["duplicate"] += not is_new
-        return Reply(200, env.ack(), {RECEIPT_HEADER: render_receipt(receipt),
-                                      CHECKPOINT_HEADER: render_checkpoint(checkpoint)})
+        headers = {RECEIPT_HEADER: render_receipt(receipt)}
+        if checkpoint is not None:  # discovery (search, on_search) gets a receipt but no checkpoint
+            headers[CHECKPOINT_HEADER] = render_checkpoint(checkpoint)
+        return Reply(200, env.ack(), headers)
 
     def _checkpoints(self, conn: Connection, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], Checkpoint]:
         """Our signed word on the messages we hold of each (counterparty, transaction)."""

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Connection
 
-from yuantou.ledger.chain import Checkpoint, Receipt
+from yuantou.ledger.chain import RELAYED, Checkpoint, Receipt
 from yuantou.ledger.store import append_entries
 from yuantou.store.db import Database, insert_ignoring_duplicates
 from yuantou.store.group_commit import GroupCommitter, Outcome
@@ -47,8 +47,10 @@ class InboxWriter:
                                        recorded_at=int(row["received_at"]), receipt=receipt)
                                   for (row, receiver, receipt), fresh in zip(items, new) if fresh])
         # the receiver's word on the transaction so far, this batch's messages included, for the ACKs to carry:
-        # one per sender and transaction, however many of its messages the batch holds
-        wanted = list(dict.fromkeys((row["sender_id"], row["transaction_id"]) for row, _, _ in items))
+        # one per sender and transaction, however many of its messages the batch holds; none for discovery,
+        # which checkpoints leave out (no commitment between two parties)
+        wanted = list(dict.fromkeys((row["sender_id"], row["transaction_id"]) for row, _, _ in items
+                                    if row["action"] not in RELAYED))
         signed = self.checkpoints(conn, wanted) if self.checkpoints else {}
         return [(True, (fresh, signed.get((row["sender_id"], row["transaction_id"]))))
                 for (row, _, _), fresh in zip(items, new)]

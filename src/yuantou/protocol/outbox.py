@@ -207,7 +207,7 @@ class OutboxSender:
                 problems.append(problem)
                 receipt = None
         if checkpoint is not None and row["action"] in RELAYED:
-            checkpoint = None  # discovery is no commitment: checkpoints leave it out, so this one cannot hold it
+            checkpoint = None  # checkpoints leave discovery out (ours send none); a peer's cannot hold it
         if checkpoint is not None:
             sent = digest_of_message(self.signer.subscriber_id, counterparty or row["target_url"], row["action"],
                                      row["transaction_id"], row["message_id"], body_digest(row["body"]))

@@ -88,8 +88,7 @@ def read_long(path: Path) -> Demand:
         if reader.fieldnames is None or [c.strip().lower() for c in reader.fieldnames] != wanted:
             raise DemandFileError(f"{path}:1: the header must be exactly date,region,product,quantity "
                                   f"(found {','.join(reader.fieldnames or [])!r})")
-        cells: dict[tuple[str, str, str], int] = {}
-        seen_line: dict[tuple[str, str, str], int] = {}
+        cells: dict[tuple[str, str, str], tuple[int, int]] = {}  # (date, product, region) → (units, line)
         for line, row in enumerate(reader, start=2):
             values = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
             if None in row:
@@ -107,8 +106,8 @@ def read_long(path: Path) -> Demand:
             key = (values["date"], values["product"], values["region"])
             if key in cells:
                 raise DemandFileError(f"{path}:{line}: {key[0]}, {key[2]}, {key[1]} is given twice "
-                                      f"(first on line {seen_line[key]})")
-            cells[key], seen_line[key] = int(quantity), line
+                                      f"(first on line {cells[key][1]})")
+            cells[key] = (int(quantity), line)
     if not cells:
         raise DemandFileError(f"{path}: no rows after the header")
     periods = sorted({k[0] for k in cells})
@@ -117,7 +116,7 @@ def read_long(path: Path) -> Demand:
     index = ({d: i for i, d in enumerate(periods)}, {p: i for i, p in enumerate(products)},
              {r: i for i, r in enumerate(regions)})
     units = np.zeros((len(periods), len(products), len(regions)), dtype=np.int64)
-    for (d, p, r), q in cells.items():
+    for (d, p, r), (q, _) in cells.items():
         units[index[0][d], index[1][p], index[2][r]] = q
     return Demand(periods, products, regions, units,
                   f"{path.name}: {len(cells):,} rows, {len(periods)} periods × {len(products)} products × "

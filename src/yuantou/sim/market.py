@@ -149,17 +149,15 @@ class Ledger:
         return float(self.series[name].sum())
 
     def summary(self) -> dict[str, float | None]:
-        demand, delivered = self.total("demand"), self.total("delivered")
-        spend = self.total("consumer_spend")
+        t = {name: self.total(name) for name in FIELDS}
+        ratio = lambda a, b: t[a] / t[b] if t[b] else None  # noqa: E731
         return {
-            "fill_rate": delivered / demand if demand else None,
-            "units_wasted": self.total("wasted"),
-            "waste_share": self.total("wasted") / self.total("produced") if self.total("produced") else None,
-            "producer_share": self.total("producer_revenue") / spend if spend else None,
-            "consumer_unit_price": spend / delivered if delivered else None,
-            "producer_margin": self.total("producer_revenue") - self.total("production_cost"),
-            "demand": demand, "delivered": delivered, "produced": self.total("produced"),
-            "consumer_spend": spend, "producer_revenue": self.total("producer_revenue"),
+            "fill_rate": ratio("delivered", "demand"), "units_wasted": t["wasted"],
+            "waste_share": ratio("wasted", "produced"), "producer_share": ratio("producer_revenue", "consumer_spend"),
+            "consumer_unit_price": ratio("consumer_spend", "delivered"),
+            "producer_margin": t["producer_revenue"] - t["production_cost"],
+            "demand": t["demand"], "delivered": t["delivered"], "produced": t["produced"],
+            "consumer_spend": t["consumer_spend"], "producer_revenue": t["producer_revenue"],
         }
 
 
@@ -220,8 +218,8 @@ def network_day(ledger: Ledger, stock: Stock, day: int, product: int, pools: lis
     ledger.add("pooled_delivered", day, product, bought)
     ledger.add("delivered", day, product, bought + sold)
     ledger.add("produced", day, product, bought + spot_made)
-    revenue = sum(p.bought * p.producer_price for p in pools) + sold * price
-    ledger.add("producer_revenue", day, product, revenue)
-    ledger.add("consumer_spend", day, product, sum(p.bought * p.producer_price for p in pools) * fee + sold * price)
+    pooled_revenue = sum(p.bought * p.producer_price for p in pools)
+    ledger.add("producer_revenue", day, product, pooled_revenue + sold * price)
+    ledger.add("consumer_spend", day, product, pooled_revenue * fee + sold * price)
     ledger.add("production_cost", day, product, (bought + spot_made) * float(prices.unit_cost[product]))
     ledger.add("wasted", day, product, stock.expire(day))

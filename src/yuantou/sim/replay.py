@@ -19,6 +19,7 @@ from typing import Callable
 import httpx
 import numpy as np
 
+from yuantou.client import NodeClient
 from yuantou.localnet import LocalNetwork, Proc
 from yuantou.sim.demand import Demand
 from yuantou.sim.forecaster import PROBABILITIES, Refitted
@@ -69,13 +70,16 @@ class DemoNetwork:
     owner: list[int] = field(default_factory=list)  # product → index of its producer
     slots: Slots = field(default_factory=Slots.from_now)
 
+    def products_of(self, k: int) -> list[int]:
+        """The products producer k makes."""
+        return [p for p, owner in enumerate(self.owner) if owner == k]
+
     def catalog(self, k: int) -> dict:
         """Producer k's catalog: its products at its own price, its capacity in every day's slot, and
         the pooling terms (bulk unit 1, the MOQ, the tier discount)."""
         items = []
-        for p, product in enumerate(self.demand.products):
-            if self.owner[p] != k:
-                continue
+        for p in self.products_of(k):
+            product = self.demand.products[p]
             windows = [{"id": f"day-{d + 1:03d}", "start": iso(self.slots.window(d)[0]),
                         "end": iso(self.slots.window(d)[1]), "capacity": float(self.capacity[p])}
                        for d in range(self.days)]
@@ -205,7 +209,7 @@ class NodeForecasts(Refitted):
     def twin(self, k: int) -> dict:
         """Producer k's capacity twin: one line per product, its daily capacity in units, sold on the day."""
         net = self.network
-        mine = [p for p, owner in enumerate(net.owner) if owner == k]
+        mine = net.products_of(k)
         return {"resources": [{"id": f"{net.demand.products[p]}-line", "capacity": float(net.capacity[p]),
                                "unit": "unit"} for p in mine],
                 "products": [{"id": net.demand.products[p], "unit": "unit", "price": float(net.prices.network[p]),
@@ -224,22 +228,21 @@ class NodeForecasts(Refitted):
         table = {p: np.zeros((self.every, len(net.demand.products))) for p in PROBABILITIES}
 
         def refit(k: int) -> list[dict]:
-            mine = [p for p, owner in enumerate(net.owner) if owner == k]
+            mine = net.products_of(k)
             rows = [{"product": net.demand.products[p], "region": ON_THE_DAY,
                      "day": (self.first_day + timedelta(days=d)).isoformat(), "quantity": units}
                     for p in mine for d, units in self._history[p]]
-            with net.producers[k].client(timeout=300) as api:
+            producer = NodeClient(net.producers[k].url, net.producers[k].token, timeout=300)
+            try:
                 if not self._twins_sent:
-                    _ok(api.put("/twin", json=self.twin(k)), f"{net.producers[k].name}: its twin")
-                _ok(api.post("/demand/history", json=rows), f"{net.producers[k].name}: import its sales")
-                job = api.post("/forecast/run", json={"horizon": self.every, "levels": [50, 80],
-                                                      "as_of": as_of.isoformat()})
-                _ok(job, f"{net.producers[k].name}: forecast")
-                _wait_job(api, job.json(), f"{net.producers[k].name}: forecast")
-                forecast = api.get("/forecast").json()
-                plan = api.post("/plan/run", json={"days": self.every, "start": as_of.isoformat()})
-                _ok(plan, f"{net.producers[k].name}: plan")
-                _wait_job(api, plan.json(), f"{net.producers[k].name}: plan")
+                    producer.put("/api/twin", self.twin(k))
+                producer.post("/api/demand/history", rows)
+                producer.wait_job(producer.post("/api/forecast/run", {"horizon": self.every, "levels": [50, 80],
+                                                                      "as_of": as_of.isoformat()}), 300)
+                forecast = producer.get("/api/forecast")
+                producer.wait_job(producer.post("/api/plan/run", {"days": self.every, "start": as_of.isoformat()}), 300)
+            finally:
+                producer.close()
             return forecast["series"]
 
         with ThreadPoolExecutor(len(net.producers)) as pool:
@@ -257,19 +260,6 @@ class NodeForecasts(Refitted):
             self._history[p] = []  # imported: the node keeps them
         self._twins_sent = True
         self.quantiles = table
-
-
-def _wait_job(api: httpx.Client, job: dict, what: str, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        state = api.get(f"/jobs/{job['job_id']}").json()
-        if state["state"] == "done":
-            return state
-        if state["state"] == "failed":
-            raise ReplayError(f"{what}: {state['error']}")
-        if time.monotonic() > deadline:
-            raise ReplayError(f"{what}: still running after {timeout:.0f} s")
-        time.sleep(0.1)
 
 
 def _ok(resp: httpx.Response, what: str) -> None:

@@ -131,8 +131,9 @@ def write_report(path: Path, replay: Replay, nodes: list[dict[str, Any]], extra:
         f"<tr><td>{html.escape(n['name'])}</td><td>{html.escape(n['role'])}</td><td class=num>{n['entries']:,}</td>"
         f"<td>{html.escape(n['verified'])}</td><td><code>{html.escape(n.get('dashboard', ''))}</code></td></tr>"
         for n in nodes)
-    plots = "".join(f'<div class="plot" id="fig{i}"></div>' for i in range(len(figures(replay))))
-    figs = json.dumps(figures(replay), separators=(",", ":"), default=float)
+    drawn = figures(replay)
+    plots = "".join(f'<div class="plot" id="fig{i}"></div>' for i in range(len(drawn)))
+    figs = json.dumps(drawn, separators=(",", ":"), default=float)
     pools = replay.pools
     settings = ", ".join(f"{k} = {v}" for k, v in {**replay.market.as_dict(), **extra}.items())
     document = f"""<!doctype html>

@@ -106,7 +106,6 @@ def run_replay(replay: Replay, pools: Pools, advance: Callable[[int], None] = la
     products = len(demand.products)
     platform_stock = [Stock() for _ in range(products)]
     network_stock = [Stock() for _ in range(products)]
-    yesterday = demand.units[replay.warmup - 1].sum(axis=1).astype(float)
     timings = {"pools": 0.0, "forecast": 0.0, "deliver": 0.0}
     for d in range(replay.days):
         t = replay.warmup + d
@@ -114,7 +113,7 @@ def run_replay(replay: Replay, pools: Pools, advance: Callable[[int], None] = la
         started = time.perf_counter()
         bought = pools.pool_day(d, {k: v for k, v in households.pooled.items() if v})
         timings["pools"] += time.perf_counter() - started
-        for key, pool in bought.items():
+        for pool in bought.values():
             replay.pools["opened"] += 1
             replay.pools["bought" if pool.bought == pool.asked else "short" if pool.bought else "failed"] += 1
         for p in range(products):
@@ -128,10 +127,10 @@ def run_replay(replay: Replay, pools: Pools, advance: Callable[[int], None] = la
             made = spot_production(math.floor(wanted + 0.5), network_stock[p].on_hand(d), replay.capacity[p] - firm)
             network_day(replay.network, network_stock[p], d, p, mine, spot_demand, made, prices, market)
             replay.forecaster.observe(p, spot_demand)
-            total = float(demand.units[t, p].sum())
-            production = naive_production(yesterday[p], platform_stock[p].on_hand(d), float(replay.capacity[p]))
-            platform_day(replay.platform, platform_stock[p], d, p, total, production, prices, market)
-            yesterday[p] = total
+            yesterday = float(demand.units[t - 1, p].sum())  # the orders the platform passed on yesterday
+            production = naive_production(yesterday, platform_stock[p].on_hand(d), float(replay.capacity[p]))
+            platform_day(replay.platform, platform_stock[p], d, p, float(demand.units[t, p].sum()), production,
+                         prices, market)
         if deliver:
             started = time.perf_counter()
             pools.deliver(bought)

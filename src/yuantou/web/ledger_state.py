@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from yuantou.ledger.store import counterparties, head, parties, read_checkpoints, read_pair_checkpoints
+from yuantou.ledger.store import counterparties, head, keyholders, read_pair_checkpoints
 from yuantou.store.tables import ledger_checkpoints, ledger_entries
 
 AUTO_VERIFY_UP_TO = 50_000  # entries: about 5 s of one core at libsodium's speed here
@@ -35,10 +35,6 @@ class Verification:
     checkpoints: int = 0
     problem: str | None = None  # what ``ledger verify`` would print after BROKEN at
     error: str | None = None  # it could not run (directory unreachable, say)
-
-    @property
-    def ok(self) -> bool:
-        return self.finished_at is not None and self.problem is None and self.error is None
 
 
 def ledger_counts(conn: Connection, me: str) -> dict[str, Any]:
@@ -100,9 +96,7 @@ class LedgerWatch:
         node = self.node
         check = Verification(time.time())
         try:
-            who = await node.db.run(lambda c: parties(c) | {cp.signer.partition("|")[0] for cp in
-                                                             read_checkpoints(c) + read_pair_checkpoints(c)})
-            keys = await key_history(node.registry, who)
+            keys = await key_history(node.registry, await node.db.run(keyholders))
             verdict = await asyncio.to_thread(verify_store, node.config.database_url, keys,
                                               node.config.subscriber_id, 1)
             check.height = verdict.run.count - 1 if verdict.run.count else None

@@ -9,7 +9,6 @@ from typing import Any, Callable
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.engine import Connection
 
 from yuantou.web import figures, node_views
 from yuantou.web.ledger_state import LedgerWatch, ledger_counts
@@ -28,11 +27,11 @@ class Panel:
 OVERVIEW = [Panel("node", "This node", every="30s"), Panel("ledger", "Ledger", every="3s"),
             Panel("traffic", "Protocol traffic", wide=True)]
 PRODUCER = [Panel("sales", "Incoming orders", wide=True), Panel("aimed", "Pools aimed at it", wide=True),
-            Panel("catalog", "Catalog and capacity", every="5s"), Panel("requests", "Quotes asked without an order"),
+            Panel("catalog", "Catalog and capacity", every="5s"), Panel("requests", "Quotes asked without an order", every="10s"),
             Panel("forecast", "Forecasts", every="5s", include="#forecast-series"),
             Panel("stock", "Stock by expiry", every="10s"), Panel("plan", "Production plan", wide=True, every="5s")]
-BUYER = [Panel("pools", "Pools", wide=True), Panel("intents", "Households' intents"), Panel("pick", "Pick lists"),
-         Panel("purchase", "Pooled orders per producer", wide=True), Panel("buys", "Orders placed", wide=True)]
+BUYER = [Panel("pools", "Pools", wide=True), Panel("intents", "Households' intents"),
+         Panel("pick", "Pick lists", every="5s"), Panel("purchase", "Pooled orders per producer", wide=True, every="5s"), Panel("buys", "Orders placed", wide=True)]
 
 
 def _today() -> date:
@@ -64,11 +63,8 @@ def mount_dashboard(app: FastAPI, node: Any) -> None:
     for href in pages:
         router.add_api_route(href, page(href), methods=["GET"])
 
-    async def read(fn: Callable[[Connection], Any]) -> Any:
-        return await node.db.run(fn)
-
     async def ledger_context() -> dict[str, Any]:
-        state = await read(lambda c: ledger_counts(c, config.subscriber_id))
+        state = await node.db.run(lambda c: ledger_counts(c, config.subscriber_id))
         watch.maybe_verify(state["height"])
         return {"state": state, "last": watch.last, "running": watch.running, "outcomes": node.pair_outcomes}
 
@@ -80,29 +76,29 @@ def mount_dashboard(app: FastAPI, node: Any) -> None:
             return await ledger_context()
         if name == "traffic":
             received = node.traffic.latest(15)
-            return {"counters": node.counters, "received": received, "sent": await read(node_views.sent_rows),
+            return {"counters": node.counters, "received": received, "sent": await node.db.run(node_views.sent_rows),
                     "figure": figures.traffic_figure(node.traffic.recent)}
         if name == "sales" and config.is_producer:
             return {"heading": "Incoming orders", "party": "buyer",
-                    "orders": await read(lambda c: node_views.order_rows(c, "sell"))}
+                    "orders": await node.db.run(lambda c: node_views.order_rows(c, "sell"))}
         if name == "buys" and config.is_buyer:
             return {"heading": "Orders placed", "party": "producer",
-                    "orders": await read(lambda c: node_views.order_rows(c, "buy"))}
+                    "orders": await node.db.run(lambda c: node_views.order_rows(c, "buy"))}
         if name == "aimed" and config.is_producer:
-            return {"rows": await read(node_views.pool_orders)}
+            return {"rows": await node.db.run(node_views.pool_orders)}
         if name == "requests" and config.is_producer:
-            return {"rows": await read(node_views.open_request_rows)}
+            return {"rows": await node.db.run(node_views.open_request_rows)}
         if name == "catalog" and config.is_producer:
-            return {"items": await read(node_views.catalog_rows)}
+            return {"items": await node.db.run(node_views.catalog_rows)}
         if name == "forecast" and config.is_producer:
-            data = await read(lambda c: node_views.forecast_data(c, _today()))
+            data = await node.db.run(lambda c: node_views.forecast_data(c, _today()))
             chosen = request.query_params.get("series")
             chosen = chosen if chosen in data["ids"] else (data["ids"][0] if data["ids"] else None)
             figure = chosen and figures.forecast_figure(chosen, data["first"], data["history"].get(chosen, []),
                                                         data["series"].get(chosen))
             return {"run": data["run"], "ids": data["ids"], "chosen": chosen, "figure": figure}
         if name == "plan" and config.is_producer:
-            plan = await read(node_views.plan_data)
+            plan = await node.db.run(node_views.plan_data)
             out: dict[str, Any] = {"plan": plan}
             if plan and plan["status"] != "infeasible":
                 out.update(timeline=figures.plan_timeline(plan["production"]),
@@ -111,15 +107,17 @@ def mount_dashboard(app: FastAPI, node: Any) -> None:
                            shadow=figures.shadow_price_figure(plan["resources"]))
             return out
         if name == "stock" and config.is_producer:
-            lots = await read(node_views.twin_stock)
+            lots = await node.db.run(node_views.twin_stock)
             return {"lots": lots, "figure": figures.stock_figure(lots)}
         if name == "pools" and config.is_buyer:
-            pools = await read(node_views.pool_rows)
+            pools = await node.db.run(node_views.pool_rows)
             return {"pools": pools, "figure": figures.pool_figure(pools["open"])}
         if name == "intents" and config.is_buyer:
-            return {"intents": await read(node_views.intent_rows)}
-        if name in ("purchase", "pick") and config.is_buyer:
-            return {"lists": await read(node_views.buyer_lists)}
+            return {"intents": await node.db.run(node_views.intent_rows)}
+        if name == "purchase" and config.is_buyer:
+            return {"lists": {"purchase": await node.db.run(node_views.purchase_rows)}}
+        if name == "pick" and config.is_buyer:
+            return {"lists": await node.db.run(node_views.pick_rows)}
         raise LookupError(name)
 
     @router.get("/dashboard/panel/{name}")

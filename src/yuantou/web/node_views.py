@@ -15,11 +15,11 @@ from sqlalchemy.engine import Connection
 
 from yuantou.domain.offers import tag_values
 from yuantou.node import c2m
-from yuantou.node.procurement import POOL_TAG
 from yuantou.node.catalog_store import read_catalog
 from yuantou.node.pool_api import pool_view
 from yuantou.node.pool_desk import terms_from_json
 from yuantou.node.pool_lists import pick_lists, purchase_lists, units
+from yuantou.node.procurement import POOL_TAG
 from yuantou.store.tables import orders, outbox, pool_intents, pools
 
 
@@ -36,39 +36,37 @@ def _lines(order: dict[str, Any]) -> str:
     return ", ".join(f"{_selected(i)} × {i.get('id')}" for i in order.get("items") or [])
 
 
+def _order_row(row: Any, order: dict[str, Any]) -> dict[str, Any]:
+    return {"order_id": row["order_id"], "counterparty": row["counterparty_id"], "status": row["status"],
+            "fulfillment": c2m.fulfillment_state(order) or "—", "lines": _lines(order), "updated_at": row["updated_at"]}
+
+
+def _latest_orders(conn: Connection, side: str, limit: int) -> list[tuple[Any, dict[str, Any]]]:
+    rows = conn.execute(select(orders).where(orders.c.side == side).order_by(orders.c.updated_at.desc())
+                        .limit(limit)).mappings().all()
+    return [(r, json.loads(r["body"])) for r in rows]
+
+
 def order_rows(conn: Connection, side: str, limit: int = 12) -> dict[str, Any]:
     """The latest orders on one side, and how many there are in each state."""
     counts = {status: n for status, n in conn.execute(
         select(orders.c.status, func.count()).where(orders.c.side == side).group_by(orders.c.status))}
-    rows = conn.execute(select(orders).where(orders.c.side == side).order_by(orders.c.updated_at.desc())
-                        .limit(limit)).mappings().all()
     out = []
-    for r in rows:
-        order = json.loads(r["body"])
+    for r, order in _latest_orders(conn, side, limit):
         price = ((order.get("quote") or {}).get("price") or {})
-        out.append({"order_id": r["order_id"], "counterparty": r["counterparty_id"], "status": r["status"],
-                    "fulfillment": c2m.fulfillment_state(order) or "—", "lines": _lines(order),
-                    "total": f"{price.get('value', '—')} {price.get('currency', '')}".strip(),
-                    "updated_at": r["updated_at"]})
+        out.append({**_order_row(r, order), "total": f"{price.get('value', '—')} {price.get('currency', '')}".strip()})
     return {"counts": counts, "rows": out, "total": sum(counts.values())}
 
 
 def pool_orders(conn: Connection, limit: int = 10) -> list[dict[str, Any]]:
-    """Orders that buy a pool (their ``yuantou.pool`` tags): which pool, how many households, where they
-    collect, and how far the order has got — the pools aimed at this producer."""
-    rows = conn.execute(select(orders).where(orders.c.side == "sell").order_by(orders.c.updated_at.desc())
-                        .limit(limit * 4)).mappings().all()
+    """Orders that buy a pool (their ``yuantou.pool`` tags), among the latest sales: which pool, how many
+    households, where they collect, and how far the order has got — the pools aimed at this producer."""
     out = []
-    for r in rows:
-        order = json.loads(r["body"])
+    for r, order in _latest_orders(conn, "sell", limit * 4):
         pool = tag_values(order, POOL_TAG)
-        if not pool.get("pool_id"):
-            continue
-        out.append({"pool_id": pool["pool_id"], "organiser": r["counterparty_id"], "households": pool.get("households"),
-                    "pooled": pool.get("pooled_quantity"), "pickup_points": pool.get("pickup_points", ""),
-                    "lines": _lines(order),
-                    "status": r["status"], "fulfillment": c2m.fulfillment_state(order) or "—",
-                    "updated_at": r["updated_at"]})
+        if pool.get("pool_id"):
+            out.append({**_order_row(r, order), "pool_id": pool["pool_id"], "households": pool.get("households"),
+                        "pooled": pool.get("pooled_quantity"), "pickup_points": pool.get("pickup_points", "")})
     return out[:limit]
 
 
@@ -155,14 +153,17 @@ def intent_rows(conn: Connection, limit: int = 15) -> dict[str, Any]:
     return {"counts": counts, "rows": out}
 
 
-def buyer_lists(conn: Connection) -> dict[str, Any]:
-    """Purchase lists per producer (latest first) and what is still to hand out at each pickup point;
-    lines already delivered are only counted."""
-    purchase = {producer: list(reversed(rows)) for producer, rows in purchase_lists(conn).items()}
+def purchase_rows(conn: Connection) -> dict[str, list[dict[str, Any]]]:
+    """Purchase lists per producer, latest order first."""
+    return {producer: list(reversed(rows)) for producer, rows in purchase_lists(conn).items()}
+
+
+def pick_rows(conn: Connection) -> dict[str, Any]:
+    """What is still to hand out at each pickup point; lines already delivered are only counted."""
     pick, handed = {}, 0
     for point, rows in pick_lists(conn).items():
         waiting = [r for r in rows if r["status"] != "delivered"]
         handed += len(rows) - len(waiting)
         if waiting:
             pick[point] = waiting
-    return {"purchase": purchase, "pick": pick, "handed_out": handed}
+    return {"pick": pick, "handed_out": handed}
