@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -11,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yuantou.ledger.chain import Entry, KeyHistory, KeyRecord, append, checkpoint_for, seal, sign_receipt
+from yuantou.ledger.chain import Entry, KeyHistory, KeyRecord, append, checkpoint_for, seal, sign_receipt, signed_by
 from yuantou.ledger.verify import Problem, verify
 from yuantou.protocol.signing import sign
 
@@ -89,8 +90,11 @@ def test_an_untouched_history_verifies_across_a_key_rotation(msgs: list) -> None
 
 @settings(max_examples=150, deadline=None)
 @given(messages, st.integers(0, 10 ** 6), st.integers(0, 10 ** 6),
-       st.sampled_from(["body", "authorization", "receipt", "field", "delete", "swap", "insert"]))
-def test_every_edit_of_the_chain_is_named_at_the_first_entry_it_breaks(msgs: list, i: int, at: int, kind: str) -> None:
+       st.sampled_from(["body", "authorization", "receipt", "field", "delete", "swap", "insert"]), st.booleans())
+def test_every_edit_of_the_chain_is_named_at_the_first_entry_it_breaks(msgs: list, i: int, at: int, kind: str,
+                                                                       own_keys: bool) -> None:
+    """``own_keys``: the check is the farm's own, holding its secrets, so its signatures are checked by signing
+    again; the verdict must be the same."""
     chain = history(msgs)
     i %= len(chain)
     tampered = list(chain)
@@ -115,8 +119,51 @@ def test_every_edit_of_the_chain_is_named_at_the_first_entry_it_breaks(msgs: lis
         tampered.insert(i, chain[at % len(chain)])
     # the first place where the stored chain differs from the genuine one
     expected = next(k for k in range(len(tampered)) if k >= len(chain) or tampered[k] != chain[k])
-    problem = verify(tampered, keys())
+    checking = keys()
+    if own_keys:
+        checking.hold(OLD)
+        checking.hold(NEW)
+    problem = verify(tampered, checking)
     assert isinstance(problem, Problem) and problem.height == expected, (kind, problem)
+
+
+def randomised_signature(key: Ed25519PrivateKey, text: bytes) -> str:
+    """A valid Ed25519 signature with a random nonce: not the one deterministic signing makes."""
+    import hashlib
+    import os
+
+    from nacl.bindings import (crypto_core_ed25519_scalar_add, crypto_core_ed25519_scalar_mul,
+                               crypto_core_ed25519_scalar_reduce, crypto_scalarmult_ed25519_base_noclamp)
+
+    seed = key.private_bytes_raw()
+    a = bytearray(hashlib.sha512(seed).digest()[:32])
+    a[0] &= 248
+    a[31] = (a[31] & 127) | 64
+    public = key.public_key().public_bytes_raw()
+    r = crypto_core_ed25519_scalar_reduce(os.urandom(64))
+    big_r = crypto_scalarmult_ed25519_base_noclamp(r)
+    h = crypto_core_ed25519_scalar_reduce(hashlib.sha512(big_r + public + text).digest())
+    a_reduced = crypto_core_ed25519_scalar_reduce(bytes(a) + bytes(32))
+    s = crypto_core_ed25519_scalar_add(r, crypto_core_ed25519_scalar_mul(h, a_reduced))
+    return base64.b64encode(big_r + s).decode()
+
+
+def test_checking_by_signing_again_gives_the_verifiers_verdict() -> None:
+    """A held secret only short-cuts a signature equal to the deterministic one: any other valid signature
+    still verifies, and a wrong one still fails."""
+    text = b"(created): 1\n(expires): 2\ndigest: BLAKE-512=abc"
+    public = NEW.public_key().public_bytes_raw()
+    held = KeyHistory()
+    held.hold(NEW)
+    deterministic = base64.b64encode(NEW.sign(text)).decode()
+    other = randomised_signature(NEW, text)
+    assert other != deterministic
+    for signature, valid in ((deterministic, True), (other, True), (randomised_signature(OLD, text), False),
+                             (deterministic[:-4] + "AAA=", False), ("not base64!", False)):
+        assert signed_by(public, signature, text) is valid, signature
+        assert held.signs(public, signature, text) is valid, signature
+    assert held.signs(OLD.public_key().public_bytes_raw(), deterministic, text) is False  # a key it does not hold
+    assert held.signs(public, deterministic, text + b"x") is False
 
 
 @settings(max_examples=100, deadline=None)

@@ -203,9 +203,10 @@ def ledger_verify(config: Path = typer.Option(..., "--config", help="the node's 
     from yuantou.ledger.audit import verify_store
     from yuantou.ledger.store import keyholders
 
-    cfg, _, _ = _load_node(config)
+    cfg, own, _ = _load_node(config)
     subscribers = _ledger_read(cfg, keyholders)
     keys = _ledger_keys(cfg, subscribers)
+    keys.hold(own.signing)
     columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TextColumn("entries"),
                TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as bar:

@@ -103,18 +103,25 @@ class Entry:
         return self.receipt is None
 
 
-def canonical(entry: Entry) -> bytes:
-    """The bytes an entry's hash covers: every field but the hash, in a fixed order and encoding."""
+# built once: ``json.dumps`` with options builds an encoder on every call, and a check of a chain encodes two
+# lists an entry
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def canonical(entry: Entry, digest: str | None = None) -> bytes:
+    """The bytes an entry's hash covers: every field but the hash, in a fixed order and encoding (``digest``:
+    its body's BLAKE-512, if already computed)."""
     receipt = None if entry.receipt is None else [entry.receipt.key_id, entry.receipt.signature,
                                                    entry.receipt.signed_at]
     fields = [entry.height, entry.prev_hash, entry.sender, entry.receiver, entry.action,
-              entry.transaction_id, entry.message_id, entry.authorization, body_digest(entry.body),
+              entry.transaction_id, entry.message_id, entry.authorization, digest or body_digest(entry.body),
               entry.recorded_at, receipt]
-    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL(fields).encode()
 
 
-def entry_hash(entry: Entry) -> str:
-    return hashlib.blake2b(canonical(entry), digest_size=32).hexdigest()
+def entry_hash(entry: Entry, digest: str | None = None) -> str:
+    return hashlib.blake2b(canonical(entry, digest), digest_size=32).hexdigest()
 
 
 def seal(entry: Entry) -> Entry:
@@ -152,12 +159,32 @@ class KeyRecord:
 
 @dataclass
 class KeyHistory:
-    """Every key each subscriber has had, so that an old entry verifies under the key of its day."""
+    """Every key each subscriber has had, so that an old entry verifies under the key of its day; and the secrets
+    of the checking node's own keys, so that its own signatures (half of those in its chain) are checked by
+    signing again (``signs``)."""
 
     records: dict[str, list[KeyRecord]] = field(default_factory=dict)
+    secrets: dict[bytes, bytes] = field(default_factory=dict)  # public key → libsodium secret key
 
     def add(self, record: KeyRecord) -> None:
         self.records.setdefault(record.key_id, []).append(record)
+
+    def hold(self, private_key: Ed25519PrivateKey) -> None:
+        """Check this key's signatures by signing again."""
+        self.secrets[raw_public_key(private_key.public_key())] = _sodium_secret(private_key)
+
+    def signs(self, key: bytes | None, signature_b64: str, text: bytes) -> bool:
+        """``signed_by``, with the same verdict in less time for a key whose secret is held: Ed25519 signing is
+        deterministic (RFC 8032), so a signature equal to the one the key makes of ``text`` now is valid, and
+        signing costs 2.4× less than verifying with libsodium here; one that differs is verified as usual."""
+        secret = self.secrets.get(key) if key is not None else None
+        if secret is not None:
+            try:
+                if crypto_sign(text, secret)[:64] == base64.b64decode(signature_b64, validate=True):
+                    return True
+            except ValueError:
+                return False
+        return signed_by(key, signature_b64, text)
 
     def at(self, key_id: str, when: int) -> bytes | None:
         for record in self.records.get(key_id, ()):
@@ -181,7 +208,7 @@ def message_digest_with(entry: Entry, digest: str) -> str:
 def digest_of_message(sender: str, receiver: str, action: str, transaction_id: str, message_id: str,
                       body_digest_b64: str) -> str:
     fields = [sender, receiver, action, transaction_id, message_id, body_digest_b64]
-    return hashlib.blake2b(json.dumps(fields, separators=(",", ":")).encode(), digest_size=32).hexdigest()
+    return hashlib.blake2b(_COMPACT(fields).encode(), digest_size=32).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -265,8 +292,21 @@ def signed_by(key: bytes | None, signature_b64: str, text: bytes) -> bool:
     return True
 
 
+_CONTEXT_FIRST = b'{"context":'
+_DECODER = json.JSONDecoder()
+
+
 def body_context(body: bytes) -> dict:
+    """A Beckn body's ``context`` ({} if it has none, or is not JSON). A body that opens with its context and
+    names no other has only that object decoded (a third of the bytes, and a chain check reads a context an
+    entry); any other body is decoded whole, where a repeated key counts as its last copy."""
     try:
+        if body.startswith(_CONTEXT_FIRST) and body.count(b'"context"') == 1:
+            try:
+                context = _DECODER.raw_decode(body.decode("utf-8"), len(_CONTEXT_FIRST))[0]
+                return context if isinstance(context, dict) else {}
+            except ValueError:
+                pass  # e.g. a space after the colon: decode it whole
         context = json.loads(body).get("context")
     except (ValueError, UnicodeDecodeError, AttributeError):
         return {}  # not a Beckn body: the signature check still covers its bytes

@@ -50,11 +50,11 @@ def _entry_problem(entry: Entry, digest: str, context: dict, keys: KeyHistory) -
     key = keys.at(header.key_id, header.created)
     if key is None:
         return f"no key {header.key_id} was valid at {header.created}"
-    if not signed_by(key, header.signature, signing_string(header.created, header.expires, digest).encode()):
+    if not keys.signs(key, header.signature, signing_string(header.created, header.expires, digest).encode()):
         return f"the sender's signature ({header.key_id}) does not verify over its body"
     if entry.receipt is not None:
         signer = keys.at(entry.receipt.key_id, entry.receipt.signed_at)
-        if not signed_by(signer, entry.receipt.signature, receipt_text(digest, entry.receipt.signed_at)):
+        if not keys.signs(signer, entry.receipt.signature, receipt_text(digest, entry.receipt.signed_at)):
             return f"the receipt by {entry.receipt.key_id} does not verify"
     return None
 
@@ -129,10 +129,10 @@ def check_run(entries: Iterable[Entry], keys: KeyHistory, start: int = 0, prev_h
             run.problem = _misplaced(position, entry.height)
         elif previous is not None and entry.prev_hash != previous:
             run.problem = Problem(position, _UNLINKED)
-        if run.problem is None and entry_hash(entry) != entry.hash:
+        digest = body_digest(entry.body)
+        if run.problem is None and entry_hash(entry, digest) != entry.hash:
             run.problem = Problem(entry.height, "its contents do not match its hash (it was changed)")
         if run.problem is None:
-            digest = body_digest(entry.body)
             context = body_context(entry.body)
             problem = _entry_problem(entry, digest, context, keys)
             message = message_digest_with(entry, digest)
@@ -201,7 +201,7 @@ def checkpoint_problem(checkpoints: Iterable[Checkpoint], run: Run, keys: KeyHis
     """The first checkpoint that does not verify, or that names a message this chain does not hold as signed."""
     for cp in checkpoints:
         where, held = run.shared.get((cp.parties, cp.transaction_id), (run.start + run.count, set()))
-        if not signed_by(keys.at(cp.signer, cp.signed_at), cp.signature, checkpoint_text(cp)):
+        if not keys.signs(keys.at(cp.signer, cp.signed_at), cp.signature, checkpoint_text(cp)):
             return Problem(where, f"the checkpoint by {cp.signer} on transaction {cp.transaction_id} does not verify")
         missing = [m for m in cp.messages if m not in held]
         if missing:
@@ -231,7 +231,7 @@ def pair_problem(checkpoints: Iterable[PairCheckpoint], run: Run, keys: KeyHisto
     end = run.start + run.count
     for cp in checkpoints:
         other = next((p for p in cp.parties if p != cp.signer.partition("|")[0]), cp.parties[1])
-        if not signed_by(keys.at(cp.signer, cp.signed_at), cp.signature, pair_text(cp)):
+        if not keys.signs(keys.at(cp.signer, cp.signed_at), cp.signature, pair_text(cp)):
             return Problem(end, f"the pair checkpoint by {cp.signer} (up to {cp.until}) does not verify")
         digests = covered(run.pairs.get(cp.parties, ()), cp.until)
         if (len(digests), set_digest(digests)) != (cp.count, cp.messages):

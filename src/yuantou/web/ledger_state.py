@@ -97,6 +97,7 @@ class LedgerWatch:
         check = Verification(time.time())
         try:
             keys = await key_history(node.registry, await node.db.run(keyholders))
+            keys.hold(node.keys.signing)
             verdict = await asyncio.to_thread(verify_store, node.config.database_url, keys,
                                               node.config.subscriber_id, 1)
             check.height = verdict.run.count - 1 if verdict.run.count else None
