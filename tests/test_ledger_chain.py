@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yuantou.ledger.chain import Entry, KeyHistory, KeyRecord, append, checkpoint_for, seal, sign_receipt, signed_by
+from yuantou.ledger.chain import (Entry, KeyHistory, KeyRecord, append, body_context, checkpoint_for, seal, sign_receipt,
+                                  signed_by)
 from yuantou.ledger.verify import Problem, verify
 from yuantou.protocol.signing import sign
 
@@ -239,3 +240,18 @@ def test_an_unparsable_signature_header_is_named(header: str) -> None:
     broken = [seal(replace(chain[0], authorization=header))]
     problem = verify(broken, keys())
     assert problem is not None and problem.height == 0 and "Authorization header does not parse" in problem.reason
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                         max_size=3), max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=10), json_values, max_size=4), json_values, st.booleans())
+def test_a_bodys_context_read_alone_is_the_one_decoding_it_whole_gives(context: dict, message, compact: bool) -> None:
+    """``body_context`` decodes only the context of a compact Beckn body; it must read what ``json.loads`` reads,
+    whatever the message holds (another "context" key included)."""
+    separators = (",", ":") if compact else (", ", ": ")
+    body = json.dumps({"context": context, "message": message}, separators=separators, ensure_ascii=False).encode()
+    assert body_context(body) == json.loads(body)["context"]

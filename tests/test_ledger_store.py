@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from tests.conftest import storage
-from tests.test_ledger_chain import FARM, SHOP, SHOP_KEY, checkpoints, keys, signer
+from tests.test_ledger_chain import FARM, NEW, OLD, SHOP, SHOP_KEY, checkpoints, keys, signer
 from yuantou.ledger.chain import seal, sign_receipt
 from yuantou.ledger.verify import verify
 from yuantou.ledger.pair import sign_pair
@@ -20,7 +20,7 @@ from yuantou.ledger.store import (append_entry, read_chain, read_checkpoints, re
 from yuantou.localnet import LocalNetwork
 from yuantou.protocol.signing import sign
 from yuantou.store.db import Database
-from yuantou.store.tables import ledger_entries
+from yuantou.store.tables import ledger_checkpoints, ledger_entries
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_the_inbox_tells_a_new_message_from_a_repeat_on_this_backend(db: Databas
 
 @pytest.mark.parametrize("tamper", ["none", "delete-mid-stretch", "delete-at-seam", "delete-first", "edit",
                                     "relink-after-delete", "truncate", "rewrite-below-pair-checkpoint",
-                                    "stored-digest"])
+                                    "stored-digest", "checkpoint-signature"])
 def test_checking_stretches_in_parallel_gives_the_single_pass_verdict(db: Database, tamper: str) -> None:
     """Worker processes read stretches of 5 heights; the seams between them are where a parallel check could
     miss what one pass sees (a row removed at the end of a stretch, a stretch that does not link on)."""
@@ -142,17 +142,26 @@ def test_checking_stretches_in_parallel_gives_the_single_pass_verdict(db: Databa
         db.transaction(rewrite)
     elif tamper == "stored-digest":  # the derived column checkpoints are signed from
         db.transaction(lambda c: c.execute(update(ledger_entries).where(rows.height == 6).values(message_digest="0" * 64)))
+    elif tamper == "checkpoint-signature":  # checked by the workers, apart from the stretches
+        other = db.transaction(read_checkpoints)[0].signature
+        db.transaction(lambda c: c.execute(update(ledger_checkpoints).where(
+            ledger_checkpoints.c.transaction_id == "t2").values(signature=other)))
     elif tamper == "truncate":  # the tail cut: the chain still links, the shop's checkpoint names what is gone
         db.transaction(lambda c: c.execute(delete(ledger_entries).where(rows.height >= 21)))
     expected = verify(db.transaction(read_chain), keys(), db.transaction(read_checkpoints),
                       pair_checkpoints=db.transaction(read_pair_checkpoints), owner=FARM)
-    verdict = verify_store(db.url, keys(), FARM, workers=2, stretch=5)
+    own = keys()  # the farm's own check: its signatures are checked by signing again, in the workers too
+    own.hold(OLD)
+    own.hold(NEW)
+    verdict = verify_store(db.url, own, FARM, workers=2, stretch=5)
     run, problem = verdict.run, verdict.problem
     assert len(verdict.checkpoints) == 3 and len(verdict.pair_checkpoints) == 2
     assert problem == expected
     assert (problem is None) == (tamper == "none")
     if tamper == "stored-digest":
         assert problem.height == 6 and "stored message digest" in problem.reason
+    if tamper == "checkpoint-signature":
+        assert "checkpoint by shop.example|s1|ed25519 on transaction t2 does not verify" in problem.reason
     if tamper == "rewrite-below-pair-checkpoint":
         assert problem.height == 20 and "rewritten at or below it" in problem.reason
     if tamper == "none":

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from yuantou.ledger.chain import GENESIS, Checkpoint, KeyHistory
 from yuantou.ledger.pair import PairCheckpoint
 from yuantou.ledger.store import head, read_checkpoints, read_pair_checkpoints, read_range
-from yuantou.ledger.verify import Problem, Run, check_run, checkpoint_problem, join, pair_problem
+from yuantou.ledger.verify import Problem, Run, check_run, checkpoint_problem, checkpoint_signed, join, pair_problem
 from yuantou.store.db import Database
 
 STRETCH = 10_000  # entries a worker reads and checks at a time (a few MB of rows)
+CHECKPOINTS = 5_000  # transaction checkpoints whose signatures a worker checks at a time
 
 _worker: dict = {}
 
@@ -34,6 +35,10 @@ def _check_stretch(low: int, high: int) -> Run:
     entries = _worker["db"].transaction(lambda c: read_range(c, low, high))
     return check_run(entries, _worker["keys"], low, GENESIS if low == 0 else None, _worker["wanted"],
                      pairs=_worker["pairs"], heights=_worker["heights"])
+
+
+def _check_checkpoints(checkpoints: list[Checkpoint]) -> list[bool]:
+    return [checkpoint_signed(cp, _worker["keys"]) for cp in checkpoints]
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ def verify_store(url: str, keys: KeyHistory, owner: str | None = None, workers: 
     workers = max(1, min(workers or os.cpu_count() or 1, len(bounds)))
     runs: list[Run] = []
     done = 0
+    signed = None
     if workers == 1:
         _start_worker(url, keys, wanted, pairs, heights)
         stretches = (_check_stretch(low, high) for low, high in bounds)
@@ -69,6 +75,9 @@ def verify_store(url: str, keys: KeyHistory, owner: str | None = None, workers: 
         pool = ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"), _start_worker,
                                    (url, keys, wanted, pairs, heights))
         stretches = pool.map(_check_stretch, *zip(*bounds)) if bounds else iter(())
+        # the checkpoints' signatures are checked by the workers too, after the stretches
+        signed = [pool.submit(_check_checkpoints, checkpoints[i:i + CHECKPOINTS])
+                  for i in range(0, len(checkpoints), CHECKPOINTS)]
     try:
         for run in stretches:  # in order of height
             runs.append(run)
@@ -77,12 +86,14 @@ def verify_store(url: str, keys: KeyHistory, owner: str | None = None, workers: 
                 progress(done, total)
             if run.problem is not None:
                 break
+        whole = join(runs)
+        if whole.problem is None and signed is not None:
+            signed = [ok for part in signed for ok in part.result()]
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         elif "db" in _worker:
             _worker.pop("db").close()
-    whole = join(runs)
-    problem = (whole.problem or checkpoint_problem(checkpoints, whole, keys)
+    problem = (whole.problem or checkpoint_problem(checkpoints, whole, keys, signed)
                or pair_problem(pair_checkpoints, whole, keys, owner))
     return Verdict(whole, checkpoints, pair_checkpoints, problem)

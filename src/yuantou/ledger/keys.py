@@ -6,6 +6,7 @@ before a rotation still verifies under the key of its day.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 import httpx
@@ -14,6 +15,8 @@ from yuantou.ledger.chain import Checkpoint, Entry, KeyHistory, KeyRecord
 from yuantou.protocol.keys import KeyError_
 from yuantou.protocol.registry_client import RegistryClient, parse_subscription
 from yuantou.protocol.signing import ALGORITHM
+
+LOOKUPS_AT_ONCE = 8  # a node that traded with hundreds of peers looks their keys up side by side, not in turn
 
 
 def parties(chain: Iterable[Entry], checkpoints: Iterable[Checkpoint] = ()) -> set[str]:
@@ -29,11 +32,17 @@ def parties(chain: Iterable[Entry], checkpoints: Iterable[Checkpoint] = ()) -> s
 async def key_history(registry: RegistryClient, subscribers: Iterable[str]) -> KeyHistory:
     """Every key each subscriber has registered (rotated-out ones too), with the period it was valid for."""
     history = KeyHistory()
-    for subscriber in sorted(subscribers):
-        try:
-            entries = await registry.lookup(subscriber_id=subscriber)
-        except (httpx.HTTPError, ValueError):
-            continue  # verify names the entries these keys would have verified
+    ordered = sorted(subscribers)
+    gate = asyncio.Semaphore(LOOKUPS_AT_ONCE)
+
+    async def lookup(subscriber: str) -> list[dict]:
+        async with gate:
+            try:
+                return await registry.lookup(subscriber_id=subscriber)
+            except (httpx.HTTPError, ValueError):
+                return []  # verify names the entries these keys would have verified
+
+    for subscriber, entries in zip(ordered, await asyncio.gather(*(lookup(s) for s in ordered))):
         seen = set()
         for entry in entries:
             if entry.get("status", "SUBSCRIBED") != "SUBSCRIBED":

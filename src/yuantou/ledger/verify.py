@@ -197,11 +197,17 @@ def join(runs: Iterable[Run]) -> Run:
     return whole
 
 
-def checkpoint_problem(checkpoints: Iterable[Checkpoint], run: Run, keys: KeyHistory) -> Problem | None:
-    """The first checkpoint that does not verify, or that names a message this chain does not hold as signed."""
-    for cp in checkpoints:
+def checkpoint_signed(cp: Checkpoint, keys: KeyHistory) -> bool:
+    return keys.signs(keys.at(cp.signer, cp.signed_at), cp.signature, checkpoint_text(cp))
+
+
+def checkpoint_problem(checkpoints: Iterable[Checkpoint], run: Run, keys: KeyHistory,
+                       signed: Sequence[bool] | None = None) -> Problem | None:
+    """The first checkpoint that does not verify, or that names a message this chain does not hold as signed.
+    ``signed``: whether each checkpoint's signature verifies, if already checked (in parallel, ``ledger.audit``)."""
+    for i, cp in enumerate(checkpoints):
         where, held = run.shared.get((cp.parties, cp.transaction_id), (run.start + run.count, set()))
-        if not keys.signs(keys.at(cp.signer, cp.signed_at), cp.signature, checkpoint_text(cp)):
+        if not (signed[i] if signed is not None else checkpoint_signed(cp, keys)):
             return Problem(where, f"the checkpoint by {cp.signer} on transaction {cp.transaction_id} does not verify")
         missing = [m for m in cp.messages if m not in held]
         if missing:
