@@ -210,6 +210,15 @@ def test_a_replaced_key_and_a_wrong_period_are_named() -> None:
     assert str(problem).startswith("entry 0: ")
 
 
+def test_a_receipt_by_anyone_but_the_receiver_is_named() -> None:
+    """A receipt is the receiver's word; one by a third party (even a valid signature) proves nothing, and the
+    keys a check fetches are the senders' and receivers'."""
+    chain = history([(True, 0, True, 10), (False, 0, True, 10)])
+    third = sign_receipt(chain[0].body, SHOP_KEY, f"{FARM}|k1|ed25519", chain[0].recorded_at)
+    moved = resealed([replace(chain[0], receipt=third), chain[1]])
+    assert verify(moved, keys()) == Problem(0, f"its receipt is signed by {FARM}|k1|ed25519, not by its receiver {SHOP}")
+
+
 def test_an_entry_whose_ids_are_not_its_bodys_is_named() -> None:
     chain = history([(True, 0, True, 10), (False, 0, True, 10)])
     moved = resealed([chain[0], replace(chain[1], message_id="m7")])

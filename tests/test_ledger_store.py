@@ -195,3 +195,25 @@ def test_entries_from_before_stored_digests_get_them_on_upgrade(tmp_path) -> Non
     finally:
         db.close()
         net.stop()
+
+
+def test_routes_counterparties_and_one_sided_count_read_along_their_indexes(db: Database) -> None:
+    """The dashboard and ``ledger verify`` ask who traded with whom and how many entries are one-sided; on a long
+    chain these are seeks along indexes, and they must say what a scan of every row says."""
+    from sqlalchemy import select
+
+    from yuantou.ledger.store import counterparties, keyholders, one_sided_count, routes
+
+    for i in range(12):
+        db.transaction(lambda conn, i=i: record(conn, i, 1_000_000 + 40 * i, receipted=i % 5 != 0))
+    relayed = b'{"context":{"transaction_id":"s1","message_id":"q1","action":"search"}}'
+    db.transaction(lambda conn: append_entry(conn, sender=SHOP, receiver="gateway.example", action="search",
+                                             transaction_id="s1", message_id="q1", authorization="x", body=relayed,
+                                             recorded_at=1_000_999))
+    rows = db.transaction(lambda c: c.execute(select(ledger_entries.c.sender, ledger_entries.c.receiver,
+                                                     ledger_entries.c.action, ledger_entries.c.receipt_key_id)).all())
+    assert db.transaction(routes) == sorted({(s, r, a) for s, r, a, _ in rows})
+    assert db.transaction(one_sided_count) == sum(k is None for *_, k in rows) == 4
+    assert db.transaction(lambda c: counterparties(c, FARM)) == {SHOP}
+    assert db.transaction(lambda c: counterparties(c, SHOP)) == {FARM}  # the gateway only relayed its search
+    assert db.transaction(keyholders) == {FARM, SHOP, "gateway.example"}

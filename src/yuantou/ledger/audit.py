@@ -1,10 +1,12 @@
 """Checking a node's whole stored chain, split into stretches checked side by side on every core.
 
-Each entry costs two Ed25519 verifications (the sender's signature and the receipt), so a
-million entries is minutes of one core's work. Stretches of heights are read and checked by
-worker processes, each with its own connection to the store; ``verify.join`` then checks the
-seams between them, and the checkpoints are checked against the message digests the stretches
-collected. The verdict is the same a single pass would give: the first bad place and why.
+Each entry holds two Ed25519 signatures (the sender's and the receipt), so a million entries is
+minutes of one core's work. Stretches of heights are read and checked by worker processes, each
+with its own connection to the store, and then the transaction checkpoints' signatures;
+``verify.join`` checks the seams between the stretches, and the checkpoints are checked against
+the message digests the stretches collected. The verdict is the same a single pass would give:
+the first bad place and why. (A node checking its own chain holds its own key, so its own
+signatures, one an entry, are checked by signing again: ``KeyHistory.signs``.)
 """
 
 from __future__ import annotations

@@ -53,6 +53,8 @@ def _entry_problem(entry: Entry, digest: str, context: dict, keys: KeyHistory) -
     if not keys.signs(key, header.signature, signing_string(header.created, header.expires, digest).encode()):
         return f"the sender's signature ({header.key_id}) does not verify over its body"
     if entry.receipt is not None:
+        if entry.receipt.key_id.partition("|")[0] != entry.receiver:
+            return f"its receipt is signed by {entry.receipt.key_id}, not by its receiver {entry.receiver}"
         signer = keys.at(entry.receipt.key_id, entry.receipt.signed_at)
         if not keys.signs(signer, entry.receipt.signature, receipt_text(digest, entry.receipt.signed_at)):
             return f"the receipt by {entry.receipt.key_id} does not verify"

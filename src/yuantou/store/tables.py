@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger, Column, DateTime, Float, Integer, LargeBinary, MetaData, String, Table, Text,
-    UniqueConstraint, Index,
+    UniqueConstraint, Index, text,
 )
 
 metadata = MetaData()
@@ -212,6 +212,10 @@ ledger_entries = Table(
     Column("message_digest", String(64), nullable=True),  # chain.message_digest, kept to sign checkpoints fast
 )
 Index("ix_ledger_transaction", ledger_entries.c.transaction_id)
+# who trades with whom, read by skipping along this index (``ledger.store.routes``), not by scanning every body
+Index("ix_ledger_routes", ledger_entries.c.sender, ledger_entries.c.receiver, ledger_entries.c.action)
+ONE_SIDED = "receipt_key_id IS NULL"  # entries no counterparty counter-signed: few, counted from their own index
+Index("ix_ledger_one_sided", ledger_entries.c.height, sqlite_where=text(ONE_SIDED), postgresql_where=text(ONE_SIDED))
 
 ledger_checkpoints = Table(
     "ledger_checkpoints",

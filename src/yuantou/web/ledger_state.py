@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from yuantou.ledger.store import counterparties, head, keyholders, read_pair_checkpoints
-from yuantou.store.tables import ledger_checkpoints, ledger_entries
+from yuantou.ledger.store import counterparties, head, keyholders, one_sided_count, read_pair_checkpoints
+from yuantou.store.tables import ledger_checkpoints
 
 AUTO_VERIFY_UP_TO = 50_000  # entries: about 5 s of one core at libsodium's speed here
 
@@ -40,8 +40,7 @@ class Verification:
 def ledger_counts(conn: Connection, me: str) -> dict[str, Any]:
     """What the chain holds now, and how far each counterparty has signed for it."""
     top = head(conn)
-    one_sided = conn.execute(select(func.count()).select_from(ledger_entries)
-                             .where(ledger_entries.c.receipt_key_id.is_(None))).scalar_one()
+    one_sided = one_sided_count(conn)
     latest: dict[str, Any] = {}
     for cp in read_pair_checkpoints(conn):
         signer = cp.signer.partition("|")[0]
