@@ -8,7 +8,7 @@ workers share the store), so heights never fork.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, delete, func, select, text, tuple_
+from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -119,20 +119,31 @@ def head(conn: Connection) -> tuple[int, str] | None:
     return None if row is None else (int(row.height), row.hash)
 
 
-_FIRST_ROUTE = select(_c.sender, _c.receiver, _c.action).order_by(_c.sender, _c.receiver, _c.action).limit(1)
-_NEXT_ROUTE = _FIRST_ROUTE.where(tuple_(_c.sender, _c.receiver, _c.action)
-                                 > tuple_(bindparam("s"), bindparam("r"), bindparam("a")))
+def _seeks(column, *prefix):  # noqa: ANN001, ANN202
+    """The first value of ``column`` after an equal ``prefix`` of ix_ledger_routes, and the next after a value:
+    each an index seek (a min over an index prefix), on SQLite and PostgreSQL alike."""
+    equal = [c == bindparam(c.name) for c in prefix]
+    return (select(func.min(column)).where(*equal),
+            select(func.min(column)).where(*equal, column > bindparam(column.name)), column.name)
+
+
+_SENDERS, _RECEIVERS, _ACTIONS = (_seeks(_c.sender), _seeks(_c.receiver, _c.sender),
+                                  _seeks(_c.action, _c.sender, _c.receiver))
 
 
 def routes(conn: Connection) -> list[tuple[str, str, str]]:
-    """Every distinct (sender, receiver, action) in the chain, in order: a seek along ``ix_ledger_routes`` per
-    route found, so a node with years of history and a few hundred counterparties answers in milliseconds."""
-    found: list[tuple[str, str, str]] = []
-    row = conn.execute(_FIRST_ROUTE).first()
-    while row is not None:
-        found.append((row.sender, row.receiver, row.action))
-        row = conn.execute(_NEXT_ROUTE, {"s": row.sender, "r": row.receiver, "a": row.action}).first()
-    return found
+    """Every distinct (sender, receiver, action) in the chain, in order: a few seeks along ``ix_ledger_routes``
+    per route, so a node with years of history and a few hundred counterparties answers in milliseconds."""
+    def each(seeks, **prefix: str):  # noqa: ANN001, ANN202
+        first, following, name = seeks
+        value = conn.execute(first, prefix).scalar()
+        while value is not None:
+            yield value
+            value = conn.execute(following, {**prefix, name: value}).scalar()
+
+    return [(sender, receiver, action) for sender in each(_SENDERS)
+            for receiver in each(_RECEIVERS, sender=sender)
+            for action in each(_ACTIONS, sender=sender, receiver=receiver)]
 
 
 def parties(conn: Connection) -> set[str]:
