@@ -152,12 +152,12 @@ def parties(conn: Connection) -> set[str]:
     return {party for sender, receiver, _ in routes(conn) for party in (sender, receiver)}
 
 
+_ONE_SIDED = select(func.count()).select_from(ledger_entries).where(text(ONE_SIDED))
+
+
 def one_sided_count(conn: Connection) -> int:
     """How many entries no counterparty counter-signed (counted along their own partial index)."""
     return int(conn.execute(_ONE_SIDED).scalar_one())
-
-
-_ONE_SIDED = select(func.count()).select_from(ledger_entries).where(text(ONE_SIDED))
 
 
 def keyholders(conn: Connection) -> set[str]:
