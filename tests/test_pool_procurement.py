@@ -10,8 +10,10 @@ import httpx
 from sqlalchemy import select
 
 from yuantou.localnet import LocalNetwork, catalog_document, window_times
+from yuantou.node.pool_lists import pick_lists, purchase_lists
 from yuantou.store.db import Database
 from yuantou.store.tables import outbox
+from yuantou.web.bought_pools import BoughtPools, versions
 
 from conftest import storage
 
@@ -72,6 +74,24 @@ def live(proc: dict) -> list[dict]:
     return [o for o in proc["orders"] if o["stage"] in ("select", "init", "confirm", "confirmed")]
 
 
+def kept_lists(net: LocalNetwork, kept: BoughtPools) -> tuple[dict, dict]:
+    """Read the dashboard's kept pick and purchase lists at a moment no pool changed, and check them against
+    the lists derived from scratch in the same transaction. Returns (the pools' versions, the pick lists)."""
+    db = Database(net.buyers["organiser"].db_url)
+    try:
+        for _ in range(50):
+            before, picks, purchases, fresh, after = db.transaction(lambda c: (
+                versions(c), kept.pick_lists(c), kept.purchase_lists(c), (pick_lists(c), purchase_lists(c)),
+                versions(c)))
+            if before == after:
+                assert (picks, purchases) == fresh
+                return before, picks
+            time.sleep(0.1)
+    finally:
+        db.close()
+    raise AssertionError("the organiser's pools never stood still for a read")
+
+
 def test_a_pool_is_bought_across_producers_and_re_sourced_when_producers_fail(tmp_path, official_schema):
     net, api = start_market(tmp_path, {"hill": (8.0, 100), "valley": (8.5, 100), "ridge": (9.0, 300)})
     try:
@@ -91,6 +111,12 @@ def test_a_pool_is_bought_across_producers_and_re_sourced_when_producers_fail(tm
         assert all(o["stage"] == "confirmed" and o["order_id"] for o in live(bought))
         lines = api.get("/households/g0").json()
         assert lines[0]["status"] == "ordered" and lines[0]["quantity"] == "10" and lines[0]["amount"] == "95.00"
+        dashboard_lists = BoughtPools()  # the organiser's dashboard keeps each pool's lists between polls
+        first, _ = kept_lists(net, dashboard_lists)
+        derived = dashboard_lists.derived
+        assert derived >= 1
+        again, _ = kept_lists(net, dashboard_lists)
+        assert again == first and dashboard_lists.derived == derived  # nothing changed: nothing derived again
 
         # the organiser's node restarts (kill -9): the orders and what it learned from catalogs are kept
         net.kill(net.buyers["organiser"])
@@ -107,6 +133,8 @@ def test_a_pool_is_bought_across_producers_and_re_sourced_when_producers_fail(tm
         assert {o["producer"] for o in live(rebought)} == {"ridge.yuantou.local"}
         refused = next(o for o in rebought["orders"] if o["producer"].startswith("hill"))
         assert refused["stage"] == "refused" and refused["order_status"] == "CANCELLED"
+        kept_lists(net, dashboard_lists)
+        assert dashboard_lists.derived > derived  # the re-sourced pool was derived again
 
         # conservation: households' lines = pick lists = purchase lists = producers' own orders = 180 kg
         picks = api.get("/pick-lists").json()
@@ -133,6 +161,8 @@ def test_a_pool_is_bought_across_producers_and_re_sourced_when_producers_fail(tm
         for o in ridge_orders:
             assert ridge.post(f"/orders/{o['order_id']}/fulfillment", json={"state": "Shipped"}).status_code == 200
         wait_for(lambda: all(api.get(f"/households/{h}").json()[0]["status"] == "shipped" for h in ("g0", "s5")))
+        _, kept = kept_lists(net, dashboard_lists)
+        assert {r["status"] for rows in kept.values() for r in rows} == {"shipped"}
 
         # every pooled order the organiser sent is valid Beckn core 1.1.1 and carries the pool
         db = Database(net.buyers["organiser"].db_url)

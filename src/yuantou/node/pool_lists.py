@@ -9,6 +9,7 @@ purchase list per producer says what was bought from it (以销定采: only what
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -104,43 +105,61 @@ def household_lines(conn: Connection, household: str) -> list[dict[str, Any]]:
 
 
 def _bought_pools(conn: Connection) -> list[str]:
-    return list(conn.execute(select(pools.c.pool_id).where(pools.c.procurement.in_(("ordering", "ordered")))
+    return list(conn.execute(select(pools.c.pool_id).where(pools.c.procurement.in_(BOUGHT))
                              .order_by(pools.c.closed_at)).scalars())
+
+
+BOUGHT = ("ordering", "ordered")
+
+
+def pool_pick_lists(state: PoolState, pickup_point: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """One bought pool's share of the pick lists: per pickup point, each household's line to hand over."""
+    lists: dict[str, list[dict[str, Any]]] = {}
+    for line in state.lines:
+        if pickup_point is not None and line.pickup_point != pickup_point:
+            continue
+        member = state.members[line.intent_id]
+        lists.setdefault(line.pickup_point, []).append({
+            "pool_id": state.pool_id, "household": line.household, "intent_id": line.intent_id,
+            "item": state.terms.spec.item_id or state.terms.spec.category,
+            "quantity": units(line.quantity, state.terms.step), "unit": state.terms.unit,
+            "amount": amount(line.quantity, state.terms.step, member["unit_price"]),
+            "status": state.status_of(line.intent_id), "from": state.suppliers(line.intent_id)})
+    return lists
+
+
+def pool_purchase_lists(state: PoolState, producer: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """One bought pool's share of the purchase lists: per producer, its live orders and where each goes."""
+    per_point: dict[str, dict[str, int]] = {}
+    for line in state.lines:
+        for order, quantity in state.split[line.intent_id]:
+            points = per_point.setdefault(order.key, {})
+            points[line.pickup_point] = points.get(line.pickup_point, 0) + quantity
+    lists: dict[str, list[dict[str, Any]]] = {}
+    for row in state.order_rows:
+        if row["stage"] not in LIVE or (producer is not None and row["producer_id"] != producer):
+            continue
+        view = state.order_view(row)
+        view.update(pool_id=state.pool_id, deliver_to={p: units(q, state.terms.step)
+                                                       for p, q in sorted(per_point.get(row["order_key"], {}).items())})
+        lists.setdefault(row["producer_id"], []).append(view)
+    return lists
+
+
+def merged(parts: Iterable[dict[str, list[dict[str, Any]]]]) -> dict[str, list[dict[str, Any]]]:
+    """Pools' shares of pick or purchase lists as one list per key, pool after pool."""
+    lists: dict[str, list[dict[str, Any]]] = {}
+    for part in parts:
+        for key, rows in part.items():
+            lists.setdefault(key, []).extend(rows)
+    return lists
 
 
 def pick_lists(conn: Connection, pickup_point: str | None = None) -> dict[str, list[dict[str, Any]]]:
     """Per pickup point: each household's line to hand over, and which producer's delivery it comes from."""
-    lists: dict[str, list[dict[str, Any]]] = {}
-    for pool_id in _bought_pools(conn):
-        state = PoolState(conn, pool_id)
-        for line in state.lines:
-            if pickup_point is not None and line.pickup_point != pickup_point:
-                continue
-            member = state.members[line.intent_id]
-            lists.setdefault(line.pickup_point, []).append({
-                "pool_id": pool_id, "household": line.household, "intent_id": line.intent_id,
-                "item": state.terms.spec.item_id or state.terms.spec.category,
-                "quantity": units(line.quantity, state.terms.step), "unit": state.terms.unit,
-                "amount": amount(line.quantity, state.terms.step, member["unit_price"]),
-                "status": state.status_of(line.intent_id), "from": state.suppliers(line.intent_id)})
-    return lists
+    return merged(pool_pick_lists(PoolState(conn, pool_id), pickup_point) for pool_id in _bought_pools(conn))
 
 
 def purchase_lists(conn: Connection, producer: str | None = None) -> dict[str, list[dict[str, Any]]]:
     """Per producer: the live orders placed with it for pools, with the quantity per pickup point."""
-    lists: dict[str, list[dict[str, Any]]] = {}
-    for pool_id in _bought_pools(conn):
-        state = PoolState(conn, pool_id)
-        per_point: dict[str, dict[str, int]] = {}
-        for line in state.lines:
-            for order, quantity in state.split[line.intent_id]:
-                points = per_point.setdefault(order.key, {})
-                points[line.pickup_point] = points.get(line.pickup_point, 0) + quantity
-        for row in state.order_rows:
-            if row["stage"] not in LIVE or (producer is not None and row["producer_id"] != producer):
-                continue
-            view = state.order_view(row)
-            view.update(pool_id=pool_id, deliver_to={p: units(q, state.terms.step)
-                                                     for p, q in sorted(per_point.get(row["order_key"], {}).items())})
-            lists.setdefault(row["producer_id"], []).append(view)
-    return lists
+    return merged(pool_purchase_lists(PoolState(conn, pool_id), producer) for pool_id in _bought_pools(conn))

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
 from yuantou.web import figures, node_views
+from yuantou.web.bought_pools import BoughtPools
 from yuantou.web.ledger_state import LedgerWatch, ledger_counts
 from yuantou.web.site import mount_site, panel, render
 
@@ -51,6 +52,7 @@ def mount_dashboard(app: FastAPI, node: Any) -> None:
     nav = [(href, label) for href, (label, _) in pages.items()]
     subtitle = f"{config.subscriber_id} · {', '.join(config.roles)}"
     router = APIRouter(include_in_schema=False)
+    bought = BoughtPools()  # the pick and purchase panels' lists, kept between polls
 
     def page(href: str) -> Callable[[], Any]:
         label, panels = pages[href]
@@ -115,9 +117,9 @@ def mount_dashboard(app: FastAPI, node: Any) -> None:
         if name == "intents" and config.is_buyer:
             return {"intents": await node.db.run(node_views.intent_rows)}
         if name == "purchase" and config.is_buyer:
-            return {"lists": {"purchase": await node.db.run(node_views.purchase_rows)}}
+            return {"lists": {"purchase": await node.db.run(lambda c: node_views.purchase_rows(c, bought))}}
         if name == "pick" and config.is_buyer:
-            return {"lists": await node.db.run(node_views.pick_rows)}
+            return {"lists": await node.db.run(lambda c: node_views.pick_rows(c, bought))}
         raise LookupError(name)
 
     @router.get("/dashboard/panel/{name}")

@@ -18,9 +18,10 @@ from yuantou.node import c2m
 from yuantou.node.catalog_store import read_catalog
 from yuantou.node.pool_api import pool_view
 from yuantou.node.pool_desk import terms_from_json
-from yuantou.node.pool_lists import pick_lists, purchase_lists, units
+from yuantou.node.pool_lists import units
 from yuantou.node.procurement import POOL_TAG
 from yuantou.store.tables import orders, outbox, pool_intents, pools
+from yuantou.web.bought_pools import BoughtPools
 
 
 def _selected(item: dict[str, Any]) -> str:
@@ -153,15 +154,15 @@ def intent_rows(conn: Connection, limit: int = 15) -> dict[str, Any]:
     return {"counts": counts, "rows": out}
 
 
-def purchase_rows(conn: Connection) -> dict[str, list[dict[str, Any]]]:
+def purchase_rows(conn: Connection, bought: BoughtPools) -> dict[str, list[dict[str, Any]]]:
     """Purchase lists per producer, latest order first."""
-    return {producer: list(reversed(rows)) for producer, rows in purchase_lists(conn).items()}
+    return {producer: list(reversed(rows)) for producer, rows in bought.purchase_lists(conn).items()}
 
 
-def pick_rows(conn: Connection) -> dict[str, Any]:
+def pick_rows(conn: Connection, bought: BoughtPools) -> dict[str, Any]:
     """What is still to hand out at each pickup point; lines already delivered are only counted."""
     pick, handed = {}, 0
-    for point, rows in pick_lists(conn).items():
+    for point, rows in bought.pick_lists(conn).items():
         waiting = [r for r in rows if r["status"] != "delivered"]
         handed += len(rows) - len(waiting)
         if waiting:
