@@ -104,12 +104,12 @@ def household_lines(conn: Connection, household: str) -> list[dict[str, Any]]:
     return out
 
 
+BOUGHT = ("ordering", "ordered")  # procurement states of a pool whose orders are placed or being placed
+
+
 def _bought_pools(conn: Connection) -> list[str]:
     return list(conn.execute(select(pools.c.pool_id).where(pools.c.procurement.in_(BOUGHT))
                              .order_by(pools.c.closed_at)).scalars())
-
-
-BOUGHT = ("ordering", "ordered")
 
 
 def pool_pick_lists(state: PoolState, pickup_point: str | None = None) -> dict[str, list[dict[str, Any]]]:
