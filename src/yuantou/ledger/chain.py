@@ -176,7 +176,7 @@ class KeyHistory:
     def signs(self, key: bytes | None, signature_b64: str, text: bytes) -> bool:
         """``signed_by``, with the same verdict in less time for a key whose secret is held: Ed25519 signing is
         deterministic (RFC 8032), so a signature equal to the one the key makes of ``text`` now is valid, and
-        signing costs 2.4× less than verifying with libsodium here; one that differs is verified as usual."""
+        signing costs 2.2–2.4× less than verifying with libsodium here; one that differs is verified as usual."""
         secret = self.secrets.get(key) if key is not None else None
         if secret is not None:
             try:
