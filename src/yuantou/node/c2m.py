@@ -97,16 +97,16 @@ def fulfillment_state(order: dict[str, Any]) -> str | None:
 
 def open_requests(conn: Connection) -> list[tuple[str, str, float, date]]:
     """(item, buyer, quantity, day) asked in selects and inits whose transaction has no order yet."""
-    ordered = {r[0] for r in conn.execute(select(orders.c.transaction_id).where(orders.c.side == "sell"))}
-    latest: dict[str, tuple[str, dict]] = {}
+    ordered = select(orders.c.transaction_id).where(orders.c.side == "sell")
+    latest: dict[str, tuple[str, bytes]] = {}  # the body of each open transaction's last request, parsed once
     for row in conn.execute(select(inbox.c.transaction_id, inbox.c.sender_id, inbox.c.body)
-                            .where(inbox.c.action.in_(("select", "init"))).order_by(inbox.c.id)):
-        if row.transaction_id not in ordered:
-            latest[row.transaction_id] = (row.sender_id, json.loads(row.body))
+                            .where(inbox.c.action.in_(("select", "init")), inbox.c.transaction_id.not_in(ordered))
+                            .order_by(inbox.c.id)):
+        latest[row.transaction_id] = (row.sender_id, row.body)
     catalog_windows = {r.window_id: window_day(r.start, r.end) for r in conn.execute(select(capacity_windows))}
     out = []
-    for buyer, body in latest.values():
-        order = (body.get("message") or {}).get("order") or {}
+    for buyer, raw in latest.values():
+        order = (json.loads(raw).get("message") or {}).get("order") or {}
         for item, quantity, day in order_lines(order, catalog_windows):
             if item and day:
                 out.append((item, buyer, quantity, day))
