@@ -3,7 +3,7 @@
 Set ``YUANTOU_TEST_PG=postgresql://user@127.0.0.1:5432`` to run every node and the
 directory on PostgreSQL instead of SQLite (CI runs the suite both ways). On PostgreSQL only
 the tests that use the store backend run (a module that calls ``storage()``, or a test on
-the shared ``network``); the others would run the same code twice, so they are deselected,
+the shared ``network`` or a fresh ``db``); the others would run the same code twice, so they are deselected,
 and the run says how many.
 """
 
@@ -21,13 +21,14 @@ from jsonschema import Draft202012Validator
 
 from yuantou.localnet import LocalNetwork, free_port
 from yuantou.protocol.keys import KeyPair
+from yuantou.store.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("YUANTOU_SHARED", ROOT.parent / "shared"))
 BECKN = SHARED / "beckn"
 
 
-BACKEND_FIXTURES = {"network", "peer"}
+BACKEND_FIXTURES = {"network", "peer", "db"}
 
 
 def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
@@ -77,6 +78,17 @@ def official_schema(beckn_dir: Path):
 
 def storage() -> str:
     return os.environ.get("YUANTOU_TEST_PG") or "sqlite"
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A fresh, migrated store on the backend under test (SQLite, or PostgreSQL with YUANTOU_TEST_PG)."""
+    net = LocalNetwork(tmp_path, database=storage())
+    database = Database(net.db_url("store"))
+    database.migrate()
+    yield database
+    database.close()
+    net.stop()
 
 
 @pytest.fixture(scope="module")

@@ -6,25 +6,11 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import pytest
-
-from tests.conftest import storage
-from yuantou.localnet import LocalNetwork
 from yuantou.node.c2m import open_requests
 from yuantou.store.db import Database
 from yuantou.store.tables import inbox, orders
 
 WINDOW = {"start": "2026-12-03T06:00:00+08:00", "end": "2026-12-03T20:00:00+08:00"}  # the UTC day of its middle
-
-
-@pytest.fixture
-def db(tmp_path):
-    net = LocalNetwork(tmp_path, database=storage())
-    database = Database(net.db_url("requests"))
-    database.migrate()
-    yield database
-    database.close()
-    net.stop()
 
 
 def request(n: int, action: str, tx: str, buyer: str, item: str, quantity: str) -> dict:

@@ -23,16 +23,6 @@ from yuantou.store.db import Database
 from yuantou.store.tables import ledger_checkpoints, ledger_entries
 
 
-@pytest.fixture
-def db(tmp_path):
-    net = LocalNetwork(tmp_path, database=storage())
-    database = Database(net.db_url("ledger"))
-    database.migrate()
-    yield database
-    database.close()
-    net.stop()
-
-
 def record(conn, i: int, when: int, receipted: bool = True) -> None:  # noqa: ANN001
     sender, receiver = (FARM, SHOP) if i % 2 == 0 else (SHOP, FARM)
     body = json.dumps({"context": {"transaction_id": f"t{i % 3}", "message_id": f"m{i}",

@@ -68,7 +68,7 @@ def verify_store(url: str, keys: KeyHistory, owner: str | None = None, workers: 
     workers = max(1, min(workers or os.cpu_count() or 1, len(bounds)))
     runs: list[Run] = []
     done = 0
-    signed = None
+    checking, signed = [], None  # the workers' checks of the checkpoints' signatures, and their outcome
     if workers == 1:
         _start_worker(url, keys, wanted, pairs, heights)
         stretches = (_check_stretch(low, high) for low, high in bounds)
@@ -78,8 +78,8 @@ def verify_store(url: str, keys: KeyHistory, owner: str | None = None, workers: 
                                    (url, keys, wanted, pairs, heights))
         stretches = pool.map(_check_stretch, *zip(*bounds)) if bounds else iter(())
         # the checkpoints' signatures are checked by the workers too, after the stretches
-        signed = [pool.submit(_check_checkpoints, checkpoints[i:i + CHECKPOINTS])
-                  for i in range(0, len(checkpoints), CHECKPOINTS)]
+        checking = [pool.submit(_check_checkpoints, checkpoints[i:i + CHECKPOINTS])
+                    for i in range(0, len(checkpoints), CHECKPOINTS)]
     try:
         for run in stretches:  # in order of height
             runs.append(run)
@@ -89,8 +89,8 @@ def verify_store(url: str, keys: KeyHistory, owner: str | None = None, workers: 
             if run.problem is not None:
                 break
         whole = join(runs)
-        if whole.problem is None and signed is not None:
-            signed = [ok for part in signed for ok in part.result()]
+        if whole.problem is None and pool is not None:
+            signed = [ok for part in checking for ok in part.result()]
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)

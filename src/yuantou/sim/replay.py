@@ -254,7 +254,7 @@ class NodeForecasts(Refitted):
                     p = net.demand.products.index(product)
                     self.models[s["model"]] = self.models.get(s["model"], 0) + 1
                     for q in PROBABILITIES:
-                        values = s["quantiles"].get(str(q)) or s["quantiles"].get(f"{q:g}") or s["mean"]
+                        values = s["quantiles"].get(str(q)) or s["mean"]  # 0.5 only if a level asked for it
                         table[q][:, p] = np.maximum(0.0, np.asarray(values[:self.every], dtype=float))
         for p in range(len(net.demand.products)):
             self._history[p] = []  # imported: the node keeps them

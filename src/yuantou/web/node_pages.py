@@ -28,11 +28,13 @@ class Panel:
 OVERVIEW = [Panel("node", "This node", every="30s"), Panel("ledger", "Ledger", every="3s"),
             Panel("traffic", "Protocol traffic", wide=True)]
 PRODUCER = [Panel("sales", "Incoming orders", wide=True), Panel("aimed", "Pools aimed at it", wide=True),
-            Panel("catalog", "Catalog and capacity", every="5s"), Panel("requests", "Quotes asked without an order", every="10s"),
+            Panel("catalog", "Catalog and capacity", every="5s"),
+            Panel("requests", "Quotes asked without an order", every="10s"),
             Panel("forecast", "Forecasts", every="5s", include="#forecast-series"),
             Panel("stock", "Stock by expiry", every="10s"), Panel("plan", "Production plan", wide=True, every="5s")]
 BUYER = [Panel("pools", "Pools", wide=True), Panel("intents", "Households' intents"),
-         Panel("pick", "Pick lists", every="5s"), Panel("purchase", "Pooled orders per producer", wide=True, every="5s"), Panel("buys", "Orders placed", wide=True)]
+         Panel("pick", "Pick lists", every="5s"), Panel("purchase", "Pooled orders per producer", wide=True, every="5s"),
+         Panel("buys", "Orders placed", wide=True)]
 
 
 def _today() -> date:
@@ -87,7 +89,7 @@ def mount_dashboard(app: FastAPI, node: Any) -> None:
             return {"heading": "Orders placed", "party": "producer",
                     "orders": await node.db.run(lambda c: node_views.order_rows(c, "buy"))}
         if name == "aimed" and config.is_producer:
-            return {"rows": await node.db.run(node_views.pool_orders)}
+            return {"rows": await node.db.run(node_views.pool_order_rows)}
         if name == "requests" and config.is_producer:
             return {"rows": await node.db.run(node_views.open_request_rows)}
         if name == "catalog" and config.is_producer:

@@ -59,7 +59,7 @@ def order_rows(conn: Connection, side: str, limit: int = 12) -> dict[str, Any]:
     return {"counts": counts, "rows": out, "total": sum(counts.values())}
 
 
-def pool_orders(conn: Connection, limit: int = 10) -> list[dict[str, Any]]:
+def pool_order_rows(conn: Connection, limit: int = 10) -> list[dict[str, Any]]:
     """Orders that buy a pool (their ``yuantou.pool`` tags), among the latest sales: which pool, how many
     households, where they collect, and how far the order has got — the pools aimed at this producer."""
     out = []
