@@ -42,6 +42,18 @@ def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
         config._yuantou_deselected = len(dropped)
 
 
+def pytest_sessionfinish(session) -> None:  # noqa: ANN001
+    """An xdist worker deselects on its own; it hands its count to the controller, which prints the summary."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["yuantou_deselected"] = getattr(session.config, "_yuantou_deselected", 0)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # noqa: ANN001
+    dropped = getattr(node, "workeroutput", {}).get("yuantou_deselected", 0)
+    node.config._yuantou_deselected = max(dropped, getattr(node.config, "_yuantou_deselected", 0))
+
+
 def pytest_terminal_summary(terminalreporter, config) -> None:  # noqa: ANN001
     dropped = getattr(config, "_yuantou_deselected", 0)
     if dropped:
