@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -12,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yuantou.ledger.chain import (Entry, KeyHistory, KeyRecord, append, body_context, checkpoint_for, seal, sign_receipt,
-                                  signed_by)
+from yuantou.ledger.chain import (Entry, KeyHistory, KeyRecord, Receipt, append, body_context, canonical,
+                                  checkpoint_for, digest_of_message, seal, sign_receipt, signed_by)
 from yuantou.ledger.verify import Problem, verify
 from yuantou.protocol.signing import sign
 
@@ -264,3 +265,30 @@ def test_a_bodys_context_read_alone_is_the_one_decoding_it_whole_gives(context: 
     separators = (",", ":") if compact else (", ", ": ")
     body = json.dumps({"context": context, "message": message}, separators=separators, ensure_ascii=False).encode()
     assert body_context(body) == json.loads(body)["context"]
+
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)  # control characters too
+_FIELD = _TEXT | st.integers(-2**70, 2**70) | st.booleans() | st.none() | st.floats(allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_TEXT, min_size=8, max_size=8), st.integers(-2**70, 2**70), st.integers(0, 2**70) | _FIELD,
+       st.none() | st.tuples(_TEXT, _TEXT, _FIELD), _FIELD, st.lists(_TEXT, min_size=6, max_size=6))
+def test_entry_hashes_and_message_digests_are_the_json_encodings_of_their_fields(texts, height, recorded_at, receipt,
+                                                                                 odd, ids) -> None:
+    """An entry's hash covers the compact JSON array of its fields and a message digest the ASCII-escaped one; both
+    are written out by hand for speed, and must be those bytes for any field values, text or not (a doctored
+    bundle can hold anything), or every chain and checkpoint already kept would stop verifying."""
+    prev, sender, receiver, action, tx, mid, auth, digest = texts
+    digest = "d" + digest  # an empty one means "not computed yet": the body's is taken
+    entry = Entry(height, prev, sender, receiver, action, tx, mid, auth, b"{}", recorded_at,
+                  None if receipt is None else Receipt(*receipt))
+    fields = [height, prev, sender, receiver, action, tx, mid, auth, digest, recorded_at,
+              None if receipt is None else list(receipt)]
+    assert canonical(entry, digest) == json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
+    doctored = replace(entry, action=odd)
+    assert canonical(doctored, digest) == json.dumps([*fields[:4], odd, *fields[5:]], separators=(",", ":"),
+                                                     ensure_ascii=False).encode()
+    for fields in (ids, [*ids[:2], odd, *ids[3:]]):
+        expected = hashlib.blake2b(json.dumps(fields, separators=(",", ":")).encode(), digest_size=32).hexdigest()
+        assert digest_of_message(*fields) == expected

@@ -8,7 +8,8 @@ from hypothesis import given, settings, strategies as st
 
 from yuantou.protocol.keys import KeyError_, KeyPair, load_signing_private, load_signing_public
 from yuantou.protocol.signing import (
-    SignatureError, body_digest, check_times, parse_signature_header, sign, signing_string, verify,
+    SignatureError, body_digest, check_times, parse_any_signature_header, parse_signature_header, sign,
+    signing_string, verify,
 )
 
 BAP_PRIVATE = "lP3sHA+9gileOkXYJXh4Jg8tK0gEEMbf9yCPnFpbldhrAY+NErqL9WD+Vav7TE5tyVXGXBle9ONZi2W7o144eQ=="
@@ -94,3 +95,25 @@ def test_any_changed_byte_breaks_the_signature(body, flip):
     with pytest.raises(SignatureError):
         verify(tampered, header, key.public_key())
     assert signing_string(1, 2, body_digest(body)).startswith("(created): 1\n(expires): 2\ndigest: BLAKE-512=")
+
+
+def _parse(parser, header):  # noqa: ANN001, ANN202
+    try:
+        return parser(header)
+    except SignatureError as e:
+        return ("refused", str(e))
+
+
+_ID_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=300)
+@given(subscriber=_ID_TEXT, key=_ID_TEXT, created=st.integers(0, 2**40), expires=st.integers(0, 2**40),
+       signature=st.text("AZaz09+/=\" ", max_size=20), cut=st.integers(0, 400), insert=st.text(max_size=3))
+def test_the_rendered_form_parses_as_the_general_parse_does(subscriber, key, created, expires, signature, cut, insert):
+    """A header as signers write it is read with one match (a chain check reads one an entry); that must give what
+    the general parse gives, for any ids, and for the header with a few characters slipped in anywhere."""
+    header = (f'Signature keyId="{subscriber}|{key}|ed25519",algorithm="ed25519",created="{created}",'
+              f'expires="{expires}",headers="(created) (expires) digest",signature="{signature}"')
+    for text in (header, header[:cut] + insert + header[cut:]):
+        assert _parse(parse_signature_header, text) == _parse(parse_any_signature_header, text)

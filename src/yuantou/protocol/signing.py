@@ -65,9 +65,23 @@ class SignatureError(ValueError):
 
 
 _PARAM = re.compile(r'\s*([A-Za-z]+)\s*=\s*"([^"]*)"\s*,?')
+_RENDERED = re.compile(r'Signature keyId="([^"|]+)\|([^"|]*)\|ed25519",algorithm="ed25519",created="([0-9]+)",'
+                       r'expires="([0-9]+)",headers="\(created\) \(expires\) digest",signature="([A-Za-z0-9+/=]*)"')
 
 
 def parse_signature_header(value: str | None) -> SignatureHeader:
+    """The header's parameters, or ``SignatureError`` naming what is wrong with it."""
+    match = _RENDERED.fullmatch(value) if value else None
+    if match:  # as ``SignatureHeader.render`` writes it: one match, not the general parse (a chain check reads a
+        # header an entry); the general parse gives the same for these
+        subscriber_id, unique_key_id, created, expires, signature = match.groups()
+        return SignatureHeader(subscriber_id, unique_key_id, ALGORITHM, ALGORITHM, int(created), int(expires),
+                               SIGNED_HEADERS, signature)
+    return parse_any_signature_header(value)
+
+
+def parse_any_signature_header(value: str | None) -> SignatureHeader:
+    """The general parse: parameters in any order and spacing, a keyId without a unique key id."""
     if not value:
         raise SignatureError("missing signature header")
     value = value.strip()
