@@ -42,11 +42,12 @@ _ENTRIES = select(_c.height, _c.prev_hash, _c.sender, _c.receiver, _c.action, _c
                   _c.receipt_signed_at, _c.hash, _c.message_digest)
 
 
-def _entries(rows) -> list[Entry]:  # noqa: ANN001
-    """Entries from rows of ``_ENTRIES``, unpacked by position (a full check reads a million of them)."""
+def _entries(result) -> list[Entry]:  # noqa: ANN001
+    """Entries from a result of ``_ENTRIES``, fetched at once and unpacked by position (a full check reads a
+    million of them; iterating the result fetches row by row)."""
     out = []
     for (height, prev_hash, sender, receiver, action, transaction_id, message_id, authorization, body, recorded_at,
-         receipt_key_id, receipt_signature, receipt_signed_at, hash_, digest) in rows:
+         receipt_key_id, receipt_signature, receipt_signed_at, hash_, digest) in result.all():
         receipt = None if receipt_key_id is None else Receipt(receipt_key_id, receipt_signature,
                                                               int(receipt_signed_at))
         out.append(Entry(int(height), prev_hash, sender, receiver, action, transaction_id, message_id,
