@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -108,6 +109,16 @@ class LocalNetwork:
     buyers: dict[str, Proc] = field(default_factory=dict)
     directory: Proc | None = None
     _pg_dbs: list[str] = field(default_factory=list)
+    _ports: set[int] = field(default_factory=set)
+
+    def _free_port(self) -> int:
+        """A free port not yet handed to another process of this network: nodes started side by side bind theirs
+        only when up, so the OS could offer one twice meanwhile."""
+        port = free_port()
+        while port in self._ports:
+            port = free_port()
+        self._ports.add(port)
+        return port
 
     def db_url(self, name: str) -> str:
         if self.database == "sqlite":
@@ -128,7 +139,7 @@ class LocalNetwork:
                                         cwd=self.root, start_new_session=True, env={**os.environ, **(env or {})})
 
     def start_directory(self) -> Proc:
-        port = free_port()
+        port = self._free_port()
         proc = Proc("directory", f"http://127.0.0.1:{port}", subscriber_id="directory.local",
                     token=secrets.token_urlsafe(24))
         self.directory = proc
@@ -139,8 +150,11 @@ class LocalNetwork:
         self.wait_ready(proc, "/")
         return proc
 
-    def add_node(self, name: str, roles: list[str], catalog: dict | None = None, extra: dict | None = None) -> Proc:
-        port = free_port()
+    def add_node(self, name: str, roles: list[str], catalog: dict | None = None, extra: dict | None = None,
+                 wait: bool = True) -> Proc:
+        """Configure, register and start a node; ``wait=False`` returns once it is spawned, so that several can
+        start side by side (``wait_started``): a node takes ~3 s to import and migrate, most of it one core's."""
+        port = self._free_port()
         base = f"http://127.0.0.1:{port}"
         folder = self.root / name
         folder.mkdir(parents=True, exist_ok=True)
@@ -165,7 +179,7 @@ class LocalNetwork:
         types = (["BAP"] if "buyer" in roles else []) + (["BPP"] if "producer" in roles else [])
         self.register(subscriber_id, f"{base}/beckn", types, keys, f"{name}-k1")
         (self.producers if "producer" in roles else self.buyers)[name] = proc
-        self.start_node(proc)
+        self.start_node(proc, wait)
         return proc
 
     def register(self, subscriber_id: str, url: str, types: list[str], keys: KeyPair, key_id: str,
@@ -184,9 +198,17 @@ class LocalNetwork:
         finally:
             db.close()
 
-    def start_node(self, proc: Proc) -> None:
+    def start_node(self, proc: Proc, wait: bool = True) -> None:
         self._spawn(proc, ["node", "serve", "--config", str(proc.config_path)])
-        self.wait_ready(proc, "/health")
+        if wait:
+            self.wait_ready(proc, "/health")
+
+    def wait_started(self, procs: list[Proc], each: Callable[[Proc], None] | None = None) -> None:
+        """Wait for nodes spawned with ``wait=False`` to answer, in turn (``each`` is called as each does)."""
+        for proc in procs:
+            self.wait_ready(proc, "/health")
+            if each:
+                each(proc)
 
     def kill(self, proc: Proc, sig: int = signal.SIGKILL) -> None:
         if proc.process and proc.process.poll() is None:
@@ -228,10 +250,10 @@ class LocalNetwork:
     def start_default(self, buyers: int = 2) -> None:
         """The demo's shape: a directory, three producers, two buyers."""
         self.start_directory()
-        for key, (name, items) in PRODUCERS.items():
-            self.add_node(key, ["producer"], catalog_document(key, name, items))
-        for i in range(1, buyers + 1):
-            self.add_node(f"buyer{i}", ["buyer"])
+        started = [self.add_node(key, ["producer"], catalog_document(key, name, items), wait=False)
+                   for key, (name, items) in PRODUCERS.items()]
+        started += [self.add_node(f"buyer{i}", ["buyer"], wait=False) for i in range(1, buyers + 1)]
+        self.wait_started(started)
 
     def all(self) -> list[Proc]:
         return ([self.directory] if self.directory else []) + list(self.producers.values()) + list(self.buyers.values())

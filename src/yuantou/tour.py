@@ -44,12 +44,10 @@ def run_tour(console: Console, keep: bool = False, data_dir: Path | None = None,
             net.start_directory()
             progress.advance(boot)
             from yuantou.localnet import PRODUCERS, catalog_document
-            for key, (name, items) in PRODUCERS.items():
-                net.add_node(key, ["producer"], catalog_document(key, name, items))
-                progress.advance(boot)
-            for i in (1, 2):
-                net.add_node(f"buyer{i}", ["buyer"])
-                progress.advance(boot)
+            nodes = [net.add_node(key, ["producer"], catalog_document(key, name, items), wait=False)
+                     for key, (name, items) in PRODUCERS.items()]
+            nodes += [net.add_node(f"buyer{i}", ["buyer"], wait=False) for i in (1, 2)]
+            net.wait_started(nodes, lambda _: progress.advance(boot))
             trade = progress.add_task("order flows (search → confirm → status)", total=flows + 2)
             clients = {name: NodeClient(p.url, p.token) for name, p in net.buyers.items()}
             producers = {p.subscriber_id: NodeClient(p.url, p.token) for p in net.producers.values()}

@@ -94,13 +94,12 @@ class DemoNetwork:
         self.net.start_directory()
         advance()
         self.owner = [p % producers for p in range(len(self.demand.products))]
-        for k in range(producers):
+        for k in range(producers):  # started side by side: each takes seconds to import and migrate
             self.producers.append(self.net.add_node(f"producer-{k + 1}", ["producer"], self.catalog(k),
-                                                    extra={"provider_name": f"Producer {k + 1}"}))
-            advance()
+                                                    extra={"provider_name": f"Producer {k + 1}"}, wait=False))
         for region in self.demand.regions:
-            self.organisers.append(self.net.add_node(f"community-{region}", ["buyer"]))
-            advance()
+            self.organisers.append(self.net.add_node(f"community-{region}", ["buyer"], wait=False))
+        self.net.wait_started(self.producers + self.organisers, lambda _: advance())
         for organiser in self.organisers:  # each organiser learns the producers' catalogs (and pooling terms)
             with organiser.client() as api:
                 sent = api.post("/search", json={"query": ""}).json()
