@@ -3,8 +3,8 @@
 Set ``YUANTOU_TEST_PG=postgresql://user@127.0.0.1:5432`` to run every node and the
 directory on PostgreSQL instead of SQLite (CI runs the suite both ways). On PostgreSQL only
 the tests that use the store backend run (a module that calls ``storage()``, or a test on
-the shared ``network`` or a fresh ``db``); the others would run the same code twice, so they are deselected,
-and the run says how many.
+the shared ``network`` or a fresh ``db``, unless marked ``sqlite_only`` because another case covers it there);
+the others would run the same code twice, so they are deselected, and the run says how many.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ BACKEND_FIXTURES = {"network", "peer", "db"}
 def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
     if not os.environ.get("YUANTOU_TEST_PG"):
         return
-    keep = [i for i in items if "storage" in vars(i.module) or BACKEND_FIXTURES & set(i.fixturenames)]
+    keep = [i for i in items if ("storage" in vars(i.module) or BACKEND_FIXTURES & set(i.fixturenames))
+            and i.get_closest_marker("sqlite_only") is None]
     dropped = [i for i in items if i not in keep]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
@@ -57,8 +58,9 @@ def pytest_testnodedown(node, error) -> None:  # noqa: ANN001
 def pytest_terminal_summary(terminalreporter, config) -> None:  # noqa: ANN001
     dropped = getattr(config, "_yuantou_deselected", 0)
     if dropped:
-        terminalreporter.write_line(f"PostgreSQL run: {dropped} tests that never touch the store backend were "
-                                    "deselected (they ran on SQLite)")
+        terminalreporter.write_line(f"PostgreSQL run: {dropped} tests that never touch the store backend, or "
+                                    "whose case another covers here (marked sqlite_only), were deselected (they ran "
+                                    "on SQLite)")
 
 
 def pytest_report_header(config) -> str:  # noqa: ANN001
