@@ -204,9 +204,11 @@ class LocalNetwork:
             self.wait_ready(proc, "/health")
 
     def wait_started(self, procs: list[Proc], each: Callable[[Proc], None] | None = None) -> None:
-        """Wait for nodes spawned with ``wait=False`` to answer, in turn (``each`` is called as each does)."""
+        """Wait for nodes spawned with ``wait=False`` to answer, in turn (``each`` is called as each does). They
+        share the cores while they start, so the time allowed is each one's 30 s in all, not 30 s from now."""
+        deadline = time.monotonic() + 30 * len(procs)
         for proc in procs:
-            self.wait_ready(proc, "/health")
+            self.wait_ready(proc, "/health", timeout=max(1.0, deadline - time.monotonic()))
             if each:
                 each(proc)
 
