@@ -76,6 +76,10 @@ def directory_serve(
     url: Optional[str] = typer.Option(None, help="public URL (default http://HOST:PORT)"),
     token: Optional[str] = typer.Option(None, "--token", envvar="YUANTOU_DIRECTORY_TOKEN",
                                         help="the dashboard's login token (default: a new one, printed at start)"),
+    subscribes_per_minute: float = typer.Option(30, "--subscribes-per-minute", min=1,
+                                                help="subscription attempts allowed per client address (a third "
+                                                     "of it per subscriber id); each sends a challenge out"),
+    max_body: int = typer.Option(1 << 20, "--max-body", min=1024, help="largest search or on_search relayed, bytes"),
 ) -> None:
     """Run the registry (/lookup, /subscribe) and gateway (/search, /on_search), with a dashboard at /dashboard."""
     import uvicorn
@@ -94,7 +98,8 @@ def directory_serve(
         token = secrets.token_urlsafe(24)
         err.print(f"dashboard: http://{host}:{port}/dashboard  token: {token}  (choose one with --token)")
     settings = DirectorySettings(subscriber_id=subscriber_id, url=url or f"http://{host}:{port}",
-                                 dashboard_token=token)
+                                 dashboard_token=token, subscribes_per_minute=subscribes_per_minute,
+                                 max_body_bytes=max_body)
     ensure_self_registered(database, keys, settings)
     uvicorn.run(create_directory_app(database, keys, settings), host=host, port=port, log_level="warning")
 
@@ -128,6 +133,38 @@ def directory_add(
     except RegistryError as exc:
         fail(str(exc))
     console.print(f"registered {subscriber_id} as {type_.upper()} in {domain}/{city} with key_id {key}")
+
+
+@directory_app.command("reset-keys")
+def directory_reset_keys(
+    db: str = typer.Option(..., "--db", help="the directory's database URL"),
+    subscriber_id: str = typer.Option(..., "--subscriber-id"),
+    key_id: str = typer.Option(..., "--key-id", help="the new key's id (not one the subscriber used before)"),
+    signing_public_key: str = typer.Option(..., "--signing-public-key", help="the new key, base64"),
+    encr_public_key: Optional[str] = typer.Option(None, "--encr-public-key", help="a new encryption key, if it "
+                                                                                 "changed too"),
+    url: Optional[str] = typer.Option(None, "--url", help="a new URL, if it changed too"),
+    valid_days: int = typer.Option(365, "--valid-days"),
+) -> None:
+    """For a subscriber that lost its signing key (checked by you, out of band): end every key it holds now and
+    list the new one in each of its roles. Its old entries stay, so what they signed still verifies; from now on
+    a change to the subscriber must be signed by the new key."""
+    from yuantou.directory.registry import RegistryError, reset_keys
+    from yuantou.store.db import Database
+
+    database = Database(db)
+    database.migrate()
+    now = datetime.now(timezone.utc)
+    try:
+        entries = database.transaction(lambda c: reset_keys(
+            c, subscriber_id, key_id, signing_public_key, encr_public_key, url.rstrip("/") if url else None,
+            now, now + timedelta(days=valid_days)))
+    except RegistryError as exc:
+        fail(str(exc))
+    finally:
+        database.close()
+    roles = ", ".join(f"{e.type} in {e.domain}" for e in entries)
+    console.print(f"{subscriber_id}: every earlier key ended now; {key_id} listed as {roles}")
 
 
 def _load_node(config_path: Path):  # noqa: ANN202

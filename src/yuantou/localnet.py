@@ -138,14 +138,15 @@ class LocalNetwork:
         proc.process = subprocess.Popen([sys.executable, "-m", "yuantou.cli", *args], stdout=log, stderr=log,
                                         cwd=self.root, start_new_session=True, env={**os.environ, **(env or {})})
 
-    def start_directory(self) -> Proc:
+    def start_directory(self, *options: str) -> Proc:
+        """Start the directory (``options``: more ``yuantou directory serve`` flags)."""
         port = self._free_port()
         proc = Proc("directory", f"http://127.0.0.1:{port}", subscriber_id="directory.local",
                     token=secrets.token_urlsafe(24))
         self.directory = proc
         self.directory_db = self.db_url("directory")
         self._spawn(proc, ["directory", "serve", "--port", str(port), "--db", self.directory_db,
-                           "--key-dir", str(self.root / "directory-keys")],
+                           "--key-dir", str(self.root / "directory-keys"), *options],
                     env={"YUANTOU_DIRECTORY_TOKEN": proc.token})
         self.wait_ready(proc, "/")
         return proc
@@ -183,7 +184,8 @@ class LocalNetwork:
         return proc
 
     def register(self, subscriber_id: str, url: str, types: list[str], keys: KeyPair, key_id: str,
-                 valid_for: timedelta = timedelta(days=30), valid_from: datetime | None = None) -> None:
+                 valid_for: timedelta = timedelta(days=30), valid_from: datetime | None = None,
+                 city: str = CITY) -> None:
         """Put a subscriber straight into the directory's store (what ``yuantou directory add`` does)."""
         now = datetime.now(timezone.utc)
         valid_from = valid_from or now - timedelta(minutes=1)
@@ -191,7 +193,7 @@ class LocalNetwork:
         try:
             for beckn_type in types:
                 db.transaction(lambda c, t=beckn_type: upsert(c, Entry(
-                    subscriber_id=subscriber_id, url=url, type=t, domain=DOMAIN, city=CITY, country="CHN",
+                    subscriber_id=subscriber_id, url=url, type=t, domain=DOMAIN, city=city, country="CHN",
                     signing_public_key=keys.signing_public_b64, key_id=key_id,
                     encr_public_key=keys.encryption_public_b64, valid_from=valid_from,
                     valid_until=now + valid_for)))

@@ -9,26 +9,34 @@ rest here.
 from __future__ import annotations
 
 import asyncio
-import json
+import hmac
 import logging
 import time
-from contextlib import asynccontextmanager
+from collections import OrderedDict
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Connection
 
-from yuantou.directory import registry
-from yuantou.directory.registry import Entry, LocalKeys, RegistryError
-from yuantou.protocol import challenge
+from yuantou.directory import registry, subscriptions
+from yuantou.directory.own_address import same_endpoint, same_endpoint_cached
+from yuantou.directory.registry import Entry, LocalKeys
+from yuantou.protocol import challenge, json_guard
 from yuantou.protocol import envelope as env
-from yuantou.protocol.auth import AuthFailure, authenticate
+from yuantou.protocol.auth import AUTHORIZATION, GATEWAY_AUTHORIZATION, AuthFailure, authenticate
 from yuantou.protocol.envelope import BecknError
-from yuantou.protocol.keys import KeyError_, KeyPair, load_encryption_public
+from yuantou.protocol.json_guard import JsonProblem
+from yuantou.protocol.keys import KeyPair, load_encryption_public
+from yuantou.protocol.limits import PathLimit, RequestLimits
 from yuantou.protocol.outbox import Signer, backoff
+from yuantou.protocol.rate_limit import RateLimiter
+from yuantou.protocol.registry_client import SubscriberKey
+from yuantou.protocol.signing import SignatureError, parse_signature_header
 from yuantou.protocol.validation import validate_message
 from yuantou.store.db import Database
 
@@ -41,8 +49,25 @@ class DirectorySettings:
     url: str
     key_id: str = "bg1"
     clock_skew_seconds: int = 5
+    backdating_seconds: int = 120  # how long before a key's valid_from a signature may say it was created
     forward_attempts: int = 4
     dashboard_token: str = ""  # who may open /dashboard; empty: nobody
+    max_body_bytes: int = 1 << 20  # a search or on_search the gateway relays
+    max_registry_body_bytes: int = 16 << 10  # a subscription or a lookup
+    subscribes_per_minute: float = 30  # per client address (bursts of a third); a third of it per subscriber id
+    pending_seconds: int = 600  # pending attempts older than this are dropped
+    relayed_searches_kept: int = 50_000  # searches remembered, so that each reaches a producer once
+
+
+class OneKey:
+    """A key resolver that knows one key: the one a subscription request must be signed with."""
+
+    def __init__(self, key: SubscriberKey) -> None:
+        self.only = key
+
+    async def key(self, subscriber_id: str, key_id: str) -> SubscriberKey | None:
+        same = (subscriber_id, key_id) == (self.only.subscriber_id, self.only.key_id)
+        return self.only if same else None
 
 
 @dataclass
@@ -64,10 +89,25 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
     stats = GatewayStats()
     state: dict[str, Any] = {}
     pending: set[asyncio.Task] = set()
+    per_minute = settings.subscribes_per_minute
+    subscribe_per_client = RateLimiter(per_minute, burst=max(5, int(per_minute // 3)))
+    subscribe_per_subscriber = RateLimiter(per_minute / 3, burst=max(3, int(per_minute // 10)))
+    challenges = asyncio.Semaphore(16)  # challenges in flight at once
+    relayed: OrderedDict[tuple[str, str], set[str]] = OrderedDict()  # (bap_id, message_id) → producer URLs
+
+    async def expire_pending() -> None:
+        while True:
+            cutoff = datetime.now(timezone.utc) - timedelta(seconds=settings.pending_seconds)
+            with suppress(Exception):
+                dropped = await db.run(lambda c: registry.expire_pending(c, cutoff))
+                if dropped:
+                    log.info("dropped %d pending subscription attempts", dropped)
+            await asyncio.sleep(min(60, settings.pending_seconds))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         state["http"] = httpx.AsyncClient(limits=httpx.Limits(max_connections=200))
+        spawn(expire_pending())
         yield
         for task in list(pending):
             task.cancel()
@@ -75,6 +115,12 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
 
     app = FastAPI(title="Yuantou directory (registry + gateway)", lifespan=lifespan)
     app.state.stats = stats
+    registry_limit = settings.max_registry_body_bytes
+    app.add_middleware(RequestLimits, limits=[PathLimit("/subscribe", registry_limit),
+                                              PathLimit("/lookup", registry_limit),
+                                              PathLimit("/login", registry_limit, api=True),
+                                              PathLimit("/dashboard", registry_limit, api=True)],
+                       default=PathLimit("/", settings.max_body_bytes))
 
     def spawn(coro) -> None:  # noqa: ANN001
         task = asyncio.create_task(coro)
@@ -90,73 +136,100 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
     @app.post("/lookup")
     async def lookup(request: Request) -> JSONResponse:
         try:
-            criteria = json.loads(await request.body() or b"{}")
-        except ValueError:
-            return _nack(400, env.INVALID_REQUEST, "lookup body is not JSON", "$")
-        if not isinstance(criteria, dict):
-            return _nack(400, env.INVALID_REQUEST, "lookup body must be a Subscription object", "$")
+            criteria = json_guard.loads(await request.body() or b"{}")
+        except JsonProblem as problem:
+            return _nack(400, env.INVALID_REQUEST, f"lookup body: {problem.message}", problem.path)
+        problem = registry.criteria_problem(criteria)
+        if problem:
+            path, _, message = problem.partition(": ")
+            return _nack(400, env.INVALID_REQUEST, f"lookup: {message}", path)
         return JSONResponse(await db.run(lambda c: registry.lookup(c, criteria)))
+
+    def too_many(key: str, limiter: RateLimiter) -> JSONResponse | None:
+        if limiter.allow(key):
+            return None
+        return _nack(429, env.INVALID_REQUEST, "too many subscription attempts; try again later",
+                     headers={"Retry-After": str(limiter.retry_after(key))})
 
     @app.post("/subscribe")
     async def subscribe(request: Request) -> JSONResponse:
-        """Register or update a subscription; proven by a signature and an encrypted challenge."""
+        """Register or change a subscription (``directory.subscriptions`` says who may)."""
+        refused = too_many(request.client.host if request.client else "", subscribe_per_client)
+        if refused:
+            return refused
         body = await request.body()
         try:
-            data = json.loads(body)
-            entry = Entry(
-                subscriber_id=data["subscriber_id"], url=data["url"], type=data["type"], domain=data["domain"],
-                city=data["location"]["city"]["code"], country=(data["location"].get("country") or {}).get("code", "IND"),
-                signing_public_key=data["signing_public_key"], encr_public_key=data["encr_public_key"],
-                key_id=data.get("key_id") or "",
-                valid_from=datetime.fromisoformat(data["valid_from"].replace("Z", "+00:00")) if data.get("valid_from") else None,
-                valid_until=datetime.fromisoformat(data["valid_until"].replace("Z", "+00:00")) if data.get("valid_until") else None,
-                status="UNDER_SUBSCRIPTION",
-            )
-            entry.check()
-            peer_enc = load_encryption_public(entry.encr_public_key or "")
-        except (ValueError, KeyError, TypeError, AttributeError, RegistryError, KeyError_) as exc:
-            return _nack(400, env.INVALID_REQUEST, f"bad subscription: {exc}", "$")
-        # proof of possession: the request must be signed by the key it registers
-        from yuantou.protocol.registry_client import SubscriberKey
-        from yuantou.protocol.keys import load_signing_public
-
-        class _Own:
-            async def key(self, subscriber_id: str, key_id: str) -> SubscriberKey | None:
-                if subscriber_id != entry.subscriber_id:
-                    return None
-                return SubscriberKey(entry.subscriber_id, key_id, entry.type, entry.url,
-                                     load_signing_public(entry.signing_public_key), 0.0, float("inf"))
+            entry = subscriptions.requested_entry(json_guard.loads(body))
+        except JsonProblem as problem:
+            return _nack(400, env.INVALID_REQUEST, f"bad subscription: {problem.message}", problem.path)
+        except subscriptions.Refusal as no:
+            return _nack(no.status, env.INVALID_REQUEST, f"bad subscription: {no.message}", no.path)
+        refused = too_many(entry.subscriber_id, subscribe_per_subscriber)
+        if refused:
+            return refused
+        if await asyncio.to_thread(same_endpoint, entry.url, settings.url):
+            return _nack(400, env.INVALID_REQUEST, "url is this directory's own address", "$.url")
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        now = datetime.now(timezone.utc)
         try:
-            await authenticate(body, {k.lower(): v for k, v in request.headers.items()}, _Own(),
-                               skew=settings.clock_skew_seconds)
+            header = parse_signature_header(headers.get(AUTHORIZATION))
+            if header.subscriber_id != entry.subscriber_id:
+                raise subscriptions.Refusal(401, f"signed by {header.subscriber_id!r}, not by {entry.subscriber_id!r}")
+
+            def who_signs(conn: Connection) -> tuple[bool, SubscriberKey]:
+                if registry.key_id_conflict(conn, entry):
+                    raise subscriptions.Refusal(409, f"key id {entry.key_id} of {entry.subscriber_id} already names "
+                                                     "another public key; use a new key id", "$.key_id")
+                return registry.owned(conn, entry.subscriber_id), subscriptions.signing_key(
+                    conn, entry, header.unique_key_id, now)
+
+            was_owned, signer = await db.run(who_signs)
+            await authenticate(body, headers, OneKey(signer), skew=settings.clock_skew_seconds,
+                               backdating=settings.backdating_seconds)
+        except SignatureError as exc:
+            return _nack(401, env.INVALID_REQUEST, f"unauthorized: {exc}",
+                         headers=AuthFailure("", "WWW-Authenticate").challenge(settings.subscriber_id))
         except AuthFailure as exc:
             return _nack(401, env.INVALID_REQUEST, f"unauthorized: {exc.reason}",
                          headers=exc.challenge(settings.subscriber_id))
-        key_id = await db.run(lambda c: registry.upsert(c, entry))
-        secret = challenge.new_challenge()
-        payload = env.dumps({"subscriber_id": entry.subscriber_id,
-                             "challenge": challenge.encrypt(secret, keys.encryption, peer_enc)})
+        except subscriptions.Refusal as no:
+            return _nack(no.status, env.INVALID_REQUEST, no.message, no.path)
+        if not await challenge_answered(entry):
+            return _nack(401, env.INVALID_REQUEST, subscriptions.CHALLENGE_FAILED.format(url=entry.url), "$.url")
         try:
-            resp = await state["http"].post(f"{entry.url}/on_subscribe", content=payload, timeout=10, headers={
-                "Content-Type": "application/json", "Authorization": gateway_signer(payload)})
-            answer = resp.json().get("answer")
-        except (httpx.HTTPError, ValueError, AttributeError) as exc:
-            return _nack(400, env.INVALID_REQUEST, f"could not reach {entry.url}/on_subscribe: {exc}", "$.url")
-        if answer != secret:
-            return _nack(401, env.INVALID_REQUEST, "the challenge was not answered correctly", "$.encr_public_key")
-        await db.run(lambda c: registry.set_status(c, entry.subscriber_id, key_id, "SUBSCRIBED"))
-        return JSONResponse({"status": "SUBSCRIBED", "key_id": key_id})
+            key_id = await db.run(lambda c: subscriptions.record(c, entry, was_owned))
+        except subscriptions.Refusal as no:
+            return _nack(no.status, env.INVALID_REQUEST, no.message, no.path)
+        local_keys.forget(entry.subscriber_id)
+        return JSONResponse({"status": registry.SUBSCRIBED, "key_id": key_id})
+
+    async def challenge_answered(entry: Entry) -> bool:
+        """Whether the subscriber at ``entry.url`` decrypts a fresh challenge (any failure: no, and no detail)."""
+        secret = challenge.new_challenge()
+        payload = env.dumps({"subscriber_id": entry.subscriber_id, "challenge": challenge.encrypt(
+            secret, keys.encryption, load_encryption_public(entry.encr_public_key or ""))})
+        try:
+            async with challenges:
+                resp = await state["http"].post(f"{entry.url}/on_subscribe", content=payload, timeout=10, headers={
+                    "Content-Type": "application/json", "Authorization": gateway_signer(payload)})
+                answer = json_guard.loads(resp.content[:4096]).get("answer") if resp.status_code == 200 else None
+        except (httpx.HTTPError, JsonProblem, AttributeError):
+            return False
+        return isinstance(answer, str) and hmac.compare_digest(answer.encode(), secret.encode())
 
     async def verified(request: Request, action: str) -> tuple[bytes, dict, JSONResponse | None]:
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items()}
         try:
-            payload = json.loads(body)
-            context = payload["context"]
-        except (ValueError, KeyError, TypeError):
+            payload = json_guard.loads(body)
+        except JsonProblem as problem:
+            return body, {}, _nack(400, env.INVALID_REQUEST, problem.message, problem.path)
+        context = payload.get("context") if isinstance(payload, dict) else None
+        if not isinstance(context, dict):
             return body, {}, _nack(400, env.INVALID_REQUEST, "body is not a Beckn message", "$.context")
         try:
-            auth = await authenticate(body, headers, local_keys, skew=settings.clock_skew_seconds)
+            auth = await authenticate(body, headers, local_keys, skew=settings.clock_skew_seconds,
+                                      backdating=settings.backdating_seconds)
         except AuthFailure as exc:
             return body, {}, _nack(401, env.INVALID_REQUEST, f"unauthorized: {exc.reason}",
                                    headers=exc.challenge(settings.subscriber_id))
@@ -188,6 +261,9 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
 
     @app.post("/search")
     async def search(request: Request) -> JSONResponse:
+        if request.headers.get(GATEWAY_AUTHORIZATION):
+            return _nack(400, env.INVALID_REQUEST, "this search was already relayed by a gateway; a buyer sends its "
+                                                   "search to one gateway, which relays it once")
         body, meta, problem = await verified(request, "search")
         if problem:
             return problem
@@ -198,11 +274,17 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
         producers = await db.run(lambda c: registry.lookup(c, {
             "type": "BPP", "domain": context.get("domain"), "city": city, "status": "SUBSCRIBED"}))
         now = time.time()
-        targets = {p["url"] for p in producers if registry.first_valid([p], now)}
+        key = (str(context.get("bap_id")), str(context.get("message_id")))
+        done = relayed.pop(key, set())
+        targets = {p["url"] for p in producers if registry.first_valid([p], now)} - done
+        targets = {url for url in targets if not same_endpoint_cached(url, settings.url)}
+        relayed[key] = done | targets
+        while len(relayed) > settings.relayed_searches_kept:
+            relayed.popitem(last=False)
         stats.searches += 1
         stats.forwarded += len(targets)
         for url in targets:
-            spawn(forward(url, "search", body, meta["authorization"]))
+            spawn(forward(url, "search", body, meta[AUTHORIZATION]))
         return JSONResponse(env.ack())
 
     @app.post("/on_search")
@@ -216,7 +298,7 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
         if not any(b["url"].rstrip("/") == str(context.get("bap_uri", "")).rstrip("/") for b in buyers):
             return _nack(400, env.INVALID_REQUEST, "bap_uri is not the URL registered for bap_id", "$.context.bap_uri")
         stats.on_search_relayed += 1
-        spawn(forward(context["bap_uri"], "on_search", body, meta["authorization"]))
+        spawn(forward(context["bap_uri"], "on_search", body, meta[AUTHORIZATION]))
         return JSONResponse(env.ack())
 
     from yuantou.web.directory_pages import mount_directory_dashboard

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
 from yuantou.protocol.keys import KeyError_, load_signing_public
@@ -18,10 +19,22 @@ from yuantou.store.tables import subscribers
 
 TYPES = ("BAP", "BPP", "BG")
 WILDCARD = "*"
+SUBSCRIBED = "SUBSCRIBED"
+# rows that do not make an id anyone's: attempts whose challenge never succeeded (older versions wrote them first)
+PENDING = ("INITIATED", "UNDER_SUBSCRIPTION")
+TEXT_CRITERIA = ("subscriber_id", "type", "key_id", "status", "domain", "city", "country")
+
+
+SUBSCRIBER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,254}")
+KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}")  # never '|': it separates a keyId's parts
 
 
 class RegistryError(ValueError):
-    pass
+    """An entry the registry will not hold: what is wrong, and the path of the field at fault."""
+
+    def __init__(self, message: str, path: str = "$") -> None:
+        super().__init__(message)
+        self.path = path
 
 
 @dataclass(frozen=True)
@@ -40,17 +53,24 @@ class Entry:
     status: str = "SUBSCRIBED"
 
     def check(self) -> None:
+        if not SUBSCRIBER_ID.fullmatch(self.subscriber_id):
+            raise RegistryError("subscriber_id: letters, digits and . _ : @ / + - only, at most 255", "$.subscriber_id")
+        if self.key_id and not KEY_ID.fullmatch(self.key_id):
+            raise RegistryError("key_id: letters, digits and . _ : @ + - only, at most 128", "$.key_id")
         if self.type not in TYPES:
-            raise RegistryError(f"type must be one of {', '.join(TYPES)}, not {self.type!r}")
-        if not self.url.startswith(("http://", "https://")):
-            raise RegistryError(f"url {self.url!r} must start with http:// or https://")
-        for name in ("subscriber_id", "domain", "city"):
-            if not getattr(self, name):
-                raise RegistryError(f"{name} must not be empty")
+            raise RegistryError(f"type must be one of {', '.join(TYPES)}, not {self.type[:20]!r}", "$.type")
+        if not self.url.startswith(("http://", "https://")) or len(self.url) > 2048 or any(
+                c.isspace() or c in '"<>' for c in self.url):
+            raise RegistryError(f"url {self.url[:80]!r} must be an http:// or https:// URL", "$.url")
+        for name, path in (("domain", "$.domain"), ("city", "$.location.city.code"),
+                           ("country", "$.location.country.code")):
+            value = getattr(self, name)
+            if not value or len(value) > 64:
+                raise RegistryError(f"{name} must be 1 to 64 characters", path)
         try:
             load_signing_public(self.signing_public_key)
         except KeyError_ as exc:
-            raise RegistryError(str(exc)) from None
+            raise RegistryError(str(exc), "$.signing_public_key") from None
 
 
 def _utc(dt: datetime) -> datetime:
@@ -81,13 +101,71 @@ def upsert(conn: Connection, entry: Entry) -> str:
     return key_id
 
 
-def set_status(conn: Connection, subscriber_id: str, key_id: str, status: str) -> None:
-    conn.execute(update(subscribers).where(and_(subscribers.c.subscriber_id == subscriber_id,
-                                                subscribers.c.key_id == key_id))
-                 .values(status=status, updated=datetime.now(timezone.utc)))
+def owned(conn: Connection, subscriber_id: str) -> bool:
+    """Whether the id already belongs to someone: any entry of it but a pending attempt (a revoked or expired id
+    stays its owner's; only the operator gives it to a new key, ``yuantou directory reset-keys``)."""
+    return conn.execute(select(subscribers.c.id).where(
+        subscribers.c.subscriber_id == subscriber_id, subscribers.c.status.not_in(PENDING)).limit(1)).first() is not None
+
+
+def held_key(conn: Connection, subscriber_id: str, key_id: str, now: datetime) -> Any | None:
+    """The id's subscribed entry under ``key_id`` whose key is valid at ``now`` (what may sign a change)."""
+    return conn.execute(select(subscribers).where(
+        subscribers.c.subscriber_id == subscriber_id, subscribers.c.key_id == key_id,
+        subscribers.c.status == SUBSCRIBED, subscribers.c.valid_from <= now, subscribers.c.valid_until >= now,
+    ).order_by(subscribers.c.id).limit(1)).mappings().first()
+
+
+def key_id_conflict(conn: Connection, entry: Entry) -> bool:
+    """A key id names one public key for good: ``entry`` would give the id's ``key_id`` another one."""
+    return conn.execute(select(subscribers.c.id).where(
+        subscribers.c.subscriber_id == entry.subscriber_id, subscribers.c.key_id == entry.key_id,
+        subscribers.c.status.not_in(PENDING), subscribers.c.signing_public_key != entry.signing_public_key,
+    ).limit(1)).first() is not None
+
+
+def expire_pending(conn: Connection, older_than: datetime) -> int:
+    """Drop pending attempts last touched before ``older_than``; returns how many."""
+    return conn.execute(delete(subscribers).where(subscribers.c.status.in_(PENDING),
+                                                  subscribers.c.updated < older_than)).rowcount or 0
+
+
+def end_keys(conn: Connection, subscriber_id: str, at: datetime) -> int:
+    """End every key of the id at ``at`` (entries stay, so what they signed before still verifies)."""
+    return conn.execute(update(subscribers).where(
+        subscribers.c.subscriber_id == subscriber_id, subscribers.c.valid_until > at,
+    ).values(valid_until=at, updated=datetime.now(timezone.utc))).rowcount or 0
+
+
+def entries_of(conn: Connection, subscriber_id: str) -> list[Any]:
+    return list(conn.execute(select(subscribers).where(subscribers.c.subscriber_id == subscriber_id,
+                                                       subscribers.c.status.not_in(PENDING))
+                             .order_by(subscribers.c.id)).mappings())
+
+
+def reset_keys(conn: Connection, subscriber_id: str, key_id: str, signing_public_key: str,
+               encr_public_key: str | None, url: str | None, at: datetime, valid_until: datetime) -> list[Entry]:
+    """The operator's answer to lost keys: end every key of the id at ``at`` and list the new key in each of
+    its roles from then on (the URL kept unless given). The old entries stay, so what they signed verifies."""
+    rows = entries_of(conn, subscriber_id)
+    if not rows:
+        raise RegistryError(f"{subscriber_id} is not registered; add it with `yuantou directory add`")
+    if any(r["key_id"] == key_id for r in rows):
+        raise RegistryError(f"{subscriber_id} already has a key {key_id}; the new key needs a new key id", "$.key_id")
+    roles = {(r["type"], r["domain"]): r for r in rows}  # the latest entry of each role
+    end_keys(conn, subscriber_id, at)
+    entries = [Entry(subscriber_id=subscriber_id, url=url or r["url"], type=r["type"], domain=r["domain"],
+                     city=r["city"], country=r["country"], signing_public_key=signing_public_key, key_id=key_id,
+                     encr_public_key=encr_public_key or r["encr_public_key"], valid_from=at, valid_until=valid_until)
+               for r in roles.values()]
+    for entry in entries:
+        upsert(conn, entry)
+    return entries
 
 
 def as_subscription(row: Any) -> dict[str, Any]:
+    """A ``Subscription`` as Beckn's registry spec shapes it, with the names deployed ONDC-style clients read
+    (``subscriber_url``, ``ukId``, ``city``, ``country``) beside it."""
     return {
         "subscriber_id": row["subscriber_id"], "url": row["url"], "type": row["type"], "domain": row["domain"],
         "location": {"city": {"code": row["city"]}, "country": {"code": row["country"]}},
@@ -95,18 +173,44 @@ def as_subscription(row: Any) -> dict[str, Any]:
         "encr_public_key": row["encr_public_key"], "valid_from": iso(row["valid_from"]),
         "valid_until": iso(row["valid_until"]), "status": row["status"],
         "created": iso(row["created"]), "updated": iso(row["updated"]),
+        "subscriber_url": row["url"], "ukId": row["key_id"], "city": row["city"], "country": row["country"],
     }
 
 
+def criteria_problem(criteria: Any) -> str | None:
+    """What is wrong with a ``/lookup`` filter (its JSON path and why), or ``None``."""
+    if not isinstance(criteria, dict):
+        return "$: a lookup takes a Subscription object"
+    for name in (*TEXT_CRITERIA, "ukId"):
+        if criteria.get(name) is not None and not isinstance(criteria[name], str):
+            return f"$.{name}: must be a string"
+    location = criteria.get("location")
+    if location is not None:
+        if not isinstance(location, dict):
+            return "$.location: must be an object"
+        for part in ("city", "country"):
+            inner = location.get(part)
+            if inner is not None and not (isinstance(inner, dict) and isinstance(inner.get("code", ""), str)):
+                return f"$.location.{part}: must be an object with a string code"
+    return None
+
+
 def lookup(conn: Connection, criteria: dict[str, Any]) -> list[dict[str, Any]]:
-    """Entries matching a ``Subscription``-shaped filter; ``*`` domain/city entries match any."""
+    """Entries matching a ``Subscription``-shaped filter (``criteria_problem`` first); ``*`` domain/city entries
+    match any. ONDC-style filters (``ukId``, ``city``, ``country`` as strings) are read too."""
     query = select(subscribers)
-    for name in ("subscriber_id", "type", "key_id", "status"):
-        if criteria.get(name):
-            query = query.where(getattr(subscribers.c, name) == criteria[name])
+    location = criteria.get("location") or {}
+    wanted = {
+        "subscriber_id": criteria.get("subscriber_id"), "type": criteria.get("type"),
+        "key_id": criteria.get("key_id") or criteria.get("ukId"), "status": criteria.get("status"),
+        "country": (location.get("country") or {}).get("code") or criteria.get("country"),
+    }
+    for name, value in wanted.items():
+        if value:
+            query = query.where(getattr(subscribers.c, name) == value)
     if criteria.get("domain"):
         query = query.where(or_(subscribers.c.domain == criteria["domain"], subscribers.c.domain == WILDCARD))
-    city = ((criteria.get("location") or {}).get("city") or {}).get("code") or criteria.get("city")
+    city = (location.get("city") or {}).get("code") or criteria.get("city")
     if city:
         query = query.where(or_(subscribers.c.city == city, subscribers.c.city == WILDCARD))
     rows = conn.execute(query.order_by(subscribers.c.id)).mappings().all()
@@ -119,6 +223,11 @@ class LocalKeys:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._cache: dict[tuple[str, str], tuple[SubscriberKey, float]] = {}
+
+    def forget(self, subscriber_id: str) -> None:
+        """Drop what is cached of a subscriber whose entries just changed."""
+        for cached in [k for k in self._cache if k[0] == subscriber_id]:
+            self._cache.pop(cached, None)
 
     async def key(self, subscriber_id: str, key_id: str) -> SubscriberKey | None:
         now = time.time()

@@ -1,6 +1,7 @@
 """Rotating a node's signing key through its directory, without stopping it or breaking its ledger.
 
-The new key is registered with ``valid_from`` now; the old one stays registered with its own
+The new key is registered with ``valid_from`` now, by a request the old key signs (the directory changes a
+registered id only on the word of a key it already holds); the old one stays registered with its own
 ``valid_from`` and a ``valid_until`` a short overlap ahead, so messages already signed and in
 flight still verify, and every ledger entry signed before verifies under the key of its day.
 The node's config then names the new key; a running node notices within seconds
@@ -81,7 +82,7 @@ async def rotate(config_path: Path, config: NodeConfig, keys: KeyPair, http: htt
     new_keys.save(folder)
     now = datetime.now(timezone.utc)
     new_config = config.model_copy(update={"key_id": new_key_id, "key_file": folder})
-    answers = await subscribe(new_config, new_keys, http, valid_from=now)
+    answers = await subscribe(new_config, new_keys, http, valid_from=now, signed_by=(config.key_id, keys))
     if any(a["status_code"] != 200 for a in answers):
         raise RotationError(f"the directory refused the new key {new_key_id}: {answers}; the node still signs with "
                             f"{config.key_id} (the new key's files are in {folder})")

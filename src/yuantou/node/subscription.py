@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import httpx
 
 from yuantou.node.config import NodeConfig
-from yuantou.protocol import challenge
+from yuantou.protocol import challenge, json_guard
 from yuantou.protocol import envelope as env
 from yuantou.protocol.keys import KeyPair, load_encryption_public, load_signing_public
-from yuantou.protocol.signing import SignatureError, check_times, parse_signature_header, verify
+from yuantou.protocol.signing import SignatureError, check_times, parse_signature_header, sign, verify
 
 
 async def directory_info(http: httpx.AsyncClient, directory_url: str) -> dict:
@@ -24,9 +25,12 @@ def _iso(when: datetime) -> str:
 
 
 async def subscribe(config: NodeConfig, keys: KeyPair, http: httpx.AsyncClient, days: int = 365,
-                    valid_from: datetime | None = None, valid_until: datetime | None = None) -> list[dict]:
+                    valid_from: datetime | None = None, valid_until: datetime | None = None,
+                    signed_by: tuple[str, KeyPair] | None = None) -> list[dict]:
     """Subscribe ``config.key_id`` in every role the node has (valid from now for ``days``, unless given);
-    returns the registry's answers."""
+    returns the registry's answers. A new subscriber signs with the key it registers; a registered one signs a
+    new key with a key the directory already lists for it (``signed_by``: that key's id and keys)."""
+    signer_key_id, signer = signed_by or (config.key_id, keys)
     answers = []
     now = datetime.now(timezone.utc)
     valid_from = valid_from or now
@@ -41,32 +45,36 @@ async def subscribe(config: NodeConfig, keys: KeyPair, http: httpx.AsyncClient, 
             "nonce": env.new_id(),
         }
         body = env.dumps(payload)
-        from yuantou.protocol.signing import sign
-
         resp = await http.post(config.directory_url + "/subscribe", content=body, timeout=30, headers={
             "Content-Type": "application/json",
-            "Authorization": sign(body, keys.signing, config.subscriber_id, config.key_id)})
-        answers.append({"type": beckn_type, "status_code": resp.status_code, **resp.json()})
+            "Authorization": sign(body, signer.signing, config.subscriber_id, signer_key_id)})
+        try:
+            answer = resp.json()
+        except ValueError:
+            answer = {"error": {"message": resp.text[:300]}}
+        answers.append({"type": beckn_type, "status_code": resp.status_code,
+                        **(answer if isinstance(answer, dict) else {"answer": answer})})
     return answers
 
 
 async def answer_challenge(body: bytes, authorization: str | None, keys: KeyPair, http: httpx.AsyncClient,
                            directory_url: str, skew: int) -> tuple[int, dict]:
     """Check that the registry signed the challenge, then decrypt it."""
-    info = await directory_info(http, directory_url)
+    try:
+        info = await directory_info(http, directory_url)
+    except (httpx.HTTPError, ValueError):
+        return 503, {"error": "this node's directory cannot be reached to check the challenge's signature"}
     try:
         header = parse_signature_header(authorization)
-        check_times(header, __import__("time").time(), skew)
+        check_times(header, time.time(), skew)
         if header.subscriber_id != info["subscriber_id"]:
             raise SignatureError("on_subscribe not signed by this node's directory")
         verify(body, header, load_signing_public(info["signing_public_key"]))
     except SignatureError as exc:
         return 401, {"error": str(exc)}
-    import json
-
-    data = json.loads(body)
     try:
+        data = json_guard.loads(body)
         answer = challenge.decrypt(data["challenge"], keys.encryption, load_encryption_public(info["encr_public_key"]))
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, TypeError) as exc:
         return 400, {"error": f"cannot decrypt challenge: {exc}"}
     return 200, {"answer": answer}

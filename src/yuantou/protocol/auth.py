@@ -23,12 +23,13 @@ class KeyResolver(Protocol):
     async def key(self, subscriber_id: str, key_id: str) -> SubscriberKey | None: ...
 
 
-@dataclass(frozen=True)
 class AuthFailure(Exception):
-    """Why authentication failed and which challenge header answers it."""
+    """Why authentication failed and which challenge header answers it (``WWW-Authenticate`` or
+    ``Proxy-Authenticate``). A plain exception: a frozen dataclass cannot be raised through a ``with``."""
 
-    reason: str
-    challenge_header: str  # "WWW-Authenticate" or "Proxy-Authenticate"
+    def __init__(self, reason: str, challenge_header: str) -> None:
+        super().__init__(reason, challenge_header)
+        self.reason, self.challenge_header = reason, challenge_header
 
     def challenge(self, realm: str) -> dict[str, str]:
         return {self.challenge_header: f'Signature realm="{realm}",headers="{SIGNED_HEADERS}"'}
@@ -43,7 +44,7 @@ class Authenticated:
 
 
 async def _check(
-    body: bytes, value: str | None, keys: KeyResolver, skew: int, challenge_header: str, now: float
+    body: bytes, value: str | None, keys: KeyResolver, skew: int, challenge_header: str, now: float, backdating: int
 ) -> tuple[SignatureHeader, SubscriberKey]:
     try:
         header = parse_signature_header(value)
@@ -53,7 +54,9 @@ async def _check(
     key = await keys.key(header.subscriber_id, header.unique_key_id)
     if key is None:
         raise AuthFailure(f"no valid key {header.key_id!r} in the registry", challenge_header)
-    if header.created < key.valid_from - skew or header.created > key.valid_until + skew:
+    # other stacks sign with ``created`` a minute in the past (beckn/protocol-server does), so a key's first
+    # minute would refuse them: ``created`` may precede ``valid_from`` by ``backdating``; ``expires`` stays strict
+    if header.created < key.valid_from - max(skew, backdating) or header.created > key.valid_until + skew:
         raise AuthFailure("signature made outside the key's validity period", challenge_header)
     try:
         verify(body, header, key.public_key)
@@ -68,6 +71,7 @@ async def authenticate(
     keys: KeyResolver,
     *,
     skew: int = 5,
+    backdating: int = 120,
     require_gateway: bool = False,
     now: float | None = None,
 ) -> Authenticated:
@@ -76,8 +80,10 @@ async def authenticate(
     gateway_value = headers.get(GATEWAY_AUTHORIZATION)
     gateway = gateway_key = None
     if gateway_value or require_gateway:
-        gateway, gateway_key = await _check(body, gateway_value, keys, skew, "Proxy-Authenticate", now)
+        gateway, gateway_key = await _check(body, gateway_value, keys, skew, "Proxy-Authenticate", now,
+                                            backdating)
         if gateway_key.type and gateway_key.type != "BG":
             raise AuthFailure("X-Gateway-Authorization signed by a non-gateway", "Proxy-Authenticate")
-    signer, signer_key = await _check(body, headers.get(AUTHORIZATION), keys, skew, "WWW-Authenticate", now)
+    signer, signer_key = await _check(body, headers.get(AUTHORIZATION), keys, skew, "WWW-Authenticate", now,
+                                        backdating)
     return Authenticated(signer, signer_key, gateway, gateway_key)

@@ -31,13 +31,24 @@ CANCELLATION_NOT_POSSIBLE = "50001"
 UPDATION_NOT_POSSIBLE = "50002"
 
 
-@dataclass(frozen=True)
 class BecknError(Exception):
-    """A refusal with its BECKN-005 code, the JSON paths at fault and a human message."""
+    """A refusal with its BECKN-005 code, the JSON paths at fault and a human message.
 
-    code: str
-    message: str
-    paths: str | None = None
+    A plain exception, not a frozen dataclass: raising one through a context manager sets its
+    ``__traceback__``, which a frozen dataclass refuses (a refusal then became a 500)."""
+
+    def __init__(self, code: str, message: str, paths: str | None = None) -> None:
+        super().__init__(code, message, paths)
+        self.code, self.message, self.paths = code, message, paths
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BecknError) and (self.code, self.message, self.paths) == (
+            other.code, other.message, other.paths)
+
+    __hash__ = Exception.__hash__
+
+    def __repr__(self) -> str:
+        return f"BecknError({self.code!r}, {self.message!r}, {self.paths!r})"
 
     def as_dict(self) -> dict[str, str]:
         out = {"code": self.code, "message": self.message}

@@ -30,11 +30,13 @@ def _ts(text: str | None, default: float) -> float:
 
 
 def parse_subscription(entry: dict) -> SubscriberKey:
+    """One ``/lookup`` entry, as Beckn's registry spec names its fields (``url``, ``key_id``) or as ONDC-style
+    registries do (``subscriber_url``, ``ukId``)."""
     return SubscriberKey(
         subscriber_id=entry["subscriber_id"],
-        key_id=entry.get("key_id") or "",
+        key_id=entry.get("key_id") or entry.get("ukId") or "",
         type=entry.get("type", ""),
-        url=entry.get("url", ""),
+        url=entry.get("url") or entry.get("subscriber_url") or "",
         public_key=load_signing_public(entry["signing_public_key"]),
         valid_from=_ts(entry.get("valid_from"), 0.0),
         valid_until=_ts(entry.get("valid_until"), float("inf")),
@@ -48,8 +50,8 @@ def first_valid(entries: list[dict], now: float) -> SubscriberKey | None:
             continue
         try:
             key = parse_subscription(entry)
-        except (KeyError, KeyError_):
-            continue
+        except (KeyError, KeyError_, TypeError, ValueError, AttributeError):
+            continue  # an entry this client cannot read is not a key
         if key.valid_from <= now <= key.valid_until:
             return key
     return None
