@@ -18,7 +18,6 @@ from dashboard_scene import start_scene  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from yuantou.localnet import LocalNetwork  # noqa: E402
-from yuantou.web.auth import COOKIE, session_value  # noqa: E402
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -26,7 +25,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 
 def shoot(browser, proc, path: str, out: Path, wait_for: str, width: int = 1400) -> None:  # noqa: ANN001
     context = browser.new_context(viewport={"width": width, "height": 900}, device_scale_factor=1)
-    context.add_cookies([{"name": COOKIE, "value": session_value(proc.token), "url": proc.url}])
+    context.add_cookies([proc.login_cookie()])
     page = context.new_page()
     page.goto(proc.url + path)
     page.wait_for_selector(wait_for, timeout=30_000)

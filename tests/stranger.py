@@ -91,6 +91,26 @@ def post(url: str, body: bytes, headers: dict[str, str] | None = None, timeout: 
         conn.close()
 
 
+def post_streamed(url: str, headers: dict[str, str], parts: list[bytes], chunked: bool = False,
+                  timeout: float = 30) -> int:
+    """Send the request line and headers, then ``parts`` (as chunks if ``chunked``) over a raw socket, and return
+    the status the server answers with, even if it answers before the body is all sent (as a limit should)."""
+    address = urlsplit(url)
+    with socket.create_connection((address.hostname, address.port), timeout=timeout) as sock:
+        head = [f"POST {address.path} HTTP/1.1", f"Host: {address.hostname}:{address.port}",
+                "Content-Type: application/json"] + [f"{k}: {v}" for k, v in headers.items()]
+        if chunked:
+            head.append("Transfer-Encoding: chunked")
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        try:
+            for part in parts:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(part), part) if chunked else part)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server has answered and hung up: read what it said
+        status_line = sock.makefile("rb").readline().decode()
+    return int(status_line.split()[1])
+
+
 def get(url: str, headers: dict[str, str] | None = None, timeout: float = 30) -> Answer:
     return post(url, b"", headers, timeout, method="GET")
 

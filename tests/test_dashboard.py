@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from yuantou.localnet import LocalNetwork
-from yuantou.web.auth import COOKIE, session_value
 
 from conftest import storage
 from dashboard_scene import start_scene
@@ -43,7 +42,7 @@ def browser():
 def logged_in(browser, proc):  # noqa: ANN001, ANN201
     """A page whose context holds the session cookie the login form would set."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies([{"name": COOKIE, "value": session_value(proc.token), "url": proc.url}])
+    context.add_cookies([proc.login_cookie()])
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -155,7 +154,7 @@ def test_directory_lists_subscribers_with_key_validity(browser, scene):
 def test_dashboard_works_offline_on_a_phone(browser, scene):
     """Every script comes from the node (nothing from a CDN), and the page fits a phone's width."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-    context.add_cookies([{"name": COOKIE, "value": session_value(scene.organiser.token), "url": scene.organiser.url}])
+    context.add_cookies([scene.organiser.login_cookie()])
     page = context.new_page()
     outside: list[str] = []
     page.on("request", lambda r: None if r.url.startswith(scene.organiser.url) else outside.append(r.url))

@@ -220,7 +220,8 @@ def test_missing_bad_expired_and_unknown_signatures_get_401(network, peer):
     url, body = _signed_search(peer, network)
     r = httpx.post(url, content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 401 and "WWW-Authenticate" in r.headers and ack_status(r) == "NACK"
-    r = post_signed(url, body + b" ", peer, extra_headers={})  # signature over other bytes
+    _, spaced = _signed_search(peer, network)
+    r = post_signed(url, spaced + b" ", peer, extra_headers={})  # signature over other bytes
     assert r.status_code == 200  # trailing space is part of what was signed: fine
     good = post_signed(url, body, peer).request.headers["Authorization"]
     r = httpx.post(url, content=body[:-1] + b" }",

@@ -101,7 +101,8 @@ def directory_serve(
                                  dashboard_token=token, subscribes_per_minute=subscribes_per_minute,
                                  max_body_bytes=max_body)
     ensure_self_registered(database, keys, settings)
-    uvicorn.run(create_directory_app(database, keys, settings), host=host, port=port, log_level="warning")
+    uvicorn.run(create_directory_app(database, keys, settings), host=host, port=port, log_level="warning",
+                timeout_graceful_shutdown=5)
 
 
 @directory_app.command("add")
@@ -192,6 +193,30 @@ def node_serve(config: Path = typer.Option(..., "--config", help="the node's TOM
     serve(config, cfg, keys)
 
 
+@node_app.command("import-catalog")
+def node_import_catalog(config: Path = typer.Option(..., "--config", help="the producer node's TOML file"),
+                        replace: bool = typer.Option(False, "--replace", help="also drop items the file no longer "
+                                                                              "lists (default: keep them)")) -> None:
+    """Read the catalog file into the store again (a running node offers it at once). A window's capacity in
+    the file is what it holds in all: what live orders already took of it stays taken."""
+    from yuantou.node.catalog_store import replace_catalog, upsert_items
+    from yuantou.store.db import Database
+
+    cfg, _, catalog = _load_node(config)
+    if catalog is None:
+        fail(f"{config}: not a producer node (roles: {', '.join(cfg.roles)})")
+    database = Database(cfg.database_url)
+    try:
+        database.migrate()
+        database.transaction(lambda c: (replace_catalog if replace else upsert_items)(c, catalog))
+    except Exception as exc:  # a database that cannot be reached or migrated
+        fail(f"{cfg.database_url}: {exc}")
+    finally:
+        database.close()
+    console.print(f"{len(catalog)} items read from {cfg.catalog_file} into {cfg.subscriber_id}'s catalog"
+                  + (" (items not in the file dropped)" if replace else ""))
+
+
 def _ledger_keys(cfg, subscribers: set[str]):  # noqa: ANN001, ANN202
     """Every key the subscribers have registered in the node's directory, with their validity periods."""
     import asyncio
@@ -203,7 +228,7 @@ def _ledger_keys(cfg, subscribers: set[str]):  # noqa: ANN001, ANN202
 
     async def keys():  # noqa: ANN202
         async with httpx.AsyncClient() as http:
-            return await key_history(RegistryClient(cfg.directory_url, http), subscribers)
+            return await key_history(RegistryClient(cfg.directory_url, http), subscribers, *cfg.signature_slack)
 
     return asyncio.run(keys())
 

@@ -95,6 +95,14 @@ class Proc:
     keys: KeyPair | None = None
     token: str = ""  # the node's api_token: its dashboard login and business API bearer token
 
+    def login_cookie(self) -> dict[str, str]:
+        """The session cookie this process's login form sets (name, value, url), for a browser to carry."""
+        resp = httpx.post(self.url + "/login", data={"secret": self.token, "next": "/dashboard"}, timeout=10)
+        if resp.status_code != 303 or not resp.cookies:
+            raise RuntimeError(f"{self.name}: login refused ({resp.status_code})")
+        name, value = next(iter(resp.cookies.items()))
+        return {"name": name, "value": value, "url": self.url}
+
     def client(self, prefix: str = "/api", timeout: float = 10) -> httpx.Client:
         """An HTTP client of this process's business API (or ``prefix``), with its token."""
         return httpx.Client(base_url=self.url + prefix, timeout=timeout,

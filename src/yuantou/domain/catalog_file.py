@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from yuantou.domain.amounts import AmountError, bounded
 from yuantou.domain.catalog import CatalogItem, Window
 
 CSV_COLUMNS = ("item_id", "name", "category", "unit", "price", "currency", "window_id", "window_start", "window_end", "capacity")
@@ -19,10 +21,12 @@ class CatalogFileError(ValueError):
     pass
 
 
-def _timestamp(value: Any, where: str) -> str:
-    from datetime import datetime
+# the longest text each field may hold (what the store's columns hold)
+MOST = {"id": 128, "name": 500, "unit": 32, "currency": 8, "category": 128, "grade": 64, "window": 128}
 
-    if not isinstance(value, str):
+
+def _timestamp(value: Any, where: str) -> datetime:
+    if not isinstance(value, str) or len(value) > 40:
         raise CatalogFileError(f"{where}: expected an RFC 3339 date-time string")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -30,23 +34,33 @@ def _timestamp(value: Any, where: str) -> str:
         raise CatalogFileError(f"{where}: {value!r} is not an RFC 3339 date-time") from None
     if parsed.tzinfo is None:
         raise CatalogFileError(f"{where}: {value!r} has no time zone offset")
-    return value
+    if not 2000 <= parsed.year <= 2199:
+        raise CatalogFileError(f"{where}: {value!r} is not between the years 2000 and 2199")
+    return parsed
 
 
 def _number(value: Any, where: str, *, positive: bool = False) -> Decimal:
+    """A finite number within ``amounts.bounded`` (``1e999`` or ``inf`` would be stored as Infinity and sent to
+    every buyer in the catalog, which they refuse)."""
     try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise CatalogFileError(f"{where}: {value!r} is not a number") from None
-    if not number.is_finite() or number < 0 or (positive and number == 0):
-        raise CatalogFileError(f"{where}: {value!r} must be {'positive' if positive else 'zero or more'}")
-    return number
+        return bounded(value, positive=positive)
+    except AmountError as exc:
+        raise CatalogFileError(f"{where}: {exc}") from None
 
 
-def _text(value: Any, where: str) -> str:
+def _text(value: Any, where: str, most: int = MOST["name"]) -> str:
     if not isinstance(value, str) or not value.strip():
         raise CatalogFileError(f"{where}: must be a non-empty string")
+    if len(value.strip()) > most:
+        raise CatalogFileError(f"{where}: at most {most} characters")
     return value.strip()
+
+
+def _optional_text(value: Any, where: str, most: int, default: str = "") -> str:
+    text = default if value is None or value == "" else value
+    if not isinstance(text, str) or len(text) > most:
+        raise CatalogFileError(f"{where}: must be a string of at most {most} characters")
+    return text
 
 
 def items_from_records(records: list[dict[str, Any]], source: str) -> list[CatalogItem]:
@@ -57,7 +71,7 @@ def items_from_records(records: list[dict[str, Any]], source: str) -> list[Catal
         where = f"{source}: items[{i}]"
         if not isinstance(rec, dict):
             raise CatalogFileError(f"{where}: must be an object")
-        item_id = _text(rec.get("id"), f"{where}.id")
+        item_id = _text(rec.get("id"), f"{where}.id", MOST["id"])
         if item_id in seen:
             raise CatalogFileError(f"{where}.id: duplicate item id {item_id!r}")
         seen.add(item_id)
@@ -69,21 +83,19 @@ def items_from_records(records: list[dict[str, Any]], source: str) -> list[Catal
             ww = f"{where}.windows[{j}]"
             if not isinstance(w, dict):
                 raise CatalogFileError(f"{ww}: must be an object")
-            start = _timestamp(w.get("start"), f"{ww}.start")
-            end = _timestamp(w.get("end"), f"{ww}.end")
-            if end <= start:
+            if _timestamp(w.get("end"), f"{ww}.end") <= _timestamp(w.get("start"), f"{ww}.start"):
                 raise CatalogFileError(f"{ww}: end must be after start")
             capacity = float(_number(w.get("capacity", w.get("stock")), f"{ww}.capacity"))
-            windows.append(Window(_text(w.get("id"), f"{ww}.id"), start, end, capacity))
+            windows.append(Window(_text(w.get("id"), f"{ww}.id", MOST["window"]), w["start"], w["end"], capacity))
         price = _number(rec.get("price"), f"{where}.price")
         items.append(
             CatalogItem(
                 id=item_id,
                 name=_text(rec.get("name"), f"{where}.name"),
-                unit=_text(rec.get("unit"), f"{where}.unit"),
+                unit=_text(rec.get("unit"), f"{where}.unit", MOST["unit"]),
                 price=price,
-                currency=str(rec.get("currency") or "INR"),
-                category=str(rec.get("category") or ""),
+                currency=_optional_text(rec.get("currency"), f"{where}.currency", MOST["currency"], "INR"),
+                category=_optional_text(rec.get("category"), f"{where}.category", MOST["category"]),
                 windows=tuple(windows),
                 **_sales_terms(rec, where, price),
             )
@@ -93,7 +105,7 @@ def items_from_records(records: list[dict[str, Any]], source: str) -> list[Catal
 
 def _sales_terms(rec: dict[str, Any], where: str, list_price: Decimal) -> dict[str, Any]:
     """The optional pooled-buying terms of one item record."""
-    terms: dict[str, Any] = {"grade": str(rec.get("grade") or "")}
+    terms: dict[str, Any] = {"grade": _optional_text(rec.get("grade"), f"{where}.grade", MOST["grade"])}
     if rec.get("bulk_unit") not in (None, ""):
         terms["bulk_unit"] = _number(rec["bulk_unit"], f"{where}.bulk_unit", positive=True)
     if rec.get("moq") not in (None, ""):

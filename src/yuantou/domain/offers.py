@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from yuantou.domain.amounts import bounded
 from yuantou.domain.pooling import MINOR_UNITS, PriceTier, ProductSpec
 from yuantou.domain.sourcing import Offer
 
@@ -48,7 +49,10 @@ def _window_ranges(provider: dict[str, Any]) -> dict[str, tuple[float, float]]:
         for stop in f.get("stops") or []:
             span = (stop.get("time") or {}).get("range") or {}
             if span.get("start") and span.get("end"):
-                ranges[f["id"]] = (_epoch(span["start"]), _epoch(span["end"]))
+                try:
+                    ranges[f["id"]] = (_epoch(span["start"]), _epoch(span["end"]))
+                except (ValueError, TypeError, AttributeError, OverflowError):
+                    continue  # a window whose times cannot be read is no window
     return ranges
 
 
@@ -73,16 +77,16 @@ def offers_from_catalog(producer_id: str, catalog: dict[str, Any], spec: Product
             if not (spec.item_id == item["id"] if spec.item_id else offered.covers(spec)):
                 continue
             skip = lambda reason: skipped.append(Skipped(producer_id, item.get("id", "?"), reason))  # noqa: E731
-            try:
-                capacity_by_window = {k: Decimal(v) for k, v in tag_values(item, CAPACITY_TAG).items()}
-                price = Decimal(str((item.get("price") or {}).get("value")))
-                bulk = Decimal(terms.get("bulk_unit") or step)
-                moq = Decimal(terms.get("moq") or 0)
-                tier_rows = sorted((Decimal(code.split(":", 1)[1]), Decimal(v))
+            try:  # every number bounded before it becomes steps or minor units (a peer's catalog is a stranger's)
+                capacity_by_window = {k: bounded(v) for k, v in tag_values(item, CAPACITY_TAG).items()}
+                price = bounded((item.get("price") or {}).get("value"), positive=True)
+                bulk = bounded(terms.get("bulk_unit") or step, positive=True)
+                moq = bounded(terms.get("moq") or 0)
+                tier_rows = sorted((bounded(code.split(":", 1)[1], positive=True), bounded(v, positive=True))
                                    for code, v in terms.items() if code and code.startswith("tier:"))
-                fixed = Decimal(terms.get("delivery_fixed") or 0)
-                per_unit = Decimal(terms.get("delivery_per_unit") or 0)
-            except (InvalidOperation, TypeError, ValueError):
+                fixed = bounded(terms.get("delivery_fixed") or 0)
+                per_unit = bounded(terms.get("delivery_per_unit") or 0)
+            except (InvalidOperation, TypeError, ValueError, AttributeError):
                 skip("unreadable price, capacity or pooling terms")
                 continue
             usable = [w for w, (start, end) in windows.items()

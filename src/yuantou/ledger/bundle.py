@@ -17,6 +17,9 @@ from yuantou.protocol.keys import load_signing_public
 FORMAT = "yuantou-ledger-bundle/1"
 
 
+MAX_SLACK = 3600  # a bundle cannot claim signatures may fall further outside their keys' periods than a node allows
+
+
 class BundleError(ValueError):
     """A bundle that cannot be read; the text names the field."""
 
@@ -38,6 +41,7 @@ def export_bundle(node: str, transaction_id: str, entries: list[Entry], checkpoi
                         for c in checkpoints if c.transaction_id == transaction_id],
         "keys": [{"key_id": r.key_id, "public_key": base64.b64encode(r.public_key).decode(), "valid_from": r.valid_from,
                   "valid_until": r.valid_until} for records in keys.records.values() for r in records],
+        "signature_slack": {"early": keys.early, "late": keys.late},
     }
 
 
@@ -61,7 +65,9 @@ def read_bundle(doc: Any) -> tuple[list[Entry], list[Checkpoint], KeyHistory]:
             where = f"checkpoints[{i}]"
             checkpoints.append(Checkpoint(c["signer"], tuple(sorted(c["parties"])), c["transaction_id"],  # type: ignore[arg-type]
                                           tuple(c["messages"]), int(c["signed_at"]), c["signature"]))
-        keys = KeyHistory()
+        where = "signature_slack"
+        slack = doc.get("signature_slack") or {}
+        keys = KeyHistory(early=min(int(slack.get("early", 0)), MAX_SLACK), late=min(int(slack.get("late", 0)), MAX_SLACK))
         for i, k in enumerate(doc["keys"]):
             where = f"keys[{i}]"
             keys.add(KeyRecord(k["key_id"], load_signing_public(k["public_key"]), int(k["valid_from"]),

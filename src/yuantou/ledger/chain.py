@@ -173,6 +173,10 @@ class KeyHistory:
 
     records: dict[str, list[KeyRecord]] = field(default_factory=dict)
     secrets: dict[bytes, bytes] = field(default_factory=dict)  # public key → libsodium secret key
+    # how far a sender's signature may say it was made before its key's period began (other stacks back-date
+    # ``created``) and after it ended (clock skew): what the node took on arrival, ``ledger verify`` takes too
+    early: int = 0
+    late: int = 0
 
     def add(self, record: KeyRecord) -> None:
         self.records.setdefault(record.key_id, []).append(record)
@@ -195,8 +199,20 @@ class KeyHistory:
         return signed_by(key, signature_b64, text)
 
     def at(self, key_id: str, when: int) -> bytes | None:
+        """The key ``key_id`` named at ``when`` (receipts and checkpoints: signed by a node at its own time)."""
         for record in self.records.get(key_id, ()):
             if record.valid_from <= when <= record.valid_until:
+                return record.public_key
+        return None
+
+    def at_sent(self, key_id: str, created: int) -> bytes | None:
+        """The key a sender's ``Authorization`` names, with the slack the receiving node allowed (``early``,
+        ``late``); a key in its period exactly is preferred."""
+        exact = self.at(key_id, created)
+        if exact is not None or not (self.early or self.late):
+            return exact
+        for record in self.records.get(key_id, ()):
+            if record.valid_from - self.early <= created <= record.valid_until + self.late:
                 return record.public_key
         return None
 

@@ -29,9 +29,11 @@ def parties(chain: Iterable[Entry], checkpoints: Iterable[Checkpoint] = ()) -> s
     return found
 
 
-async def key_history(registry: RegistryClient, subscribers: Iterable[str]) -> KeyHistory:
-    """Every key each subscriber has registered (rotated-out ones too), with the period it was valid for."""
-    history = KeyHistory()
+async def key_history(registry: RegistryClient, subscribers: Iterable[str], early: int = 0,
+                      late: int = 0) -> KeyHistory:
+    """Every key each subscriber has registered (rotated-out ones too), with the period it was valid for;
+    ``early``, ``late``: the slack senders' signatures had on arrival (``KeyHistory``)."""
+    history = KeyHistory(early=early, late=late)
     ordered = sorted(subscribers)
     gate = asyncio.Semaphore(LOOKUPS_AT_ONCE)
 
@@ -49,7 +51,7 @@ async def key_history(registry: RegistryClient, subscribers: Iterable[str]) -> K
                 continue  # a key whose owner never proved it holds it signs for nothing
             try:
                 key = parse_subscription(entry)
-            except (KeyError, KeyError_):
+            except (KeyError, KeyError_, TypeError, ValueError, AttributeError):
                 continue
             key_id = f"{subscriber}|{key.key_id}|{ALGORITHM}"
             if (key_id, key.valid_from, key.valid_until) in seen:

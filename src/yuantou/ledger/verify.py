@@ -47,7 +47,7 @@ def _entry_problem(entry: Entry, digest: str, context: dict, keys: KeyHistory) -
         header = parse_signature_header(entry.authorization)
     except SignatureError as e:
         return f"its Authorization header does not parse ({e})"
-    key = keys.at(header.key_id, header.created)
+    key = keys.at_sent(header.key_id, header.created)
     if key is None:
         return f"no key {header.key_id} was valid at {header.created}"
     if not keys.signs(key, header.signature, signing_string(header.created, header.expires, digest).encode()):

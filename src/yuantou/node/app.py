@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
@@ -19,50 +21,55 @@ from yuantou.domain.catalog_file import CatalogFileError, items_from_records
 from yuantou.node import producer as producer_logic
 from yuantou.node.buyer import select_message
 from yuantou.node.c2m_api import c2m_router
+from yuantou.node.inputs import Id, Input, MessageId, Quantity, ShortText, SubscriberId, Text
 from yuantou.node.catalog_store import catalog_json, read_catalog, upsert_items
 from yuantou.node.pool_api import JoinFastPath, pool_router
 from yuantou.node.service import Node, OutgoingInvalid
 from yuantou.node.subscription import answer_challenge
+from yuantou.protocol import envelope as env
 from yuantou.protocol.envelope import BecknError
+from yuantou.protocol.json_guard import finite
+from yuantou.protocol.limits import PathLimit, RequestLimits
 from yuantou.store.tables import inbox, orders, outbox
 from yuantou.web.auth import bearer_valid
 from yuantou.web.ledger_state import LedgerWatch, ledger_counts
 from yuantou.web.node_pages import mount_dashboard
 
 
-class SearchIn(BaseModel):
-    query: str = Field("", description="text to match against item names and ids")
-    category: str | None = None
-    bpp_id: str | None = Field(None, description="ask one producer directly instead of through the gateway")
+class SearchIn(Input):
+    query: Text = Field("", description="text to match against item names and ids")
+    category: ShortText | None = None
+    bpp_id: SubscriberId | None = Field(None, description="ask one producer directly instead of through the gateway")
 
 
-class LineIn(BaseModel):
-    id: str
-    quantity: float = Field(gt=0)
-    unit: str = "unit"
+class LineIn(Input):
+    id: Id
+    quantity: Quantity
+    unit: ShortText = "unit"
 
 
-class OrderIn(BaseModel):
-    transaction_id: str
-    bpp_id: str
-    provider_id: str
-    items: list[LineIn] = Field(min_length=1)
-    window_id: str | None = None
-    delivery_gps: str | None = None
+class OrderIn(Input):
+    transaction_id: MessageId
+    bpp_id: SubscriberId
+    provider_id: Id
+    items: list[LineIn] = Field(min_length=1, max_length=500)
+    window_id: Id | None = None
+    delivery_gps: ShortText | None = None
     billing: dict[str, Any] | None = None
 
 
-class ConfirmIn(BaseModel):
-    transaction_id: str
-    bpp_id: str
+class ConfirmIn(Input):
+    transaction_id: MessageId
+    bpp_id: SubscriberId
 
 
-class CancelIn(BaseModel):
-    reason: str = "cancelled by buyer"
+class CancelIn(Input):
+    reason: Text = "cancelled by buyer"
+    reason_id: ShortText | None = Field(None, description="the network's cancellation reason code, if it has one")
 
 
-class FulfillmentIn(BaseModel):
-    state: str = Field(description="Accepted, Packed, Shipped, Delivered or Refused")
+class FulfillmentIn(Input):
+    state: ShortText = Field(description="Accepted, Packed, Shipped, Delivered or Refused")
 
 
 def _callbacks(conn: Connection, **where: str) -> list[dict]:
@@ -159,8 +166,10 @@ def create_app(node: Node) -> FastAPI:
         return data
 
     @api.get("/messages/{message_id}", tags=["node"], summary="callbacks received for one of our requests")
-    async def messages(message_id: str, wait: float = 0, count: int = 1) -> list[dict]:
-        deadline = time.monotonic() + min(wait, 60)
+    async def messages(message_id: str, wait: float = Query(0, ge=0, le=60, allow_inf_nan=False,
+                                                           description="seconds to wait for them (at most 60)"),
+                       count: int = Query(1, ge=1, le=1000)) -> list[dict]:
+        deadline = time.monotonic() + wait
         while True:
             found = await node.db.run(lambda c: _callbacks(c, message_id=message_id))
             if len(found) >= count or time.monotonic() >= deadline:
@@ -244,7 +253,10 @@ def create_app(node: Node) -> FastAPI:
 
         @api.post("/orders/{order_id}/cancel", tags=["buyer"])
         async def cancel(order_id: str, body: CancelIn) -> dict:
-            return await order_action("cancel", order_id, {"order_id": order_id, "descriptor": {"name": body.reason}})
+            message = {"order_id": order_id, "descriptor": {"name": body.reason}}
+            if body.reason_id:
+                message["cancellation_reason_id"] = body.reason_id
+            return await order_action("cancel", order_id, message)
 
     if config.is_producer:
         api.include_router(c2m_router(node))
@@ -266,15 +278,28 @@ def create_app(node: Node) -> FastAPI:
         @api.post("/orders/{order_id}/fulfillment", tags=["producer"], summary="accept, progress or refuse an order")
         async def fulfillment(order_id: str, body: FulfillmentIn) -> dict:
             try:
-                order = await node.db.run(lambda c: producer_logic.advance_fulfillment(c, order_id, body.state))
-                row = await node.db.run(lambda c: c.execute(select(orders).where(orders.c.order_id == order_id)).mappings().first())
-                ctx = await node.send_unsolicited_status(order, row["counterparty_id"], row["transaction_id"])
+                order, context = await node.db.run(lambda c: node.advance_order(c, order_id, body.state))
             except BecknError as exc:
-                raise HTTPException(404 if exc.code == "30010" else 409, exc.message) from None
-            return {"order": order, "message_id": ctx["message_id"]}
+                status = 404 if exc.code == env.ORDER_NOT_FOUND else 422 if exc.code == env.INVALID_REQUEST else 409
+                raise HTTPException(status, exc.message) from None
+            node.outbox.wake()
+            return {"order": order, "message_id": context["message_id"]}
 
     app.include_router(api)
     mount_dashboard(app, node)
+
+    # outermost: no handler (nor the join fast path) reads a body over its limit or nested too deep
+    app.add_middleware(RequestLimits, limits=[PathLimit("/api", config.max_api_body_bytes, api=True),
+                                              PathLimit("/dashboard", 64 << 10, api=True),
+                                              PathLimit("/login", 4 << 10, api=True)],
+                       default=PathLimit("/", config.max_body_bytes))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_input(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's 422, but written so that any input can be echoed: an infinite number in a body made its own
+        handler fail with a 500 ("Out of range float values are not JSON compliant")."""
+        return JSONResponse({"detail": finite(jsonable_encoder(exc.errors(), custom_encoder={
+            bytes: lambda b: b.decode("utf-8", "replace")[:200]}))}, status_code=422)
 
     @app.exception_handler(OutgoingInvalid)
     async def outgoing_invalid(_: Request, exc: OutgoingInvalid) -> JSONResponse:

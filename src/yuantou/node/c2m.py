@@ -23,9 +23,18 @@ from sqlalchemy.engine import Connection
 
 from yuantou.domain.twin import ConfirmedOrder, ForecastDemand, Twin
 from yuantou.domain.twin_files import twin_from_json, twin_to_json
+from yuantou.protocol.json_guard import finite
 from yuantou.store.tables import c2m_runs, capacity_windows, catalog_items, demand_history, inbox, orders
 
 CLOSED_STATES = ("Cancelled", "Refused")
+HISTORY_YEARS = 20  # how far back imported history and demand series may reach
+FUTURE_DAYS = 400  # how far ahead a demand series may be asked to run
+
+
+def day_bounds(today: date) -> tuple[date, date]:
+    """The first and last day a demand series may hold: one request must never make a node build centuries of
+    zeros (about 40 bytes a series-day)."""
+    return today - timedelta(days=366 * HISTORY_YEARS), today + timedelta(days=FUTURE_DAYS)
 
 
 def _instant(stamp: str | None) -> datetime | None:
@@ -113,23 +122,33 @@ def open_requests(conn: Connection) -> list[tuple[str, str, float, date]]:
     return out
 
 
-def demand_series(conn: Connection, until: date) -> tuple[dict[str, np.ndarray], date | None]:
-    """Daily quantities per ``product/region`` up to the day before ``until``: sales plus imported history,
-    on one calendar (the earliest day of any series), zeros where nothing sold."""
-    totals: dict[tuple[str, str], dict[date, float]] = defaultdict(lambda: defaultdict(float))
+Totals = dict[tuple[str, str], dict[date, float]]
+
+
+def demand_totals(conn: Connection, until: date, since: date | None = None) -> Totals:
+    """Quantities per (product, region) and day, before ``until`` and not before ``since`` nor ``day_bounds``:
+    sales plus imported history, sparse (only days with something)."""
+    earliest, _ = day_bounds(datetime.now(timezone.utc).date())
+    since = max(since or earliest, earliest)
+    totals: Totals = defaultdict(lambda: defaultdict(float))
     for o in confirmed_orders(conn):
-        if o.due < until:
+        if since <= o.due < until:
             totals[(o.product, o.region)][o.due] += o.quantity
-    for row in conn.execute(select(demand_history)):
-        day = date.fromisoformat(row.day)
-        if day < until:
-            totals[(row.product, row.region)][day] += row.quantity
+    for row in conn.execute(select(demand_history).where(demand_history.c.day >= since.isoformat(),
+                                                         demand_history.c.day < until.isoformat())):
+        totals[(row.product, row.region)][date.fromisoformat(row.day)] += row.quantity
+    return totals
+
+
+def series_of(totals: Totals, until: date, ids: slice | None = None) -> tuple[dict[str, np.ndarray], date | None]:
+    """Daily series per ``product/region`` on one calendar (from the earliest day of any series up to the day
+    before ``until``), zeros where nothing sold; ``ids``: only that slice of the series in id order (a page)."""
     if not totals:
         return {}, None
     first = min(min(days) for days in totals.values())
     length = (until - first).days
     series = {}
-    for (product, region), days in sorted(totals.items()):
+    for (product, region), days in sorted(totals.items())[ids or slice(None)]:
         values = np.zeros(length)
         for day, quantity in days.items():
             values[(day - first).days] += quantity
@@ -137,8 +156,14 @@ def demand_series(conn: Connection, until: date) -> tuple[dict[str, np.ndarray],
     return series, first
 
 
+def demand_series(conn: Connection, until: date, since: date | None = None) -> tuple[dict[str, np.ndarray], date | None]:
+    """Every product/region's daily demand up to the day before ``until`` (``demand_totals``, ``series_of``)."""
+    return series_of(demand_totals(conn, until, since), until)
+
+
 def import_history(conn: Connection, rows: list[tuple[str, str, date, float]]) -> int:
-    """Replace imported history for the (product, region, day) cells given."""
+    """Replace imported history for the (product, region, day) cells given (days within ``day_bounds``, checked
+    by the caller)."""
     for product, region, day, quantity in rows:
         conn.execute(delete(demand_history).where(demand_history.c.product == product,
                                                   demand_history.c.region == region,
@@ -154,8 +179,9 @@ def save_run(conn: Connection, kind: str, status: str, summary: dict[str, Any], 
              run_id: str | None = None) -> str:
     run_id = run_id or f"{kind}-{uuid.uuid4().hex[:12]}"
     conn.execute(delete(c2m_runs).where(c2m_runs.c.run_id == run_id))
-    conn.execute(c2m_runs.insert().values(run_id=run_id, kind=kind, status=status, created_at=time.time(),
-                                          summary=json.dumps(summary), body=json.dumps(body)))
+    conn.execute(c2m_runs.insert().values(  # never Infinity in a stored run: pages and peers could not read it
+        run_id=run_id, kind=kind, status=status, created_at=time.time(),
+        summary=json.dumps(finite(summary), allow_nan=False), body=json.dumps(finite(body), allow_nan=False)))
     return run_id
 
 
@@ -191,11 +217,13 @@ def forecast_records(run: dict[str, Any], extra: list[tuple[str, str, float, dat
             bump = added.pop((product, region, day), 0.0)
             quantiles = [(0.5, s["mean"][k] + bump)]
             if "quantiles" in s:  # the forecaster's own quantiles (its intervals may start at zero instead)
-                quantiles += [(float(p), values[k] + bump) for p, values in s["quantiles"].items()]
+                quantiles += [(float(p), values[k] + bump) for p, values in s["quantiles"].items()
+                              if values[k] is not None]  # None: too little history to bound that quantile
             else:  # a run stored before quantiles were: its intervals are central
                 for level in run["levels"]:
-                    quantiles += [((1 - level / 100) / 2, s["lo"][str(level)][k] + bump),
-                                  ((1 + level / 100) / 2, s["hi"][str(level)][k] + bump)]
+                    quantiles += [(p, bound[k] + bump) for p, bound in (
+                        ((1 - level / 100) / 2, s["lo"][str(level)]), ((1 + level / 100) / 2, s["hi"][str(level)]))
+                        if bound[k] is not None]
             out.append(ForecastDemand(product, region, date.fromisoformat(day), s["mean"][k] + bump,
                                       tuple(sorted(quantiles))))
     return out

@@ -11,39 +11,54 @@ import asyncio
 import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import Field
 
 from yuantou.domain.twin import TwinError
 from yuantou.domain.twin_files import twin_from_json, twin_to_json
 from yuantou.node import c2m
+from yuantou.node.inputs import Count, Id, Input
 
 SECTIONS = {"resources": "id", "products": "id", "stock": "id", "lanes": "region"}
 SHORT_HISTORY_MODEL = "Empirical"  # too little history to choose a model: recent days' mean and quantiles
 
 
-class HistoryRow(BaseModel):
-    product: str
-    region: str
+class HistoryRow(Input):
+    product: Id
+    region: Annotated[str, Field(min_length=1, max_length=255)]
     day: date
-    quantity: float = Field(ge=0)
+    quantity: Count
 
 
-class ForecastRunIn(BaseModel):
+class ForecastRunIn(Input):
     horizon: int = Field(28, ge=1, le=366, description="days ahead")
-    levels: list[int] = Field([80, 95], description="interval levels in %")
+    levels: list[int] = Field([80, 95], max_length=10, description="interval levels in %")
     as_of: date | None = Field(None, description="forecast from this day on (default: today, UTC)")
     windows: int = Field(2, ge=1, le=10)
 
 
-class PlanRunIn(BaseModel):
+class PlanRunIn(Input):
     days: int = Field(28, ge=1, le=366)
     start: date | None = Field(None, description="first day (default: today, UTC)")
     publish: bool = Field(False, description="offer the plan's room for new orders as catalog capacity")
-    time_limit: float | None = Field(None, gt=0)
+    time_limit: float | None = Field(None, gt=0, le=3600)
+
+
+SERIES_PAGE = 100  # series per answer of GET /api/demand/series, unless asked otherwise (at most 1,000)
+SERIES_DAYS = 3660  # days per series at most in one answer
+
+
+def _within_bounds(day: date, what: str) -> date:
+    """``day``, or a 422 naming ``what`` when it lies outside what a demand series may hold."""
+    earliest, latest = c2m.day_bounds(_today())
+    if not earliest <= day <= latest:
+        raise HTTPException(422, f"{what}: {day.isoformat()} is outside {earliest.isoformat()}…{latest.isoformat()} "
+                                 f"(history reaches {c2m.HISTORY_YEARS} years back, series {c2m.FUTURE_DAYS} days ahead)")
+    return day
 
 
 def _today() -> date:
@@ -85,9 +100,12 @@ def forecast_series(series: dict[str, np.ndarray], first: date, body: ForecastRu
     models: dict[str, int] = {}
     for s in out:
         models[s["model"]] = models.get(s["model"], 0) + 1
+    # with little history a band's extreme quantile has no finite bound: stored as null, and named here
+    unbounded = sorted({s["id"] for s in out for band in (*s["lo"].values(), *s["hi"].values())
+                        if not np.all(np.isfinite(np.asarray(band, dtype=float)))})
     return {"series": out, "levels": list(settings.levels), "summary": {
         "series": len(out), "horizon": body.horizon, "from": dates[0] if dates else None, "models": models,
-        "history_days": len(next(iter(series.values()))) if series else 0}}
+        "history_days": len(next(iter(series.values()))) if series else 0, "unbounded_intervals": unbounded}}
 
 
 def c2m_router(node: Any) -> APIRouter:  # noqa: C901 (one router, many small endpoints)
@@ -152,15 +170,30 @@ def c2m_router(node: Any) -> APIRouter:  # noqa: C901 (one router, many small en
 
     @api.post("/demand/history", summary="import sales from before the node existed (replaces those cells)")
     async def import_history(rows: list[HistoryRow]) -> dict:
+        today = _today()
+        for i, row in enumerate(rows):
+            _within_bounds(row.day, f"request body[{i}].day")
+            if row.day > today + timedelta(days=1):
+                raise HTTPException(422, f"request body[{i}].day: {row.day.isoformat()} is in the future; history is "
+                                         "what was sold")
         count = await node.db.run(lambda c: c2m.import_history(
             c, [(r.product, r.region, r.day, r.quantity) for r in rows]))
         return {"imported": count}
 
-    @api.get("/demand/series", summary="daily demand per product/region from orders and imported history")
-    async def series(until: date | None = None) -> dict:
-        values, first = await node.db.run(lambda c: c2m.demand_series(c, until or _today()))
-        return {"from": first.isoformat() if first else None,
-                "series": {sid: v.tolist() for sid, v in values.items()}}
+    @api.get("/demand/series", summary="daily demand per product/region from orders and imported history (paged)")
+    async def series(until: date | None = None, days: int = Query(366, ge=1, le=SERIES_DAYS),
+                     offset: int = Query(0, ge=0, le=10**9), limit: int = Query(SERIES_PAGE, ge=1, le=1000)) -> dict:
+        end = _within_bounds(until or _today(), "until")
+
+        def page(conn):  # noqa: ANN001, ANN202
+            totals = c2m.demand_totals(conn, end, end - timedelta(days=days))
+            values, first = c2m.series_of(totals, end, slice(offset, offset + limit))
+            return values, first, len(totals)
+
+        values, first, total = await node.db.run(page)
+        following = offset + limit if offset + limit < total else None
+        return {"from": first.isoformat() if first else None, "until": end.isoformat(), "total_series": total,
+                "offset": offset, "next_offset": following, "series": {sid: v.tolist() for sid, v in values.items()}}
 
     def start_job(kind: str, work) -> dict:  # noqa: ANN001
         job_id = f"{kind}-{uuid.uuid4().hex[:10]}"
@@ -188,7 +221,7 @@ def c2m_router(node: Any) -> APIRouter:  # noqa: C901 (one router, many small en
     async def forecast_run(body: ForecastRunIn) -> dict:
         if any(not 0 < lv < 100 for lv in body.levels):
             raise HTTPException(422, "levels: each must be between 0 and 100 (a percentage)")
-        as_of = body.as_of or _today()
+        as_of = _within_bounds(body.as_of or _today(), "as_of")
         values, first = await node.db.run(lambda c: c2m.demand_series(c, as_of))
         if not values:
             raise HTTPException(409, "no demand yet: no confirmed orders and no imported history")
@@ -212,7 +245,7 @@ def c2m_router(node: Any) -> APIRouter:  # noqa: C901 (one router, many small en
         from yuantou.plan.solve import PlanInfeasible, solve
 
         twin = await twin_or_404()
-        start = body.start or _today()
+        start = _within_bounds(body.start or _today(), "start")
 
         def gather(conn):  # noqa: ANN001, ANN202
             forecast = c2m.latest_run(conn, "forecast")

@@ -10,16 +10,40 @@ from sqlalchemy.engine import Connection
 
 from yuantou.domain.catalog import CatalogItem, Window
 from yuantou.domain.offers import CAPACITY_TAG, POOLING_TAG  # the Yuantou profile's tag groups, read back there
-from yuantou.store.tables import capacity_windows, catalog_items
+from yuantou.store.tables import capacity_windows, catalog_items, orders
+
+
+def has_catalog(conn: Connection) -> bool:
+    """Whether the catalog was imported already: from then on the store, not the file, is the truth."""
+    return conn.execute(select(catalog_items.c.item_id).limit(1)).first() is not None
 
 
 def replace_catalog(conn: Connection, items: list[CatalogItem]) -> None:
+    """The catalog becomes exactly ``items`` (what orders already took of a window stays taken)."""
     conn.execute(delete(capacity_windows))
     conn.execute(delete(catalog_items))
     upsert_items(conn, items)
 
 
+def sold_by_window(conn: Connection) -> dict[tuple[str, str], float]:
+    """What live orders hold of each (item, window): a window's capacity less this is what is left."""
+    sold: dict[tuple[str, str], float] = {}
+    for status, body in conn.execute(select(orders.c.status, orders.c.body).where(orders.c.side == "sell")):
+        if status == "CANCELLED":
+            continue
+        for item in json.loads(body).get("items") or []:
+            window = (item.get("fulfillment_ids") or [None])[0]
+            quantity = ((item.get("quantity") or {}).get("selected") or {}).get("measure", {}).get("value")
+            if window and quantity is not None:
+                key = (item.get("id"), window)
+                sold[key] = sold.get(key, 0.0) + float(quantity)
+    return sold
+
+
 def upsert_items(conn: Connection, items: list[CatalogItem]) -> None:
+    """Add or replace items; a window's capacity is what it can hold in all, so what is already sold of it is
+    taken off (a re-import or an edit never offers again what orders hold)."""
+    sold = sold_by_window(conn) if items else {}
     for item in items:
         conn.execute(delete(capacity_windows).where(capacity_windows.c.item_id == item.id))
         conn.execute(delete(catalog_items).where(catalog_items.c.item_id == item.id))
@@ -29,7 +53,8 @@ def upsert_items(conn: Connection, items: list[CatalogItem]) -> None:
         ))
         for w in item.windows:
             conn.execute(capacity_windows.insert().values(
-                item_id=item.id, window_id=w.id, start=w.start, end=w.end, available=w.capacity,
+                item_id=item.id, window_id=w.id, start=w.start, end=w.end,
+                available=max(0.0, w.capacity - sold.get((item.id, w.id), 0.0)),
             ))
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from yuantou.domain.pool_schedule import PoolSchedule
+from yuantou.protocol.auth import slack
 
 Role = Literal["buyer", "producer"]
 
@@ -41,6 +42,11 @@ class NodeConfig(BaseModel):
     provider_id: str | None = None
     provider_name: str | None = None
     clock_skew_seconds: int = Field(default=5, ge=0, le=300)
+    signature_backdating_seconds: int = Field(default=120, ge=0, le=3600, description=(
+        "how long before a key's valid_from a peer's signature may say it was created (other Beckn stacks sign "
+        "with created a minute in the past); expires is never stretched"))
+    max_body_bytes: int = Field(default=1 << 20, ge=4096, description="largest Beckn body taken, in bytes")
+    max_api_body_bytes: int = Field(default=32 << 20, ge=4096, description="largest business-API body, in bytes")
     request_ttl: str = "PT30S"
     api_token: str = Field(min_length=16, description="the secret the dashboard's login and the business API "
                                                         "(Authorization: Bearer) ask for; Beckn endpoints need none")
@@ -74,6 +80,11 @@ class NodeConfig(BaseModel):
     @property
     def pool_schedule(self) -> PoolSchedule:
         return PoolSchedule.parse(self.pool_cutoff, self.pool_pickup, self.pool_utc_offset, self.pool_step)
+
+    @property
+    def signature_slack(self) -> tuple[int, int]:
+        """How far before and after its key's period a sender's signature may say it was made (``auth.slack``)."""
+        return slack(self.clock_skew_seconds, self.signature_backdating_seconds)
 
     @property
     def is_buyer(self) -> bool:

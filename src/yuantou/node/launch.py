@@ -15,11 +15,12 @@ from fastapi import FastAPI
 
 from yuantou.domain.catalog_file import load_catalog_file
 from yuantou.node.config import NodeConfig, load_config
-from yuantou.node.catalog_store import replace_catalog
+from yuantou.node.catalog_store import has_catalog, replace_catalog
 from yuantou.protocol.keys import KeyPair
 from yuantou.store.db import Database
 
 CONFIG_ENV = "YUANTOU_NODE_CONFIG"
+GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
 def load_node(config_path: Path) -> tuple[NodeConfig, KeyPair, list | None]:
@@ -38,13 +39,16 @@ def load_node(config_path: Path) -> tuple[NodeConfig, KeyPair, list | None]:
     return config, keys, catalog
 
 
-def prepare_store(config: NodeConfig, catalog_items: list | None) -> None:
-    """Migrate the store and (for a producer) load the catalog file, once, before any worker serves."""
+def prepare_store(config: NodeConfig, catalog_items: list | None) -> bool:
+    """Migrate the store and (for a producer) import the catalog file the first time, before any worker serves.
+    Afterwards the store is the truth: a restart keeps what orders took and what the API changed (``yuantou node
+    import-catalog`` reads the file again on purpose). Returns whether the file was imported."""
     db = Database(config.database_url)
     try:
         db.migrate()
-        if catalog_items is not None:
-            db.transaction(lambda conn: replace_catalog(conn, catalog_items))
+        if catalog_items is None:
+            return False
+        return db.transaction(lambda conn: not has_catalog(conn) and (replace_catalog(conn, catalog_items) or True))
     finally:
         db.close()
 
@@ -56,7 +60,9 @@ def serve(config_path: Path, config: NodeConfig, keys: KeyPair) -> None:
     from yuantou.node.app import create_app
     from yuantou.node.service import Node
 
-    options = dict(host=config.host, port=config.port, log_level="warning", access_log=False)
+    # a stop never waits on a request still open (a long poll of /api/messages, a slow client) more than this
+    options = dict(host=config.host, port=config.port, log_level="warning", access_log=False,
+                   timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
     if config.workers == 1:
         uvicorn.run(create_app(Node(config, keys, config_path=Path(config_path))), **options)
     else:

@@ -10,7 +10,6 @@ holds, and the next round tries again. A plain Beckn peer answers 404 and is lef
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -22,6 +21,7 @@ from yuantou.ledger.chain import raw_public_key, signed_by
 from yuantou.ledger.pair import PairCheckpoint, agrees, from_json, pair_text, sign_pair, to_json
 from yuantou.ledger.store import counterparties, head, read_between, read_pair_checkpoints, save_pair_checkpoint
 from yuantou.protocol import envelope as env
+from yuantou.protocol import json_guard
 from yuantou.protocol.auth import AuthFailure, authenticate
 from yuantou.protocol.registry_client import first_valid
 
@@ -102,12 +102,13 @@ async def exchange_all(node: Node) -> dict[str, str]:
 async def answer(node: Node, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
     """A counterparty's pair checkpoint: ours in return if we hold the same messages with it."""
     try:
-        auth = await authenticate(body, headers, node.registry, skew=node.config.clock_skew_seconds)
+        auth = await authenticate(body, headers, node.registry, skew=node.config.clock_skew_seconds,
+                                  backdating=node.config.signature_backdating_seconds)
     except AuthFailure as exc:
         return 401, {"error": f"unauthorized: {exc.reason}"}
     sender = auth.signer.subscriber_id
     try:
-        theirs = from_json(json.loads(body))
+        theirs = from_json(json_guard.loads(body))
     except ValueError as exc:
         return 400, {"error": f"not a pair checkpoint: {exc}", "path": str(exc).partition(":")[0]}
     me = node.config.subscriber_id

@@ -16,53 +16,58 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from typing import Annotated
+
+from pydantic import Field, ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from yuantou.domain.pooling import MINOR_UNITS, Intent, Pool, PoolProblem, PoolTerms, PriceTier, ProductSpec, to_steps
+from yuantou.protocol.json_guard import finite
+from yuantou.node.inputs import Id, Input, Number, PositiveAmount, ShortText
 from yuantou.node.pool_desk import PoolDesk, terms_from_json
 from yuantou.node.pool_lists import household_lines, pick_lists, price, procurement_view, purchase_lists, units
 from yuantou.store.tables import pool_intents, pools
 
 
-class TierIn(BaseModel):
-    min_quantity: Decimal = Field(ge=0, description="pooled quantity (in the pool's unit) from which this price applies")
-    price: Decimal = Field(gt=0, description="price per unit")
+class TierIn(Input):
+    min_quantity: Number = Field(description="pooled quantity (in the pool's unit) from which this price applies")
+    price: Number = Field(description="price per unit")
 
 
-class PoolIn(BaseModel):
-    item_id: str | None = None
-    category: str | None = None
-    grade: str | None = None
-    pickup_points: list[str] = Field(min_length=1)
+class PoolIn(Input):
+    item_id: Id | None = None
+    category: ShortText | None = None
+    grade: ShortText | None = None
+    pickup_points: list[ShortText] = Field(min_length=1, max_length=100)
     window_start: datetime
     window_end: datetime
     cutoff: datetime
-    unit: str = "kg"
-    step: Decimal = Field(Decimal(1), gt=0, description="smallest quantity a household can ask for")
-    bulk_unit: Decimal = Field(gt=0, description="the producer ships whole multiples of this (e.g. a 10 kg crate)")
-    moq: Decimal = Field(Decimal(0), ge=0)
-    max_quantity: Decimal | None = None
-    target_quantity: Decimal | None = None
-    target_turnover: Decimal | None = None
-    tiers: list[TierIn] = Field(min_length=1)
-    currency: str = "CNY"
+    unit: ShortText = "kg"
+    step: PositiveAmount = Field(Decimal(1), description="smallest quantity a household can ask for")
+    bulk_unit: PositiveAmount = Field(description="the producer ships whole multiples of this (e.g. a 10 kg crate)")
+    moq: Number = Decimal(0)
+    max_quantity: Number | None = None
+    target_quantity: Number | None = None
+    target_turnover: Number | None = None
+    tiers: list[TierIn] = Field(min_length=1, max_length=50)
+    currency: Annotated[str, Field(min_length=1, max_length=8)] = "CNY"
 
 
-class IntentIn(BaseModel):
-    intent_id: str | None = None
-    household: str = Field(min_length=1)
-    item_id: str | None = None
-    category: str | None = None
-    grade: str | None = None
-    min_quantity: Decimal
-    max_quantity: Decimal
-    max_price: Decimal = Field(description="highest price per unit the household accepts")
-    pickup_point: str
+class IntentIn(Input):
+    intent_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    household: ShortText = Field(min_length=1)
+    item_id: Id | None = None
+    category: ShortText | None = None
+    grade: ShortText | None = None
+    min_quantity: Number
+    max_quantity: Number
+    max_price: Number = Field(description="highest price per unit the household accepts")
+    pickup_point: ShortText
     window_start: datetime
     window_end: datetime
-    pool_id: str | None = Field(None, description="join this pool rather than the best one")
+    pool_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        None, description="join this pool rather than the best one")
 
 
 def refusal_status(problem: PoolProblem) -> int:
@@ -287,7 +292,7 @@ class JoinFastPath:
                 status, answer = 200, await self.node.pool_writes.submit(join_change(self.node, self.desk, body))
             except PoolProblem as problem:
                 status, answer = refusal_status(problem), refusal_body(problem)
-        data = json.dumps(answer, default=str).encode()
+        data = json.dumps(finite(answer), default=str).encode()  # an echoed inf input is null, not Infinity
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
         await send({"type": "http.response.body", "body": data})

@@ -12,12 +12,13 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
+from yuantou.domain.amounts import AmountError, bounded
 from yuantou.domain.catalog import CatalogProblem, Line, QuotedLine, quote_lines, total
 from yuantou.node.catalog_store import catalog_json, change_capacity, fmt, matches, read_catalog, window_json
 from yuantou.protocol import envelope as env
@@ -57,9 +58,9 @@ def _quantity(item: dict[str, Any], path: str) -> Decimal:
     if raw is None:
         raise BecknError(env.INVALID_REQUEST, "no selected quantity", f"{path}.quantity.selected")
     try:
-        return Decimal(str(raw))
-    except InvalidOperation:
-        raise BecknError(env.INVALID_REQUEST, f"quantity {raw!r} is not a number", f"{path}.quantity.selected") from None
+        return bounded(raw, positive=True)
+    except AmountError as exc:
+        raise BecknError(env.INVALID_REQUEST, f"quantity: {exc}", f"{path}.quantity.selected") from None
 
 
 def order_lines(order: dict[str, Any]) -> list[Line]:
@@ -154,7 +155,11 @@ def on_confirm(conn: Connection, message: dict, provider: Provider, context: dic
     order = message.get("order") or {}
     lines = _quote(conn, order, provider)
     quoted = ((order.get("quote") or {}).get("price") or {}).get("value")
-    if quoted is not None and Decimal(str(quoted)) != total(lines):
+    try:
+        quoted_value = None if quoted is None else bounded(quoted)
+    except AmountError as exc:
+        raise BecknError(env.INVALID_REQUEST, f"quote: {exc}", "$.message.order.quote.price.value") from None
+    if quoted_value is not None and quoted_value != total(lines):
         raise BecknError(env.QUOTE_UNAVAILABLE, f"quoted {quoted} but the price is now {fmt(total(lines))}",
                          "$.message.order.quote.price.value")
     for line in lines:
@@ -193,8 +198,10 @@ def on_status(conn: Connection, message: dict, context: dict, **_: Any) -> dict:
     return {"order": load_order(conn, message.get("order_id", ""), context["bap_id"])}
 
 
-def cancel_order(conn: Connection, order: dict, by: str, reason: str, state: str = "Cancelled") -> dict:
-    """Cancel an order and give its capacity back; a completed order cannot be cancelled."""
+def cancel_order(conn: Connection, order: dict, by: str, reason: str, state: str = "Cancelled",
+                 reason_id: str | None = None) -> dict:
+    """Cancel an order and give its capacity back; a completed order cannot be cancelled. ``reason_id``: the
+    buyer's ``cancellation_reason_id``, kept as the reason's ``id`` (an ``Option``), its words as its name."""
     if order["status"] == "CANCELLED":
         return order
     if order["status"] == "COMPLETE":
@@ -205,7 +212,8 @@ def cancel_order(conn: Connection, order: dict, by: str, reason: str, state: str
     now = env.now_iso()
     order["status"] = "CANCELLED"
     order["updated_at"] = now
-    order["cancellation"] = {"time": now, "cancelled_by": by, "reason": {"descriptor": {"name": reason}}}
+    order["cancellation"] = {"time": now, "cancelled_by": by,
+                             "reason": {**({"id": reason_id} if reason_id else {}), "descriptor": {"name": reason}}}
     for f in order["fulfillments"]:
         f["state"] = {"descriptor": {"code": state}, "updated_at": now}
     save_order(conn, order)
@@ -214,8 +222,9 @@ def cancel_order(conn: Connection, order: dict, by: str, reason: str, state: str
 
 def on_cancel(conn: Connection, message: dict, context: dict, **_: Any) -> dict:
     order = load_order(conn, message.get("order_id", ""), context["bap_id"])
-    reason = ((message.get("descriptor") or {}).get("name")) or message.get("cancellation_reason_id") or "cancelled by buyer"
-    return {"order": cancel_order(conn, order, "CONSUMER", reason)}
+    reason_id = message.get("cancellation_reason_id")
+    reason = ((message.get("descriptor") or {}).get("name")) or "cancelled by buyer"
+    return {"order": cancel_order(conn, order, "CONSUMER", reason, reason_id=reason_id)}
 
 
 def on_track(conn: Connection, message: dict, context: dict, **_: Any) -> dict:

@@ -34,7 +34,9 @@ from yuantou.node.pool_desk import PoolDesk
 from yuantou.node.procurement import Procurement
 from yuantou.node.traffic import TrafficLog
 from yuantou.protocol import envelope as env
+from yuantou.protocol import json_guard
 from yuantou.protocol.auth import AuthFailure, authenticate
+from yuantou.protocol.json_guard import JsonProblem
 from yuantou.protocol.envelope import BecknError
 from yuantou.protocol.inbox import InboxWriter
 from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, Checkpoint, render_checkpoint, render_receipt,
@@ -46,7 +48,7 @@ from yuantou.protocol.registry_client import RegistryClient
 from yuantou.protocol.validation import CALLBACK_ACTIONS, REQUEST_ACTIONS, validate_message
 from yuantou.store.db import Database
 from yuantou.store.group_commit import GroupCommitter
-from yuantou.store.tables import inbox, outbox
+from yuantou.store.tables import inbox, orders, outbox
 
 log = logging.getLogger(__name__)
 OUTBOX_CONNECTIONS = 8
@@ -219,14 +221,15 @@ class Node:
             return _nack(400, env.ACTION_NOT_APPLICABLE,
                          f"this node is a {roles} node and does not serve /{action}", "$.context.action")
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _nack(400, env.INVALID_REQUEST, f"body is not JSON: {exc}", "$")
+            payload = json_guard.loads(body)
+        except JsonProblem as problem:
+            return _nack(400, env.INVALID_REQUEST, problem.message, problem.path)
         context = payload.get("context") if isinstance(payload, dict) else None
         if not isinstance(context, dict):
             return _nack(400, env.INVALID_REQUEST, "missing context object", "$.context")
         try:
-            auth = await authenticate(body, headers, self.registry, skew=self.config.clock_skew_seconds)
+            auth = await authenticate(body, headers, self.registry, skew=self.config.clock_skew_seconds,
+                                      backdating=self.config.signature_backdating_seconds)
         except AuthFailure as exc:
             return Reply(401, env.nack(BecknError(env.INVALID_REQUEST, f"unauthorized: {exc.reason}")),
                          exc.challenge(self.config.subscriber_id))
@@ -240,6 +243,9 @@ class Node:
         if context.get("action") != action:
             return _nack(400, env.INVALID_REQUEST,
                          f"context.action is {context.get('action')!r} but the request was sent to /{action}", "$.context.action")
+        if context.get("version", env.CORE_VERSION) not in env.ACCEPTED_VERSIONS:
+            return _nack(400, env.INVALID_REQUEST, f"context.version {str(context.get('version'))[:20]!r}: this node "
+                         f"speaks Beckn core {', '.join(env.ACCEPTED_VERSIONS)}", "$.context.version")
         violations = validate_message(action, body)
         if violations:
             return _nack(400, env.INVALID_REQUEST,
@@ -255,9 +261,10 @@ class Node:
             return _nack(400, env.INVALID_REQUEST, str(exc), "$.context.ttl")
         reply_to = None
         if is_callback:
-            problem = await self.db.run(lambda c: self._match_callback(c, action, context, now))
+            problem = await self.db.run(lambda c: self._match_callback(c, action, context, payload.get("message"), now))
             if problem:
-                return _nack(400, env.INVALID_REQUEST, problem, "$.context.message_id")
+                path = "$.context.bap_id" if problem.startswith("context.bap_id") else "$.context.message_id"
+                return _nack(400, env.INVALID_REQUEST, problem, path)
         else:
             if action != "search" and context.get("bpp_id") != self.config.subscriber_id:
                 return _nack(400, env.INVALID_REQUEST,
@@ -278,10 +285,17 @@ class Node:
         }
         if not self.config.ledger:
             is_new, _ = await self.inbox.store(row, self.config.subscriber_id, None)
+            if is_new is None:
+                return _nack(409, env.INVALID_REQUEST, f"message_id {context['message_id']!r} was already received "
+                             "with another body", "$.context.message_id")
             self.counters["duplicate"] += not is_new
             return Reply(200, env.ack())
         receipt = sign_receipt(body, self.keys.signing, self.signer.key_id_header, int(now))
         is_new, checkpoint = await self.inbox.store(row, self.config.subscriber_id, receipt)
+        if is_new is None:  # the message id is taken by other bytes: the first message counts, nothing is signed
+            return _nack(409, env.INVALID_REQUEST, f"message_id {context['message_id']!r} was already received "
+                         f"from {claimed!r} with another body; a retry must repeat it byte for byte, a new "
+                         "message needs a new message_id", "$.context.message_id")
         self.counters["duplicate"] += not is_new
         headers = {RECEIPT_HEADER: render_receipt(receipt)}
         if checkpoint is not None:  # discovery (search, on_search) gets a receipt but no checkpoint
@@ -294,20 +308,28 @@ class Node:
         return {(other, tx): sign_checkpoint(digests, me, other, tx, self.signer.key_id_header, self.keys.signing, now)
                 for (other, tx), digests in transaction_digests(conn, me, wanted).items()}
 
-    @staticmethod
-    def _match_callback(conn: Connection, action: str, context: dict, now: float) -> str | None:
-        """Pair a callback with the request we sent; ``None`` if it may be accepted."""
+    def _match_callback(self, conn: Connection, action: str, context: dict, message: Any, now: float) -> str | None:
+        """Pair a callback with the request we sent; ``None`` if it may be accepted. A signature proves who sent
+        it, not that it may touch what it names: it must be addressed to this node, come from the producer the
+        request went to, in the request's transaction; an unsolicited ``on_status`` must be about an order of
+        this node placed with its sender (or a transaction this node has with it)."""
+        if context.get("bap_id") != self.config.subscriber_id:
+            return f"context.bap_id is {context.get('bap_id')!r}; this node is {self.config.subscriber_id!r}"
+        sender = context.get("bpp_id")
         request = conn.execute(
-            select(outbox.c.expects_callback_until, outbox.c.counterparty_id)
+            select(outbox.c.expects_callback_until, outbox.c.counterparty_id, outbox.c.transaction_id)
             .where(and_(outbox.c.message_id == context["message_id"], outbox.c.action == action[3:]))
         ).first()
         if request is None:
             if action == "on_status":
-                return None  # unsolicited status updates are welcome
+                return buyer_logic.unsolicited_status_problem(conn, sender, context["transaction_id"], message)
             return f"no {action[3:]} request with message_id {context['message_id']!r} was sent by this node"
-        deadline, counterparty = request
-        if counterparty and action != "on_search" and counterparty != context.get("bpp_id"):
-            return f"message_id {context['message_id']!r} was sent to {counterparty!r}, not {context.get('bpp_id')!r}"
+        deadline, counterparty, transaction_id = request
+        if counterparty and action != "on_search" and counterparty != sender:
+            return f"message_id {context['message_id']!r} was sent to {counterparty!r}, not {sender!r}"
+        if transaction_id != context["transaction_id"]:
+            return (f"message_id {context['message_id']!r} belongs to transaction {transaction_id!r}, "
+                    f"not {context['transaction_id']!r}")
         if deadline is not None and now > deadline:
             return f"callback arrived after the request's ttl ran out ({now - deadline:.1f}s late)"
         return None
@@ -444,18 +466,27 @@ class Node:
         self.outbox.wake()
         return context
 
-    async def send_unsolicited_status(self, order: dict, bap_id: str, transaction_id: str) -> dict:
+    def advance_order(self, conn: Connection, order_id: str, state: str) -> tuple[dict, dict]:
+        """Move a sold order along and queue the buyer's unsolicited ``on_status``, in the caller's one transaction
+        (never a new state without its message); the buyer is answered where its order came from."""
+        order = producer_logic.advance_fulfillment(conn, order_id, state)
+        row = conn.execute(select(orders.c.counterparty_id, orders.c.transaction_id)
+                           .where(orders.c.order_id == order_id)).one()
+        bap_uri = conn.execute(select(inbox.c.reply_to).where(  # checked against the directory when it came
+            inbox.c.transaction_id == row.transaction_id, inbox.c.action == "confirm",
+            inbox.c.sender_id == row.counterparty_id).order_by(inbox.c.id.desc()).limit(1)).scalar()
+        if not bap_uri:
+            raise BecknError(env.BUSINESS_ERROR, f"no confirm from {row.counterparty_id} is kept for this order")
+        return order, self.queue_unsolicited_status(conn, order, row.counterparty_id, row.transaction_id, bap_uri)
+
+    def queue_unsolicited_status(self, conn: Connection, order: dict, bap_id: str, transaction_id: str,
+                                 bap_uri: str) -> dict:
         """Tell the buyer about a change it did not ask about (a fresh message_id, as Beckn requires)."""
-        peer = await self.registry.find(bap_id, "BAP")
-        if peer is None:
-            raise BecknError(env.BUSINESS_ERROR, f"buyer {bap_id!r} is not in the directory")
         context = env.make_context(
             "on_status", domain=self.config.domain, city=self.config.city, country=self.config.country,
-            bap_id=bap_id, bap_uri=peer.url, transaction_id=transaction_id,
+            bap_id=bap_id, bap_uri=bap_uri, transaction_id=transaction_id,
             bpp_id=self.config.subscriber_id, bpp_uri=self.config.url,
         )
         body = env.dumps({"context": context, "message": {"order": order}})
-        await self.db.run(lambda c: enqueue(c, target_url=peer.url, action="on_status", context=context,
-                                            body=body, counterparty_id=bap_id))
-        self.outbox.wake()
+        enqueue(conn, target_url=bap_uri, action="on_status", context=context, body=body, counterparty_id=bap_id)
         return context

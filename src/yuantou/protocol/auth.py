@@ -43,6 +43,14 @@ class Authenticated:
     gateway_key: SubscriberKey | None = None
 
 
+def slack(skew: int, backdating: int) -> tuple[int, int]:
+    """How far before its key's ``valid_from`` and after its ``valid_until`` a signature's ``created`` may fall:
+    other stacks sign with ``created`` a minute in the past (beckn/protocol-server does), so a key's first
+    minute would refuse them; after the period, only clock skew. ``ledger verify`` allows the same, so that
+    nothing taken on arrival fails the check later."""
+    return max(skew, backdating), skew
+
+
 async def _check(
     body: bytes, value: str | None, keys: KeyResolver, skew: int, challenge_header: str, now: float, backdating: int
 ) -> tuple[SignatureHeader, SubscriberKey]:
@@ -54,9 +62,8 @@ async def _check(
     key = await keys.key(header.subscriber_id, header.unique_key_id)
     if key is None:
         raise AuthFailure(f"no valid key {header.key_id!r} in the registry", challenge_header)
-    # other stacks sign with ``created`` a minute in the past (beckn/protocol-server does), so a key's first
-    # minute would refuse them: ``created`` may precede ``valid_from`` by ``backdating``; ``expires`` stays strict
-    if header.created < key.valid_from - max(skew, backdating) or header.created > key.valid_until + skew:
+    early, late = slack(skew, backdating)  # ``expires`` is never stretched
+    if header.created < key.valid_from - early or header.created > key.valid_until + late:
         raise AuthFailure("signature made outside the key's validity period", challenge_header)
     try:
         verify(body, header, key.public_key)

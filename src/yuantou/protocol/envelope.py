@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-CORE_VERSION = "1.1.0"
+CORE_VERSION = "1.1.1"  # what we send: the core version our validator holds messages to
+ACCEPTED_VERSIONS = ("1.1.0", "1.1.1")  # what we take: 1.1.1 changed no wire field of 1.1.0
 DEFAULT_TTL = "PT30S"
 
 # BECKN-005 error codes used by Yuantou
@@ -139,6 +140,7 @@ def callback_context(request_context: dict[str, Any], bpp_id: str, bpp_uri: str)
     """The context of the ``on_*`` answer: same transaction and message id, fresh timestamp."""
     context = dict(request_context)
     context["action"] = "on_" + request_context["action"]
+    context["version"] = CORE_VERSION  # the version we speak, whichever accepted one the request came in
     context["bpp_id"] = bpp_id
     context["bpp_uri"] = bpp_uri
     context["timestamp"] = now_iso()

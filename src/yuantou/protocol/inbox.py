@@ -2,7 +2,8 @@
 
 Requests arriving while a commit is in flight wait and are written by the next commit
 together (``store.group_commit``), so one fsync covers many ACKs. The unique key
-``(sender, action, message_id)`` makes a repeated request a no-op that is still ACKed.
+``(sender, action, message_id)`` makes a repeated request a no-op that is still ACKed; a message id reused with
+other bytes is a conflict, told apart so that it is refused and the first message keeps counting.
 Each new message's ledger entry (``ledger.store``) is appended in the same commit, so there is
 no stored message without its entry and no entry without its message.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from yuantou.ledger.chain import RELAYED, Checkpoint, Receipt
@@ -40,6 +42,8 @@ class InboxWriter:
 
     def _insert(self, conn: Connection, items: list[tuple[dict, str, Receipt | None]]) -> list[Outcome]:
         new = insert_ignoring_duplicates(conn, inbox, [row for row, _, _ in items])
+        conflicts = self._conflicts(conn, [(i, row) for i, ((row, _, _), fresh) in enumerate(zip(items, new))
+                                           if not fresh])
         if self.ledger:
             append_entries(conn, [dict(sender=row["sender_id"], receiver=receiver, action=row["action"],
                                        transaction_id=row["transaction_id"], message_id=row["message_id"],
@@ -52,17 +56,30 @@ class InboxWriter:
         wanted = list(dict.fromkeys((row["sender_id"], row["transaction_id"]) for row, _, _ in items
                                     if row["action"] not in RELAYED))
         signed = self.checkpoints(conn, wanted) if self.checkpoints else {}
-        return [(True, (fresh, signed.get((row["sender_id"], row["transaction_id"]))))
-                for (row, _, _), fresh in zip(items, new)]
+        return [(True, (None if i in conflicts else fresh, signed.get((row["sender_id"], row["transaction_id"]))))
+                for i, ((row, _, _), fresh) in enumerate(zip(items, new))]
+
+    @staticmethod
+    def _conflicts(conn: Connection, repeats: list[tuple[int, dict]]) -> set[int]:
+        """Which repeats (by position in the batch) differ from the stored message: not retries but conflicts."""
+        conflicts = set()
+        for i, row in repeats:
+            stored = conn.execute(select(inbox.c.body).where(
+                inbox.c.sender_id == row["sender_id"], inbox.c.action == row["action"],
+                inbox.c.message_id == row["message_id"])).scalar()
+            if stored is not None and bytes(stored) != row["body"]:
+                conflicts.add(i)
+        return conflicts
 
     def _stored(self, outcomes: list[Outcome]) -> None:
         self.rows += len(outcomes)
         if self.on_stored and any(new for _, (new, _) in outcomes):
             self.on_stored()
 
-    async def store(self, row: dict, receiver: str, receipt: Receipt | None) -> tuple[bool, Checkpoint | None]:
+    async def store(self, row: dict, receiver: str, receipt: Receipt | None) -> tuple[bool | None, Checkpoint | None]:
         """Persist ``row`` and its ledger entry (``receipt``: ours, as the ACK carries it). Returns whether it was
-        new (False: this message was already stored) and our checkpoint on its transaction."""
+        new (False: this message was already stored; None: its id was already taken by other bytes, nothing
+        stored) and our checkpoint on its transaction."""
         return await self._committer.submit((row, receiver, receipt))
 
     async def run(self) -> None:

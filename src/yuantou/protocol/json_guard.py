@@ -90,3 +90,16 @@ def loads(body: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
         raise JsonProblem("JSON nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise JsonProblem(f"body is not JSON: {exc}") from None
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN and infinity (floats or numpy scalars) replaced by ``None``: what JSON can say
+    of a bound that does not exist (``json.dumps`` would write ``Infinity``, which no JSON reader takes)."""
+    if isinstance(value, float) or (hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value

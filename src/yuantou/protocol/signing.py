@@ -64,9 +64,19 @@ class SignatureError(ValueError):
     """Why a signature was refused; the text is safe to return to the sender."""
 
 
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _PARAM = re.compile(r'\s*([A-Za-z]+)\s*=\s*"([^"]*)"\s*,?')
-_RENDERED = re.compile(r'Signature keyId="([^"|]+)\|([^"|]*)\|ed25519",algorithm="ed25519",created="([0-9]+)",'
-                       r'expires="([0-9]+)",headers="\(created\) \(expires\) digest",signature="([A-Za-z0-9+/=]*)"')
+_RENDERED = re.compile(r'Signature keyId="([^"|]+)\|([^"|]*)\|ed25519",algorithm="ed25519",created="([0-9]{1,12})",'
+                       r'expires="([0-9]{1,12})",headers="\(created\) \(expires\) digest",signature="([A-Za-z0-9+/=]*)"')
+
+
+def _check_key_id(subscriber_id: str, unique_key_id: str) -> None:
+    """Both parts of a keyId present and plain: a key id the registry cannot list under exactly these names would
+    verify on arrival through a lenient lookup and never again (``ledger verify`` asks by the exact id)."""
+    for part, text, most in (("subscriber_id", subscriber_id, 255), ("unique_key_id", unique_key_id, 128)):
+        if not text or len(text) > most or any(c.isspace() or c in '",|' or not c.isprintable() for c in text):
+            raise SignatureError(f'keyId must be "subscriber_id|unique_key_id|ed25519": its {part} is empty, longer '
+                                 f"than {most} or holds spaces, quotes, commas or control characters")
 
 
 def parse_signature_header(value: str | None) -> SignatureHeader:
@@ -75,13 +85,14 @@ def parse_signature_header(value: str | None) -> SignatureHeader:
     if match:  # as ``SignatureHeader.render`` writes it: one match, not the general parse (a chain check reads a
         # header an entry); the general parse gives the same for these
         subscriber_id, unique_key_id, created, expires, signature = match.groups()
+        _check_key_id(subscriber_id, unique_key_id)
         return SignatureHeader(subscriber_id, unique_key_id, ALGORITHM, ALGORITHM, int(created), int(expires),
                                SIGNED_HEADERS, signature)
     return parse_any_signature_header(value)
 
 
 def parse_any_signature_header(value: str | None) -> SignatureHeader:
-    """The general parse: parameters in any order and spacing, a keyId without a unique key id."""
+    """The general parse: parameters in any order and spacing."""
     if not value:
         raise SignatureError("missing signature header")
     value = value.strip()
@@ -92,23 +103,19 @@ def parse_any_signature_header(value: str | None) -> SignatureHeader:
     if missing:
         raise SignatureError(f"signature header lacks {', '.join(missing)}")
     parts = params["keyId"].split("|")
-    if len(parts) == 3:
-        subscriber_id, unique_key_id, key_algorithm = parts
-    elif len(parts) == 2:  # networks with one key per subscriber omit unique_key_id
-        subscriber_id, key_algorithm = parts
-        unique_key_id = ""
-    else:
+    if len(parts) != 3:
         raise SignatureError('keyId must be "subscriber_id|unique_key_id|algorithm"')
+    subscriber_id, unique_key_id, key_algorithm = parts
     if key_algorithm != params["algorithm"]:
         raise SignatureError("algorithm in keyId differs from the algorithm parameter")
     if params["algorithm"] != ALGORITHM:
         raise SignatureError(f"unsupported algorithm {params['algorithm']!r} (only ed25519)")
     if params["headers"].split() != SIGNED_HEADERS.split():
         raise SignatureError(f'headers must be "{SIGNED_HEADERS}"')
-    try:
-        created, expires = int(params["created"]), int(params["expires"])
-    except ValueError:
-        raise SignatureError("created and expires must be Unix timestamps") from None
+    if not (_TIMESTAMP.fullmatch(params["created"]) and _TIMESTAMP.fullmatch(params["expires"])):
+        raise SignatureError("created and expires must be Unix timestamps")
+    created, expires = int(params["created"]), int(params["expires"])
+    _check_key_id(subscriber_id, unique_key_id)
     return SignatureHeader(
         subscriber_id, unique_key_id, key_algorithm, params["algorithm"],
         created, expires, params["headers"], params["signature"],

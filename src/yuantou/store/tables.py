@@ -244,6 +244,18 @@ ledger_pair_checkpoints = Table(  # the latest of each signer's checkpoints with
     Column("signature", Text, nullable=False),
 )
 
+# -- dashboard sessions (web/auth.py) -----------------------------------------------------------
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),  # BLAKE2b of the cookie's secret: the cookie never stored
+    Column("token_hash", String(64), nullable=False),  # of the api_token it was opened with: a new token ends it
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("revoked_at", Float, nullable=True),  # logged out
+)
+
 # -- directory ---------------------------------------------------------------------------
 
 subscribers = Table(

@@ -39,7 +39,7 @@ ROLE = {"BAP": "buyer (BAP)", "BPP": "producer (BPP)", "BG": "gateway (BG)"}
 
 def mount_directory_dashboard(app: FastAPI, db: Any, stats: Any, token: Callable[[], str], subscriber_id: str) -> None:
     title = "Yuantou · directory"
-    mount_site(app, token, title, root_redirect=False)
+    mount_site(app, token, title, db, subscriber_id, root_redirect=False)
     router = APIRouter(include_in_schema=False)
 
     @router.get("/dashboard")

@@ -6,6 +6,7 @@ and the demo's report draw the same charts.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any, Iterable, Sequence
@@ -40,6 +41,10 @@ def forecast_figure(series_id: str, history_start: date | None, history: Sequenc
         dates = forecast["dates"]
         for i, level in enumerate(sorted(forecast.get("hi", {}), key=float, reverse=True)):
             lo, hi = forecast["lo"][level], forecast["hi"][level]
+            if any(v is None or not math.isfinite(v) for v in lo + hi):  # too little history to bound it
+                traces.append({"type": "scatter", "x": [], "y": [], "visible": "legendonly",
+                               "name": f"{float(level):g}% interval: too little history to bound"})
+                continue
             shade = 0.15 + 0.15 * i
             traces.append({"type": "scatter", "mode": "lines", "x": dates + dates[::-1], "y": hi + lo[::-1],
                            "fill": "toself", "fillcolor": f"rgba(47,111,79,{shade:.2f})", "line": {"width": 0},

@@ -95,7 +95,7 @@ class LedgerWatch:
         node = self.node
         check = Verification(time.time())
         try:
-            keys = await key_history(node.registry, await node.db.run(keyholders))
+            keys = await key_history(node.registry, await node.db.run(keyholders), *node.config.signature_slack)
             keys.hold(node.keys.signing)
             verdict = await asyncio.to_thread(verify_store, node.config.database_url, keys,
                                               node.config.subscriber_id, 1)

@@ -44,7 +44,7 @@ def _today() -> date:
 def mount_dashboard(app: FastAPI, node: Any) -> None:
     config = node.config
     title = f"Yuantou · {config.provider_name or config.subscriber_id}"
-    mount_site(app, lambda: node.config.api_token, title)
+    mount_site(app, lambda: node.config.api_token, title, node.db, config.subscriber_id)
     watch: LedgerWatch = node.ledger_watch
     pages: dict[str, tuple[str, list[Panel]]] = {"/dashboard": ("overview", OVERVIEW)}
     if config.is_producer:

@@ -19,6 +19,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from yuantou.protocol.json_guard import finite
+from yuantou.store.db import Database
 from yuantou.web import auth
 
 STATIC = Path(__file__).parent / "static"
@@ -34,7 +36,8 @@ def _clock(epoch: float | None) -> str:
 
 
 def _figure(figure: dict[str, Any]) -> str:
-    return json.dumps(figure, separators=(",", ":"), default=str)
+    """A Plotly figure as JSON a browser reads: a missing bound is ``null`` (a gap), never ``Infinity``."""
+    return json.dumps(finite(figure), separators=(",", ":"), default=str, allow_nan=False)
 
 
 templates = Environment(loader=PackageLoader("yuantou.web", "templates"), autoescape=select_autoescape(["html"]))
@@ -54,9 +57,18 @@ def panel(request: Request, name: str, **context: Any) -> Response:
     return HTMLResponse(html, headers={"X-Panel-Version": version, "Cache-Control": "no-store"})
 
 
-def mount_site(app: FastAPI, token: Callable[[], str], title: str, root_redirect: bool = True) -> None:
-    """Static scripts, ``/login``, ``/logout`` and the guard in front of ``/dashboard``."""
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                           "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+                           "form-action 'self'; frame-ancestors 'none'")
+PAGES = ("/dashboard", "/login", "/logout")  # the HTML every node and directory serves itself
+
+
+def mount_site(app: FastAPI, token: Callable[[], str], title: str, db: Database, site_id: str,
+               root_redirect: bool = True) -> None:
+    """Static scripts, ``/login``, ``/logout`` and the guard in front of ``/dashboard`` (``site_id`` names this
+    node's session cookie; ``db`` keeps its sessions)."""
     site = APIRouter(include_in_schema=False)
+    cookie = auth.cookie_name(site_id)
 
     @site.get("/static/{name}")
     async def static(name: str) -> Response:
@@ -77,15 +89,16 @@ def mount_site(app: FastAPI, token: Callable[[], str], title: str, root_redirect
             return HTMLResponse(render("login.html", title=title, next=auth.safe_next(next),
                                        error="That is not this node's token (api_token in its config)."),
                                 status_code=401)
+        opened = await db.run(lambda c: auth.open_session(c, token()))
         response = RedirectResponse(auth.safe_next(next), status_code=303)
-        response.set_cookie(auth.COOKIE, auth.session_value(token()), max_age=auth.SESSION_SECONDS,
-                            httponly=True, samesite="strict", path="/")
+        response.set_cookie(cookie, opened, max_age=auth.SESSION_SECONDS, httponly=True, samesite="strict", path="/")
         return response
 
     @site.post("/logout")
-    async def logout() -> Response:
+    async def logout(request: Request) -> Response:
+        await db.run(lambda c: auth.revoke_session(c, request.cookies.get(cookie)))
         response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(auth.COOKIE, path="/")
+        response.delete_cookie(cookie, path="/")
         return response
 
     if root_redirect:
@@ -94,28 +107,61 @@ def mount_site(app: FastAPI, token: Callable[[], str], title: str, root_redirect
             return RedirectResponse("/dashboard", status_code=307)
 
     app.include_router(site)
+    app.add_middleware(DashboardGuard, token=token, db=db, cookie=cookie)
+    app.add_middleware(SecurityHeaders)
 
-    app.add_middleware(DashboardGuard, token=token)
+
+class SecurityHeaders:
+    """Pure ASGI: every answer says it may not be framed and its type may not be sniffed; the pages get a
+    Content-Security-Policy (only this node's own scripts run in them)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope.get("path", "")
+        page = path == "/" or path.startswith(PAGES)
+
+        async def with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [(b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
+                            (b"referrer-policy", b"same-origin")]
+                if page:
+                    headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 class DashboardGuard:
     """Pure ASGI, so the Beckn and API paths pay one string test and nothing else."""
 
-    def __init__(self, app: Any, token: Callable[[], str]) -> None:
-        self.app, self.token = app, token
+    def __init__(self, app: Any, token: Callable[[], str], db: Database, cookie: str) -> None:
+        self.app, self.token, self.db, self.cookie = app, token, db, cookie
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         path = scope.get("path", "")
         if scope["type"] != "http" or not (path == "/dashboard" or path.startswith("/dashboard/")):
             return await self.app(scope, receive, send)
         request = Request(scope)
-        refusal = self.refusal(request)
+        refusal = await self.refusal(request)
         if refusal is None:
             return await self.app(scope, receive, send)
         await refusal(scope, receive, send)
 
-    def refusal(self, request: Request) -> Response | None:
-        if not auth.allowed(self.token(), request.cookies, request.headers.get("authorization")):
+    async def allowed(self, request: Request) -> bool:
+        token = self.token()
+        if auth.bearer_valid(token, request.headers.get("authorization")):
+            return True
+        secret = request.cookies.get(self.cookie)
+        return bool(secret) and await self.db.run(lambda c: auth.session_valid(c, token, secret))
+
+    async def refusal(self, request: Request) -> Response | None:
+        if not await self.allowed(request):
             if request.headers.get("hx-request"):  # a panel's poll: send the whole page to the login
                 return Response(status_code=401, headers={"HX-Redirect": auth.login_url("/dashboard")})
             if request.method == "GET":
