@@ -46,6 +46,8 @@ def logged_in(browser, proc):  # noqa: ANN001, ANN201
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # anything the Content-Security-Policy blocked (an inline script, a style, an eval) is a broken page too
+    page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
     page.errors = errors
     return page
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 
 import httpx
 import pytest
@@ -286,13 +287,17 @@ def test_callbacks_are_matched_and_bounded_by_ttl(network, peer):
     ctx.update(bap_id=buyer.subscriber_id, bap_uri=buyer.url + "/beckn", bpp_id=peer.subscriber_id, bpp_uri=peer.url)
     r = post_signed(buyer.url + "/beckn/on_select", {"context": ctx, "message": {}}, peer)
     assert ack_status(r) == "NACK" and "no select request" in r.json()["error"]["message"]
-    # unsolicited on_status is welcome
+    # an unsolicited on_status about no order of this node, in no transaction it has with the sender: refused
     ctx["action"] = "on_status"
-    r = post_signed(buyer.url + "/beckn/on_status", {"context": ctx, "message": {"order": {"id": "x", "status": "ACTIVE"}}}, peer)
-    assert ack_status(r) == "ACK"
+    status = {"context": ctx, "message": {"order": {"id": "x", "status": "ACTIVE"}}}
+    r = post_signed(buyer.url + "/beckn/on_status", status, peer)
+    assert ack_status(r) == "NACK" and "no transaction" in r.json()["error"]["message"]
     # a real request with a 1 s ttl, answered late
     sent = client.post("/api/search", {"query": "anything", "bpp_id": peer.subscriber_id})
     request = wait_for(lambda: peer.callbacks("search", sent["message_id"]))[0]["payload"]
+    # in a transaction the buyer has with the peer, an unsolicited on_status is welcome
+    status["context"] = dict(ctx, transaction_id=request["context"]["transaction_id"], message_id=str(uuid.uuid4()))
+    assert ack_status(post_signed(buyer.url + "/beckn/on_status", status, peer)) == "ACK"
     reply_ctx = dict(request["context"], action="on_search", bpp_id=peer.subscriber_id, bpp_uri=peer.url)
     on_time = post_signed(buyer.url + "/beckn/on_search", {"context": reply_ctx, "message": {"catalog": {}}}, peer)
     assert ack_status(on_time) == "ACK"

@@ -45,7 +45,7 @@ from yuantou.ledger.store import transaction_digests
 from yuantou.protocol.keys import KeyError_, KeyPair
 from yuantou.protocol.outbox import OutboxSender, Signer, enqueue
 from yuantou.protocol.registry_client import RegistryClient
-from yuantou.protocol.validation import CALLBACK_ACTIONS, REQUEST_ACTIONS, validate_message
+from yuantou.protocol.validation import CALLBACK_ACTIONS, REQUEST_ACTIONS, SchemaViolation, validate_message
 from yuantou.store.db import Database
 from yuantou.store.group_commit import GroupCommitter
 from yuantou.store.tables import inbox, orders, outbox
@@ -243,10 +243,10 @@ class Node:
         if context.get("action") != action:
             return _nack(400, env.INVALID_REQUEST,
                          f"context.action is {context.get('action')!r} but the request was sent to /{action}", "$.context.action")
-        if context.get("version", env.CORE_VERSION) not in env.ACCEPTED_VERSIONS:
-            return _nack(400, env.INVALID_REQUEST, f"context.version {str(context.get('version'))[:20]!r}: this node "
-                         f"speaks Beckn core {', '.join(env.ACCEPTED_VERSIONS)}", "$.context.version")
         violations = validate_message(action, body)
+        if context.get("version", env.CORE_VERSION) not in env.ACCEPTED_VERSIONS:
+            violations.append(SchemaViolation("$.context.version", f"{str(context.get('version'))[:20]!r}: this "
+                                              f"node speaks Beckn core {' and '.join(env.ACCEPTED_VERSIONS)}"))
         if violations:
             return _nack(400, env.INVALID_REQUEST,
                          "core 1.1.1 schema violation: " + "; ".join(str(v) for v in violations[:20]),
