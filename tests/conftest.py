@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -76,16 +77,20 @@ def beckn_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def official_schema(beckn_dir: Path):
-    """``validate(action, payload) -> list of (path, message)`` against the official core 1.1.1 spec."""
+    """``validate(action, payload, formats=False) -> list of (path, message)`` against the official core 1.1.1
+    spec. As published (OpenAPI 3.1, so JSON Schema 2020-12) ``format`` is an annotation and asserts nothing:
+    that is what a node must accept. ``formats=True`` asserts them too, for what our own nodes send."""
     doc = yaml.safe_load((beckn_dir / "spec/core-1.1.1/transaction.yaml").read_text())
-    validators = {}
+    validators: dict[tuple[str, bool], Draft202012Validator] = {}
     for path, item in doc["paths"].items():
-        schema = item["post"]["requestBody"]["content"]["application/json"]["schema"]
-        validators[path.strip("/")] = Draft202012Validator(
-            {**schema, "components": doc["components"]}, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        schema = {**item["post"]["requestBody"]["content"]["application/json"]["schema"],
+                  "components": doc["components"]}
+        validators[(path.strip("/"), False)] = Draft202012Validator(schema)
+        validators[(path.strip("/"), True)] = Draft202012Validator(
+            schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
-    def validate(action: str, payload: dict) -> list[tuple[str, str]]:
-        return [(e.json_path, e.message) for e in validators[action].iter_errors(payload)]
+    def validate(action: str, payload: dict, formats: bool = False) -> list[tuple[str, str]]:
+        return [(e.json_path, e.message) for e in validators[(action, formats)].iter_errors(payload)]
 
     return validate
 
@@ -124,6 +129,7 @@ class Peer:
         self.keys = KeyPair.generate()
         self.received: list[dict] = []
         self.ack_headers = lambda body: {}  # extra headers on its ACKs (a test makes it counter-sign, or forge)
+        self.ack_delay = 0.0  # seconds between taking a message and answering it (a slow peer)
         self._lock = threading.Lock()
         port = free_port()
         peer = self
@@ -133,6 +139,8 @@ class Peer:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 with peer._lock:
                     peer.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                if peer.ack_delay:
+                    time.sleep(peer.ack_delay)
                 out = b'{"message":{"ack":{"status":"ACK"}}}'
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

@@ -174,7 +174,7 @@ def test_a_pool_is_bought_across_producers_and_re_sourced_when_producers_fail(tm
         assert {a for a, _ in sent} == {"select", "init", "confirm"}
         for action, body in sent:
             payload = json.loads(body)
-            assert official_schema(action, payload) == [], action
+            assert official_schema(action, payload, formats=True) == [], action
             assert payload["message"]["order"]["tags"][0]["descriptor"]["code"] == "yuantou.pool"
     finally:
         net.stop()

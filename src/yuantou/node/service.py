@@ -253,7 +253,7 @@ class Node:
                          ",".join(v.path for v in violations))
         missing = env.routing_problems(action, context)
         if missing:
-            return _nack(400, env.INVALID_REQUEST, "context lacks fields needed to route the answer", ",".join(missing))
+            return _nack(400, env.INVALID_REQUEST, env.ROUTING_RULES, ",".join(missing))
         now = time.time()
         try:
             expires = env.expiry(context, self.config.request_ttl)

@@ -7,11 +7,9 @@ kept. Validate with ``strict=True`` so that types match JSON Schema semantics.
 
 # ruff: noqa
 from __future__ import annotations
-from datetime import date
 from typing import Any, Literal
-from uuid import UUID
-from pydantic import AnyUrl, AwareDatetime, EmailStr, Field, RootModel, conint, constr
-from yuantou.protocol.core_base import CoreModel
+from pydantic import Field, RootModel, constr
+from yuantou.protocol.core_base import CoreModel, SchemaInt, schema_int
 
 
 class Address(RootModel[str]):
@@ -21,8 +19,8 @@ class Address(RootModel[str]):
 class Authorization(CoreModel):
     type: str | None = Field(None)
     token: str | None = Field(None)
-    valid_from: AwareDatetime | None = Field(None)
-    valid_to: AwareDatetime | None = Field(None)
+    valid_from: str | None = Field(None)
+    valid_to: str | None = Field(None)
     status: str | None = Field(None)
 
 
@@ -41,8 +39,8 @@ class BapId(RootModel[str]):
     root: str = Field(...)
 
 
-class BapUri(RootModel[AnyUrl]):
-    root: AnyUrl = Field(...)
+class BapUri(RootModel[str]):
+    root: str = Field(...)
 
 
 class Country(CoreModel):
@@ -53,7 +51,7 @@ class Country(CoreModel):
 class Credential(CoreModel):
     id: str | None = None
     type: str | None = "VerifiableCredential"
-    url: AnyUrl | None = Field(None)
+    url: str | None = Field(None)
 
 
 class DecimalValue(RootModel[constr(pattern="[+-]?([0-9]*[.])?[0-9]+")]):
@@ -76,10 +74,10 @@ class Error(CoreModel):
 
 
 class Form(CoreModel):
-    url: AnyUrl | None = Field(None)
+    url: str | None = Field(None)
     data: dict[str, str] | None = Field(None)
     mime_type: Literal["text/html", "application/xml"] | None = Field(None)
-    submission_id: UUID | None = None
+    submission_id: str | None = None
 
 
 class Gps(
@@ -95,7 +93,7 @@ class Gps(
 
 
 class Image(CoreModel):
-    url: AnyUrl | None = Field(None)
+    url: str | None = Field(None)
     size_type: Literal["xs", "sm", "md", "lg", "xl", "custom"] | None = Field(None)
     width: str | None = Field(None)
     height: str | None = Field(None)
@@ -103,7 +101,7 @@ class Image(CoreModel):
 
 class MediaFile(CoreModel):
     mimetype: str | None = Field(None)
-    url: AnyUrl | None = Field(None)
+    url: str | None = Field(None)
     signature: str | None = Field(None)
     dsa: str | None = Field(None)
 
@@ -174,8 +172,8 @@ class Scalar(CoreModel):
 
 class Schedule(CoreModel):
     frequency: Duration | None = None
-    holidays: list[AwareDatetime] | None = None
-    times: list[AwareDatetime] | None = None
+    holidays: list[str] | None = None
+    times: list[str] | None = None
 
 
 class State(CoreModel):
@@ -187,18 +185,18 @@ class Support(CoreModel):
     ref_id: str | None = None
     callback_phone: str | None = None
     phone: str | None = None
-    email: EmailStr | None = None
-    url: AnyUrl | None = None
+    email: str | None = None
+    url: str | None = None
 
 
 class Range1(CoreModel):
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: str | None = None
+    end: str | None = None
 
 
 class Time(CoreModel):
     label: str | None = None
-    timestamp: AwareDatetime | None = None
+    timestamp: str | None = None
     duration: Duration | None = None
     range: Range1 | None = None
     days: str | None = Field(None)
@@ -207,7 +205,7 @@ class Time(CoreModel):
 
 class Vehicle(CoreModel):
     category: str | None = None
-    capacity: int | None = None
+    capacity: SchemaInt | None = None
     make: str | None = None
     model: str | None = None
     size: str | None = None
@@ -251,8 +249,8 @@ class Field0(RootModel[str]):
     root: str = Field(...)
 
 
-class Field0Model(RootModel[AnyUrl]):
-    root: AnyUrl = Field(...)
+class Field0Model(RootModel[str]):
+    root: str = Field(...)
 
 
 class Code(RootModel[Any]):
@@ -318,37 +316,37 @@ class Fee(CoreModel):
 
 class FulfillmentState(CoreModel):
     descriptor: Descriptor | None = None
-    updated_at: AwareDatetime | None = None
+    updated_at: str | None = None
     updated_by: str | None = Field(None)
 
 
 class Allocated(CoreModel):
-    count: conint(ge=0) | None = None
+    count: schema_int(ge=0) | None = None
     measure: Scalar | None = None
 
 
 class Available(CoreModel):
-    count: conint(ge=0) | None = None
+    count: schema_int(ge=0) | None = None
     measure: Scalar | None = None
 
 
 class Maximum(CoreModel):
-    count: conint(ge=1) | None = None
+    count: schema_int(ge=1) | None = None
     measure: Scalar | None = None
 
 
 class Minimum(CoreModel):
-    count: conint(ge=0) | None = None
+    count: schema_int(ge=0) | None = None
     measure: Scalar | None = None
 
 
 class Selected(CoreModel):
-    count: conint(ge=0) | None = None
+    count: schema_int(ge=0) | None = None
     measure: Scalar | None = None
 
 
 class Unitized(CoreModel):
-    count: conint(ge=1, le=1) | None = None
+    count: schema_int(ge=1, le=1) | None = None
     measure: Scalar | None = None
 
 
@@ -371,7 +369,7 @@ class RefundTerm(CoreModel):
 class Location(CoreModel):
     id: str | None = None
     descriptor: Descriptor | None = None
-    map_url: AnyUrl | None = Field(None)
+    map_url: str | None = Field(None)
     gps: Gps | None = Field(None)
     address: Address | None = Field(None)
     city: City | None = Field(None)
@@ -426,7 +424,7 @@ class TagGroup(CoreModel):
 
 class Tracking(CoreModel):
     id: str | None = Field(None)
-    url: AnyUrl | None = Field(None)
+    url: str | None = Field(None)
     location: Location | None = Field(None)
     status: Literal["active", "inactive"] | None = Field(None)
 
@@ -437,7 +435,7 @@ class Message8(CoreModel):
 
 class Message10(CoreModel):
     order_id: IdModel3
-    callback_url: AnyUrl | None = None
+    callback_url: str | None = None
 
 
 class Message12(CoreModel):
@@ -467,14 +465,14 @@ class Billing(CoreModel):
     address: Address | None = Field(None)
     state: State | None = Field(None)
     city: City | None = Field(None)
-    email: EmailStr | None = Field(None)
+    email: str | None = Field(None)
     phone: str | None = Field(None)
     time: Time | None = Field(None)
     tax_id: str | None = Field(None)
 
 
 class Cancellation(CoreModel):
-    time: AwareDatetime | None = Field(None)
+    time: str | None = Field(None)
     cancelled_by: Literal["CONSUMER", "PROVIDER"] | None = None
     reason: Option | None = Field(None)
     additional_description: Descriptor | None = Field(None)
@@ -507,9 +505,9 @@ class Context(CoreModel):
     bap_uri: BapUri | None = Field(None)
     bpp_id: Field0 | None = Field(None)
     bpp_uri: Field0Model | None = Field(None)
-    transaction_id: UUID | None = Field(None)
-    message_id: UUID | None = Field(None)
-    timestamp: AwareDatetime | None = Field(None)
+    transaction_id: str | None = Field(None)
+    message_id: str | None = Field(None)
+    timestamp: str | None = Field(None)
     key: str | None = Field(None)
     ttl: str | None = Field(None)
 
@@ -555,7 +553,7 @@ class Offer(CoreModel):
 class Payment(CoreModel):
     id: str | None = Field(None)
     collected_by: Any | None = Field(None)
-    url: AnyUrl | None = Field(None)
+    url: str | None = Field(None)
     params: Params | None = None
     type: (
         Literal["PRE-ORDER", "PRE-FULFILLMENT", "ON-FULFILLMENT", "POST-FULFILLMENT"]
@@ -568,11 +566,11 @@ class Payment(CoreModel):
 
 class Person(CoreModel):
     id: str | None = Field(None)
-    url: AnyUrl | None = Field(None)
+    url: str | None = Field(None)
     name: str | None = Field(None)
     image: Image | None = None
     age: Duration | None = Field(None)
-    dob: date | None = Field(None)
+    dob: str | None = Field(None)
     gender: str | None = Field(None)
     creds: list[Credential] | None = None
     languages: list[Language] | None = None
@@ -587,7 +585,7 @@ class BreakupItem(CoreModel):
 
 
 class Quotation(CoreModel):
-    id: UUID | None = Field(None)
+    id: str | None = Field(None)
     price: Price | None = Field(None)
     breakup: list[BreakupItem] | None = Field(None)
     ttl: Duration | None = None
@@ -952,9 +950,9 @@ class Provider(CoreModel):
     locations: list[Location] | None = None
     offers: list[Offer] | None = None
     items: list[Item] | None = None
-    exp: AwareDatetime | None = Field(None)
+    exp: str | None = Field(None)
     rateable: bool | None = Field(None)
-    ttl: conint(ge=-1) | None = Field(None)
+    ttl: schema_int(ge=-1) | None = Field(None)
     tags: list[TagGroup] | None = None
 
 
@@ -964,7 +962,7 @@ class Catalog(CoreModel):
     payments: list[Payment] | None = Field(None)
     offers: list[Offer] | None = Field(None)
     providers: list[Provider] | None = None
-    exp: AwareDatetime | None = Field(None)
+    exp: str | None = Field(None)
     ttl: str | None = Field(None)
 
 
@@ -997,8 +995,8 @@ class Order(CoreModel):
     return_terms: list[ReturnTerm] | None = Field(None)
     quote: Quotation | None = Field(None)
     payments: list[Payment] | None = Field(None)
-    created_at: AwareDatetime | None = Field(None)
-    updated_at: AwareDatetime | None = Field(None)
+    created_at: str | None = Field(None)
+    updated_at: str | None = Field(None)
     xinput: XInput | None = Field(None)
     tags: list[TagGroup] | None = None
 

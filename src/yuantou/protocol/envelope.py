@@ -95,7 +95,11 @@ def duration_seconds(text: str) -> float:
 
 
 def parse_timestamp(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    """Seconds since the epoch of an RFC 3339 date-time with its offset; ``ValueError`` otherwise."""
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        raise ValueError(f"timestamp {text!r} has no offset")
+    return when.timestamp()
 
 
 def expiry(context: dict[str, Any], default_ttl: str = DEFAULT_TTL) -> float:
@@ -156,10 +160,26 @@ ROUTING_FIELDS_REQUEST = ("bap_id", "bap_uri", "transaction_id", "message_id", "
 ROUTING_FIELDS_CALLBACK = ("bap_id", "bpp_id", "bpp_uri", "transaction_id", "message_id", "timestamp")
 
 
+ID_LIMITS = {"transaction_id": 64, "message_id": 64, "bap_id": 255, "bpp_id": 255}  # what a node's store keeps
+
+
 def routing_problems(action: str, context: dict[str, Any]) -> list[str]:
-    """Context fields the core schema leaves optional but routing needs (Yuantou profile)."""
+    """Context fields the core schema leaves optional or free but routing needs (Yuantou profile): present,
+    ids no longer than the store keeps them, and a timestamp the ttl can be counted from."""
     needed = ROUTING_FIELDS_CALLBACK if action.startswith("on_") else ROUTING_FIELDS_REQUEST
-    missing = [f"$.context.{f}" for f in needed if not context.get(f)]
+    problems = [f"$.context.{f}" for f in needed if not context.get(f)]
     if not action.startswith("on_") and action != "search" and not context.get("bpp_id"):
-        missing.append("$.context.bpp_id")
-    return missing
+        problems.append("$.context.bpp_id")
+    problems += [f"$.context.{f}" for f, most in ID_LIMITS.items()
+                 if isinstance(context.get(f), str) and len(context[f]) > most]
+    if context.get("timestamp") and "$.context.timestamp" not in problems:
+        try:
+            parse_timestamp(context["timestamp"])
+        except (ValueError, TypeError, AttributeError):
+            problems.append("$.context.timestamp")
+    return problems
+
+
+ROUTING_RULES = ("context lacks, or has unusable, fields needed to route the answer (Yuantou profile: bap_id, "
+                 "bap_uri, transaction_id and message_id present, ids of at most 64 characters, subscriber ids of "
+                 "at most 255, an RFC 3339 timestamp with its offset)")

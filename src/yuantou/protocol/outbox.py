@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, RELAYED, Checkpoint, Receipt, digest_of_message,
@@ -29,11 +29,12 @@ from yuantou.ledger.verify import arriving_checkpoint_problem, receipt_problem
 from yuantou.ledger.store import append_entries, save_checkpoint
 from yuantou.protocol.keys import KeyPair
 from yuantou.protocol.registry_client import SubscriberKey
-from yuantou.protocol.signing import ALGORITHM, body_digest, sign
+from yuantou.protocol.signing import ALGORITHM, SignatureError, body_digest, parse_signature_header, sign
 from yuantou.store.db import Database
 from yuantou.store.tables import outbox
 
 log = logging.getLogger(__name__)
+RESIGN_MARGIN_SECONDS = 60  # a stored signature with less validity left than this is made again before a send
 
 
 @dataclass(frozen=True)
@@ -134,19 +135,40 @@ class OutboxSender:
 
     def _due(self, conn: Connection) -> list[dict]:
         """Claim the rows due now: their next attempt moves a lease ahead, so another worker
-        process leaves them alone, and a sender that dies mid-post has them retried after the lease."""
+        process leaves them alone, and a sender that dies mid-post has them retried after the lease.
+
+        Each is signed here, once, and its signature committed with the claim, before any byte is sent: a
+        message sent again after a crash is the same request, not the same message signed anew. Only a
+        signature about to expire is made again (a retry minutes later)."""
         now = time.time()
-        rows = conn.execute(
+        rows = [dict(r) for r in conn.execute(
             select(outbox)
             .where(and_(outbox.c.state == "pending", outbox.c.next_attempt_at <= now))
             .order_by(outbox.c.id)
             .limit(self.batch)
             .with_for_update(skip_locked=True)
-        ).mappings().all()
+        ).mappings()]
         if rows:
             conn.execute(update(outbox).where(outbox.c.id.in_([r["id"] for r in rows]))
                          .values(next_attempt_at=now + self.lease_seconds))
-        return [dict(r) for r in rows]
+            stale = [r for r in rows if not self._still_good(r["authorization"], now)]
+            for row in stale:
+                row["authorization"] = self.signer(row["body"])
+            if stale:
+                conn.execute(update(outbox).where(outbox.c.id == bindparam("row_id")).values(
+                    authorization=bindparam("signature")),
+                    [{"row_id": r["id"], "signature": r["authorization"]} for r in stale])
+        return rows
+
+    def _still_good(self, authorization: str | None, now: float) -> bool:
+        """A stored signature by our current key that stays valid long enough for this attempt to arrive."""
+        if not authorization:
+            return False
+        try:
+            header = parse_signature_header(authorization)
+        except SignatureError:
+            return False
+        return header.key_id == self.signer.key_id_header and header.expires - now > RESIGN_MARGIN_SECONDS
 
     def release_claims(self, conn: Connection) -> None:
         """Make every pending row due now; only for a sole sender starting up (no one else holds a lease)."""
@@ -161,7 +183,7 @@ class OutboxSender:
 
     async def _send(self, row: dict) -> Sent:
         url = row["target_url"].rstrip("/") + "/" + row["action"]
-        authorization = self.signer(row["body"])
+        authorization = row["authorization"] or self.signer(row["body"])
         headers = {"Content-Type": "application/json", "Authorization": authorization}
         try:
             async with self._in_flight:

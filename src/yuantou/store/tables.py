@@ -51,6 +51,7 @@ outbox = Table(
     Column("state", String(16), nullable=False, default="pending"),  # pending|delivered|nacked|dead
     Column("delivered_at", Float, nullable=True),
     Column("last_error", Text, nullable=True),
+    Column("authorization", Text, nullable=True),  # the signature it goes out with, stored before the first send
 )
 Index("ix_outbox_due", outbox.c.state, outbox.c.next_attempt_at)
 Index("ix_outbox_message", outbox.c.message_id)
