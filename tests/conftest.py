@@ -30,6 +30,8 @@ BECKN = SHARED / "beckn"
 
 
 BACKEND_FIXTURES = {"network", "peer", "db"}
+# every node and directory a test starts gets at most this much address space (a node serving uses ~0.5 GB)
+os.environ.setdefault("YUANTOU_PROCESS_MEMORY_MB", "3072")
 
 
 def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001

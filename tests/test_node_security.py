@@ -390,3 +390,10 @@ def test_the_ledgers_still_verify_after_the_probes(net):
         done = subprocess.run(CLI + ["ledger", "verify", "--config", str(proc.config_path)], capture_output=True,
                               text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_nodes_in_tests_run_under_a_memory_cap(net):
+    """A runaway request fails its test instead of the machine: every process the tests start is capped."""
+    limits = open(f"/proc/{net.producers['orchard'].process.pid}/limits").read()
+    (line,) = [row for row in limits.splitlines() if row.startswith("Max address space")]
+    assert int(line.split()[3]) == int(os.environ["YUANTOU_PROCESS_MEMORY_MB"]) << 20

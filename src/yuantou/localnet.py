@@ -144,7 +144,8 @@ class LocalNetwork:
         proc.log_path = self.root / f"{proc.name}.log"
         log = proc.log_path.open("ab")
         proc.process = subprocess.Popen([sys.executable, "-m", "yuantou.cli", *args], stdout=log, stderr=log,
-                                        cwd=self.root, start_new_session=True, env={**os.environ, **(env or {})})
+                                        cwd=self.root, start_new_session=True, env={**os.environ, **(env or {})},
+                                        preexec_fn=_memory_cap())
 
     def start_directory(self, *options: str) -> Proc:
         """Start the directory (``options``: more ``yuantou directory serve`` flags)."""
@@ -279,6 +280,24 @@ class LocalNetwork:
             with psycopg.connect(self.database.rstrip("/") + "/postgres", autocommit=True) as conn:
                 for dbname in self._pg_dbs:
                     conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+MEMORY_CAP_ENV = "YUANTOU_PROCESS_MEMORY_MB"
+
+
+def _memory_cap() -> Callable[[], None] | None:
+    """With ``YUANTOU_PROCESS_MEMORY_MB`` set (the tests set it), each process of the network gets that much
+    address space at most: a runaway request fails its test instead of taking the machine down."""
+    megabytes = os.environ.get(MEMORY_CAP_ENV)
+    if not megabytes:
+        return None
+    limit = int(megabytes) << 20
+
+    def cap() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    return cap
 
 
 def to_toml(values: dict) -> str:
