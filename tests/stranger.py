@@ -130,6 +130,7 @@ class Stranger:
         self.signing = Ed25519PrivateKey.generate()
         self.encryption = X25519PrivateKey.generate()
         self.answer_challenges = answer_challenges
+        self.answer_padding = 0  # bytes of padding in its ACKs (a peer answering with far too much)
         self.directory_url: str | None = None
         self.received: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -143,7 +144,8 @@ class Stranger:
                 if self.path.endswith("/on_subscribe"):
                     status, out = stranger._challenge_answer(body)
                 else:
-                    status, out = 200, b'{"message":{"ack":{"status":"ACK"}}}'
+                    status, out = 200, b'{"message":{"ack":{"status":"ACK"}},"padding":"%s"}' % (
+                        b"x" * stranger.answer_padding)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(out)))

@@ -20,7 +20,11 @@ import pytest
 from conftest import storage
 from stranger import Stranger, post, post_streamed, wait_until
 from yuantou.client import NodeClient, order_flow
+from sqlalchemy import select
+
 from yuantou.localnet import PRODUCERS, LocalNetwork, catalog_document
+from yuantou.store.db import Database
+from yuantou.store.tables import outbox
 
 CLI = [sys.executable, "-m", "yuantou.cli"]
 ORCHARD_ID = "orchard.yuantou.local"
@@ -190,6 +194,43 @@ def test_core_versions_1_1_0_and_1_1_1_are_taken_and_1_1_1_is_sent(net, rogue):
 
 
 # -- availability ----------------------------------------------------------------------------------------
+
+def test_a_peer_answering_with_too_much_is_not_read(net):
+    """A callback's answer is an ACK; one of megabytes is not read into the node's memory but retried as a failure."""
+    orchard = net.producers["orchard"]
+    flood = Stranger("flood-answer.probe")
+    try:
+        assert flood.subscribe(net.directory.url, "BAP").status == 200
+        flood.answer_padding = 4 << 20
+        context = flood.context("search", ORCHARD_ID, beckn(orchard))
+        assert flood.send(beckn(orchard) + "/search", {"context": context, "message": {"intent": {}}}).ack == "ACK"
+        db = Database(orchard.db_url)
+        try:
+            last_error = lambda: db.transaction(lambda c: c.execute(  # noqa: E731
+                select(outbox.c.last_error).where(outbox.c.message_id == context["message_id"])).scalar())
+            assert wait_until(lambda: "bytes" in (last_error() or ""), timeout=15), last_error()
+        finally:
+            db.close()
+        assert httpx.get(orchard.url + "/health", timeout=5).status_code == 200
+    finally:
+        flood.close()
+
+
+def test_ids_and_codes_longer_than_their_store_are_refused_on_arrival(net, rogue, placed):
+    buyer1 = net.buyers["buyer1"]
+    context = rogue.context("on_status", rogue.subscriber_id, rogue.url, bap_id=buyer1.subscriber_id,
+                            bap_uri=beckn(buyer1), transaction_id=placed["transaction_id"])
+    long_order = rogue.send(beckn(buyer1) + "/on_status", {"context": context, "message": {
+        "order": {"id": "o" * 300, "status": "ACTIVE"}}})
+    assert long_order.status == 400 and long_order.error["paths"] == "$.message.order.id"
+    long_ids = rogue.send(beckn(buyer1) + "/on_status", {"context": {**context, "message_id": "m" * 65},
+                                                          "message": {"order": {"id": "x", "status": "ACTIVE"}}})
+    assert long_ids.status == 400 and "$.context.message_id" in long_ids.error["paths"]
+    country = rogue.subscription(net.directory.url, "BAP")
+    country["location"]["country"]["code"] = "CHINA-LONG"
+    answer = rogue.send(net.directory.url + "/subscribe", country)
+    assert answer.status == 400 and answer.error["paths"] == "$.location.country.code"
+
 
 def test_deep_and_oversized_bodies_are_refused_before_they_are_read(net, rogue):
     orchard, buyer1 = net.producers["orchard"], net.buyers["buyer1"]

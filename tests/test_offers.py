@@ -91,3 +91,25 @@ def test_terms_survive_the_producer_store(tmp_path):
     finally:
         db.close()
     assert stored["apple-fuji-a"] == items[0] and stored["plain"] == items[1]
+
+
+def test_a_peers_catalog_with_runaway_numbers_or_ids_is_skipped_not_computed():
+    """A peer's catalog is a stranger's: a bulk unit of 1e999999 would freeze the buyer turning it into whole steps,
+    an id longer than a pool order keeps would fail its store; each such item is skipped with its reason."""
+    items = items_from_records([apple_record()], "test")
+    good = json.loads(json.dumps(catalog_json("orchard-provider", "Orchard", items)))
+    start, end = window_times(1)
+    window = (datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp() + 3600,
+              datetime.fromisoformat(end.replace("Z", "+00:00")).timestamp() - 3600)
+    spec = ProductSpec(category="fruit", grade="A")
+    assert offers_from_catalog("orchard", good, spec, window, Decimal(1))[0]
+    for code, value in (("bulk_unit", "1e999999"), ("moq", "1e-999999"), ("tier:200", "9" * 4000)):
+        bad = json.loads(json.dumps(good))
+        tags = bad["providers"][0]["items"][0]["tags"]
+        pooling = next(t for t in tags if t["descriptor"]["code"] == "yuantou.pooling")["list"]
+        pooling[:] = [e for e in pooling if e["descriptor"]["code"] != code] + [{"descriptor": {"code": code}, "value": value}]
+        offers, skipped = offers_from_catalog("orchard", bad, spec, window, Decimal(1))
+        assert offers == [] and "unreadable" in skipped[0].reason, code
+    long_id = json.loads(json.dumps(good))
+    long_id["providers"][0]["items"][0]["id"] = "x" * 300
+    assert offers_from_catalog("orchard", long_id, spec, window, Decimal(1))[0] == []

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from yuantou.directory import registry, subscriptions
 from yuantou.directory.own_address import same_endpoint, same_endpoint_cached
 from yuantou.directory.registry import Entry, LocalKeys
-from yuantou.protocol import challenge, json_guard
+from yuantou.protocol import capped_http, challenge, json_guard
 from yuantou.protocol import envelope as env
 from yuantou.protocol.auth import AUTHORIZATION, GATEWAY_AUTHORIZATION, AuthFailure, authenticate
 from yuantou.protocol.envelope import BecknError
@@ -210,9 +210,10 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
             secret, keys.encryption, load_encryption_public(entry.encr_public_key or ""))})
         try:
             async with challenges:
-                resp = await state["http"].post(f"{entry.url}/on_subscribe", content=payload, timeout=10, headers={
+                resp = await capped_http.request(state["http"], "POST", f"{entry.url}/on_subscribe", content=payload,
+                                                 timeout=10, limit=4096, headers={
                     "Content-Type": "application/json", "Authorization": gateway_signer(payload)})
-                answer = json_guard.loads(resp.content[:4096]).get("answer") if resp.status_code == 200 else None
+                answer = json_guard.loads(resp.content).get("answer") if resp.status_code == 200 else None
         except (httpx.HTTPError, JsonProblem, AttributeError):
             return False
         return isinstance(answer, str) and hmac.compare_digest(answer.encode(), secret.encode())
@@ -246,7 +247,8 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
     async def forward(url: str, action: str, body: bytes, authorization: str) -> None:
         for attempt in range(settings.forward_attempts):
             try:
-                resp = await state["http"].post(f"{url.rstrip('/')}/{action}", content=body, timeout=10, headers={
+                resp = await capped_http.request(state["http"], "POST", f"{url.rstrip('/')}/{action}", content=body,
+                                                 timeout=10, headers={
                     "Content-Type": "application/json", "Authorization": authorization,
                     "X-Gateway-Authorization": gateway_signer(body)})
                 if resp.status_code < 500:

@@ -62,11 +62,11 @@ class Entry:
         if not self.url.startswith(("http://", "https://")) or len(self.url) > 2048 or any(
                 c.isspace() or c in '"<>' for c in self.url):
             raise RegistryError(f"url {self.url[:80]!r} must be an http:// or https:// URL", "$.url")
-        for name, path in (("domain", "$.domain"), ("city", "$.location.city.code"),
-                           ("country", "$.location.country.code")):
+        for name, path, most in (("domain", "$.domain", 128), ("city", "$.location.city.code", 64),
+                                 ("country", "$.location.country.code", 8)):
             value = getattr(self, name)
-            if not value or len(value) > 64:
-                raise RegistryError(f"{name} must be 1 to 64 characters", path)
+            if not value or len(value) > most:
+                raise RegistryError(f"{name} must be 1 to {most} characters", path)
         try:
             load_signing_public(self.signing_public_key)
         except KeyError_ as exc:

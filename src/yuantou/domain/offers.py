@@ -56,6 +56,14 @@ def _window_ranges(provider: dict[str, Any]) -> dict[str, tuple[float, float]]:
     return ranges
 
 
+ID_LIMITS = (255, 255)  # provider and item ids as a buyer's pool orders keep them
+
+
+def _usable_ids(provider_id: object, item_id: object) -> bool:
+    """Ids a pool order can be kept under (a peer's catalog is a stranger's: an id of any length may come)."""
+    return all(isinstance(v, str) and len(v) <= most for v, most in zip((provider_id, item_id), ID_LIMITS))
+
+
 def _whole(value: Decimal, step: Decimal) -> int | None:
     steps = value / step
     return int(steps) if steps == steps.to_integral_value() else None
@@ -70,7 +78,7 @@ def offers_from_catalog(producer_id: str, catalog: dict[str, Any], spec: Product
         windows = _window_ranges(provider)
         for item in provider.get("items") or []:
             terms = tag_values(item, POOLING_TAG)
-            if not item.get("id"):
+            if not item.get("id") or not _usable_ids(provider.get("id", ""), item["id"]):
                 continue
             category = (item.get("category_ids") or [None])[0]
             offered = ProductSpec(item["id"], category, terms.get("grade"))
@@ -95,6 +103,9 @@ def offers_from_catalog(producer_id: str, catalog: dict[str, Any], spec: Product
                 skip("no fulfillment window covers the pool's delivery window")
                 continue
             window_id = max(usable, key=lambda w: capacity_by_window[w])
+            if len(window_id) > 128:
+                skip("its fulfillment window id is longer than 128 characters")
+                continue
             bulk_steps = _whole(bulk, step)
             tiers_steps = [(_whole(m, step), p) for m, p in tier_rows]
             if bulk_steps is None or any(m is None for m, _ in tiers_steps):

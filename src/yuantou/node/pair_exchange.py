@@ -21,7 +21,7 @@ from yuantou.ledger.chain import raw_public_key, signed_by
 from yuantou.ledger.pair import PairCheckpoint, agrees, from_json, pair_text, sign_pair, to_json
 from yuantou.ledger.store import counterparties, head, read_between, read_pair_checkpoints, save_pair_checkpoint
 from yuantou.protocol import envelope as env
-from yuantou.protocol import json_guard
+from yuantou.protocol import capped_http, json_guard
 from yuantou.protocol.auth import AuthFailure, authenticate
 from yuantou.protocol.registry_client import first_valid
 
@@ -63,16 +63,16 @@ async def exchange_with(node: Node, other: str, until: int) -> str:
         if listed is None:
             return "not in the directory"
         body = env.dumps(to_json(mine))
-        resp = await node.http.post(listed.url.rstrip("/") + PATH, content=body, timeout=10, headers={
-            "Content-Type": "application/json", "Authorization": node.signer(body)})
-    except httpx.HTTPError as exc:
+        resp = await capped_http.request(node.http, "POST", listed.url.rstrip("/") + PATH, content=body, timeout=10,
+                                         headers={"Content-Type": "application/json", "Authorization": node.signer(body)})
+    except (httpx.HTTPError, ValueError) as exc:
         return f"unreachable: {exc}"
     if resp.status_code == 404:
         return "not a Yuantou peer (no checkpoint endpoint)"
     if resp.status_code != 200:
         return f"not agreed ({resp.status_code}): {resp.text[:300]}"
     try:
-        theirs = from_json(resp.json())
+        theirs = from_json(json_guard.loads(resp.content))
     except ValueError as exc:
         return f"its answer is not a pair checkpoint: {exc}"
     problem = await _signed_by_its_owner(node, theirs, other)

@@ -252,6 +252,10 @@ class Node:
                          "core 1.1.1 schema violation: " + "; ".join(str(v) for v in violations[:20]),
                          ",".join(v.path for v in violations))
         missing = env.routing_problems(action, context)
+        order_id = env.order_id_problem(action, payload.get("message"))
+        if order_id:
+            return _nack(400, env.INVALID_REQUEST, f"order ids of at most {env.ORDER_ID_LIMIT} characters (Yuantou "
+                         "profile)", order_id)
         if missing:
             return _nack(400, env.INVALID_REQUEST, env.ROUTING_RULES, ",".join(missing))
         now = time.time()

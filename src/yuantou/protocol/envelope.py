@@ -161,6 +161,16 @@ ROUTING_FIELDS_CALLBACK = ("bap_id", "bpp_id", "bpp_uri", "transaction_id", "mes
 
 
 ID_LIMITS = {"transaction_id": 64, "message_id": 64, "bap_id": 255, "bpp_id": 255}  # what a node's store keeps
+ORDER_ID_LIMIT = 128  # an order id a buyer keeps
+
+
+def order_id_problem(action: str, message: Any) -> str | None:
+    """The JSON path of an order id a callback names that no store keeps (over ``ORDER_ID_LIMIT``), or None."""
+    order = message.get("order") if isinstance(message, dict) else None
+    order_id = order.get("id") if isinstance(order, dict) else None
+    if action.startswith("on_") and isinstance(order_id, str) and len(order_id) > ORDER_ID_LIMIT:
+        return "$.message.order.id"
+    return None
 
 
 def routing_problems(action: str, context: dict[str, Any]) -> list[str]:

@@ -27,6 +27,7 @@ from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, RELAYED, Ch
                                   parse_checkpoint, parse_receipt, raw_public_key)
 from yuantou.ledger.verify import arriving_checkpoint_problem, receipt_problem
 from yuantou.ledger.store import append_entries, save_checkpoint
+from yuantou.protocol import capped_http
 from yuantou.protocol.keys import KeyPair
 from yuantou.protocol.registry_client import SubscriberKey
 from yuantou.protocol.signing import ALGORITHM, SignatureError, body_digest, parse_signature_header, sign
@@ -187,7 +188,8 @@ class OutboxSender:
         headers = {"Content-Type": "application/json", "Authorization": authorization}
         try:
             async with self._in_flight:
-                resp = await self.http.post(url, content=row["body"], headers=headers, timeout=10)
+                resp = await capped_http.request(self.http, "POST", url, content=row["body"], headers=headers,
+                                                 timeout=10)
         except httpx.HTTPError as exc:
             return Sent(row["id"], "retry", f"{type(exc).__name__}: {exc}")
         try:

@@ -9,7 +9,10 @@ from datetime import datetime
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from yuantou.protocol import capped_http
 from yuantou.protocol.keys import KeyError_, load_signing_public
+
+LOOKUP_ANSWER_BYTES = 16 << 20  # a whole network's entries, for the directory's own dashboard and ledger checks
 
 
 @dataclass(frozen=True)
@@ -69,9 +72,14 @@ class RegistryClient:
 
     async def lookup(self, **criteria: str) -> list[dict]:
         self.lookups += 1
-        resp = await self.http.post(f"{self.directory_url}/lookup", json=criteria, timeout=10)
-        resp.raise_for_status()
-        return resp.json()
+        resp = await capped_http.request(self.http, "POST", f"{self.directory_url}/lookup", json=criteria, timeout=10,
+                                         limit=LOOKUP_ANSWER_BYTES)
+        if resp.status_code != 200:
+            raise ValueError(f"{self.directory_url}/lookup answered {resp.status_code}")
+        entries = resp.json()
+        if not isinstance(entries, list):
+            raise ValueError(f"{self.directory_url}/lookup did not answer a list")
+        return [e for e in entries if isinstance(e, dict)]
 
     async def key(self, subscriber_id: str, key_id: str) -> SubscriberKey | None:
         """The subscriber's key with that id, valid now, or ``None``."""
