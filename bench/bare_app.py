@@ -56,7 +56,8 @@ def _countersigning_app():  # noqa: ANN202
 
     me = os.environ.get("YT_SINK_ID", "sink")
     key_id = f"{me}|{os.environ.get('YT_SINK_KEY_ID', 'k1')}|ed25519"
-    key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(os.environ.get("YT_SINK_SEED", "") or bytes(32)))
+    seed = os.environ.get("YT_SINK_SEED")  # without one (bench/protocol.py) it signs with a key no one lists:
+    key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(seed)) if seed else Ed25519PrivateKey.generate()
 
     async def sink(scope, receive, send):  # noqa: ANN001, ANN202
         if scope["type"] == "lifespan":

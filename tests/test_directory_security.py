@@ -251,3 +251,26 @@ def test_subscription_attempts_are_rate_limited(strangers, tmp_path):
     assert limited, [a.status for a in answers]
     assert limited[0].headers.get("retry-after", "").isdigit()
     assert "too many" in limited[0].error["message"]
+
+
+def test_a_challenge_approves_only_its_own_row_and_stale_pending_rows_go(net, strangers):
+    """A pending row (as older versions left them) is neither approved by another row's challenge nor kept."""
+    directory = net.directory.url
+    node = strangers("pending.probe")
+    db = Database(net.directory_db)
+    now = datetime.now(timezone.utc)
+    try:
+        def pending(conn, beckn_type: str, when: datetime) -> None:  # noqa: ANN001
+            conn.execute(subscribers.insert().values(
+                subscriber_id="pending.probe" if beckn_type == "BAP" else "stale.probe", key_id="stranger-k1",
+                url=node.url, type=beckn_type, domain="yuantou:agri", city="std:0571", country="CHN",
+                signing_public_key=node.signing_public, encr_public_key=node.encryption_public, valid_from=now,
+                valid_until=now + timedelta(days=1), status="UNDER_SUBSCRIPTION", created=when, updated=when))
+        db.transaction(lambda c: pending(c, "BAP", now))
+        db.transaction(lambda c: pending(c, "BPP", now - timedelta(hours=1)))
+    finally:
+        db.close()
+    assert node.subscribe(directory, "BPP").status == 200  # the same id and key, another role
+    states = {(r["type"], r["status"]) for r in rows_of(net, "pending.probe")}
+    assert states == {("BAP", "UNDER_SUBSCRIPTION"), ("BPP", "SUBSCRIBED")}, states
+    assert rows_of(net, "stale.probe") == [], "a pending row older than ten minutes is dropped"

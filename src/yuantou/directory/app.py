@@ -95,13 +95,18 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
     challenges = asyncio.Semaphore(16)  # challenges in flight at once
     relayed: OrderedDict[tuple[str, str], set[str]] = OrderedDict()  # (bap_id, message_id) → producer URLs
 
+    def drop_stale_pending(conn: Connection) -> None:
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=settings.pending_seconds)
+        dropped = registry.expire_pending(conn, cutoff)
+        if dropped:
+            log.info("dropped %d pending subscription attempts", dropped)
+
     async def expire_pending() -> None:
+        """Pending rows (older versions wrote them before the challenge) go after ``pending_seconds``: at start,
+        every minute, and before each subscription."""
         while True:
-            cutoff = datetime.now(timezone.utc) - timedelta(seconds=settings.pending_seconds)
             with suppress(Exception):
-                dropped = await db.run(lambda c: registry.expire_pending(c, cutoff))
-                if dropped:
-                    log.info("dropped %d pending subscription attempts", dropped)
+                await db.run(drop_stale_pending)
             await asyncio.sleep(min(60, settings.pending_seconds))
 
     @asynccontextmanager
@@ -157,6 +162,7 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
         refused = too_many(request.client.host if request.client else "", subscribe_per_client)
         if refused:
             return refused
+        await db.run(drop_stale_pending)
         body = await request.body()
         try:
             entry = subscriptions.requested_entry(json_guard.loads(body))
