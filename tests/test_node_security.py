@@ -12,7 +12,8 @@ import sys
 import threading
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -160,6 +161,48 @@ def test_malformed_key_ids_and_duplicate_keys_are_refused_on_arrival(net, rogue)
     twice = (body[:-1] + ',"\\u0063ontext":' + json.dumps({**payload["context"], "bap_id": "x"}) + "}").encode()
     answer = rogue.send(beckn(orchard) + "/search", twice)
     assert answer.status == 400 and "'context' appears twice" in answer.error["message"]
+
+
+def test_a_node_finds_keys_in_an_ondc_style_registry(net):
+    """Deployed registries answer /lookup with ``subscriber_url`` and ``ukId`` only; a node reads those too."""
+    asker = Stranger("ondc-asker.probe")
+    now = time.time()
+
+    class Registry(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            criteria = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+            entry = {"subscriber_id": asker.subscriber_id, "subscriber_url": asker.url, "ukId": asker.key_id,
+                     "br_id": "br-1", "type": "BAP", "domain": "yuantou:agri", "city": "std:0571", "country": "CHN",
+                     "signing_public_key": asker.signing_public, "encr_public_key": asker.encryption_public,
+                     "valid_from": datetime.fromtimestamp(now - 60, timezone.utc).isoformat(),
+                     "valid_until": datetime.fromtimestamp(now + 3600, timezone.utc).isoformat(),
+                     "status": "SUBSCRIBED", "created": "2026-01-01T00:00:00.000Z",
+                     "updated": "2026-01-01T00:00:00.000Z"}
+            wanted = criteria.get("subscriber_id") in (None, asker.subscriber_id) and criteria.get(
+                "ukId", criteria.get("key_id")) in (None, asker.key_id)
+            out = json.dumps([entry] if wanted else []).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, *args) -> None:  # noqa: ANN002
+            pass
+
+    registry = ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+    threading.Thread(target=registry.serve_forever, daemon=True).start()
+    node = net.add_node("ondc-user", ["producer"], catalog_document("orchard", *PRODUCERS["orchard"]),
+                        extra={"directory_url": f"http://127.0.0.1:{registry.server_port}"})
+    try:
+        context = asker.context("search", node.subscriber_id, beckn(node))
+        answer = asker.send(beckn(node) + "/search", {"context": context, "message": {"intent": {}}})
+        assert answer.ack == "ACK", answer.body
+        assert wait_until(lambda: asker.callbacks("on_search")), "the callback went to the subscriber_url"
+    finally:
+        net.kill(node)
+        registry.shutdown()
+        asker.close()
 
 
 def test_signatures_may_be_back_dated_but_never_expired(net):
