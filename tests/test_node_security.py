@@ -199,6 +199,10 @@ def test_a_node_finds_keys_in_an_ondc_style_registry(net):
         answer = asker.send(beckn(node) + "/search", {"context": context, "message": {"intent": {}}})
         assert answer.ack == "ACK", answer.body
         assert wait_until(lambda: asker.callbacks("on_search")), "the callback went to the subscriber_url"
+        # the registered subscriber_url is known, so a request naming another bap_uri is refused
+        elsewhere = asker.context("search", node.subscriber_id, beckn(node), bap_uri="http://127.0.0.1:9/beckn")
+        moved = asker.send(beckn(node) + "/search", {"context": elsewhere, "message": {"intent": {}}})
+        assert moved.status == 400 and moved.error["paths"] == "$.context.bap_uri"
     finally:
         net.kill(node)
         registry.shutdown()

@@ -274,7 +274,7 @@ class Node:
                 return _nack(400, env.INVALID_REQUEST,
                              f"context.bpp_id is {context.get('bpp_id')!r}, this node is {self.config.subscriber_id!r}",
                              "$.context.bpp_id")
-            if auth.signer_key.url and context["bap_uri"].rstrip("/") != auth.signer_key.url.rstrip("/"):
+            if context["bap_uri"].rstrip("/") != auth.signer_key.url.rstrip("/"):  # none listed: nothing matches
                 return _nack(400, env.INVALID_REQUEST,
                              f"bap_uri {context['bap_uri']!r} is not the URL registered for {claimed!r}", "$.context.bap_uri")
             if expires < now - self.config.clock_skew_seconds:
