@@ -2,14 +2,13 @@
 
 Forecasts and plans run as jobs (``POST`` answers at once with a job id; ``GET /api/jobs/{id}``
 shows progress and, when done, the stored run's id), so a long run never holds a request
-open and the CLI can draw a progress bar.
+open and the CLI can draw a progress bar. Jobs are kept in the store (``producer.jobs``): any
+worker process answers for any job.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-import uuid
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any
 
@@ -22,6 +21,7 @@ from yuantou.domain.twin import TwinError
 from yuantou.domain.twin_files import twin_from_json, twin_to_json
 from yuantou.node import c2m
 from yuantou.node.inputs import Count, Id, Input
+from yuantou.producer import jobs
 
 SECTIONS = {"resources": "id", "products": "id", "stock": "id", "lanes": "region"}
 SHORT_HISTORY_MODEL = "Empirical"  # too little history to choose a model: recent days' mean and quantiles
@@ -110,7 +110,6 @@ def forecast_series(series: dict[str, np.ndarray], first: date, body: ForecastRu
 
 def c2m_router(node: Any) -> APIRouter:  # noqa: C901 (one router, many small endpoints)
     api = APIRouter(tags=["producer: C2M"])
-    jobs: dict[str, dict[str, Any]] = {}
 
     async def twin_or_404():  # noqa: ANN202
         twin = await node.db.run(c2m.read_twin)
@@ -195,27 +194,14 @@ def c2m_router(node: Any) -> APIRouter:  # noqa: C901 (one router, many small en
         return {"from": first.isoformat() if first else None, "until": end.isoformat(), "total_series": total,
                 "offset": offset, "next_offset": following, "series": {sid: v.tolist() for sid, v in values.items()}}
 
-    def start_job(kind: str, work) -> dict:  # noqa: ANN001
-        job_id = f"{kind}-{uuid.uuid4().hex[:10]}"
-        job = jobs[job_id] = {"job_id": job_id, "kind": kind, "state": "running", "done": 0, "total": None,
-                              "started_at": time.time(), "run_id": None, "error": None}
+    running: set[asyncio.Task] = set()  # this process's jobs, kept referenced until they end
 
-        async def runner() -> None:
-            try:
-                job["run_id"] = await work(job)
-                job["state"] = "done"
-            except Exception as exc:  # the job's error is shown to whoever asks, not lost in a log
-                job["state"], job["error"] = "failed", f"{type(exc).__name__}: {exc}"
-            job["finished_at"] = time.time()
-
-        job["task"] = asyncio.create_task(runner())
-        return {k: v for k, v in job.items() if k != "task"}
-
-    @api.get("/jobs/{job_id}", summary="a forecast or plan job's progress")
+    @api.get("/jobs/{job_id}", summary="a forecast or plan job's progress (from any worker process)")
     async def job_status(job_id: str) -> dict:
-        if job_id not in jobs:
-            raise HTTPException(404, f"no job {job_id!r} (jobs are kept while the node runs)")
-        return {k: v for k, v in jobs[job_id].items() if k != "task"}
+        job = await node.db.run(lambda c: jobs.read(c, job_id))
+        if job is None:
+            raise HTTPException(404, f"no job {job_id!r}")
+        return job
 
     @api.post("/forecast/run", status_code=202, summary="forecast every product/region series (a job)")
     async def forecast_run(body: ForecastRunIn) -> dict:
@@ -227,12 +213,12 @@ def c2m_router(node: Any) -> APIRouter:  # noqa: C901 (one router, many small en
             raise HTTPException(409, "no demand yet: no confirmed orders and no imported history")
         body = body.model_copy(update={"as_of": as_of})
 
-        async def work(job: dict) -> str:
-            job["total"] = len(values)
-            result = await asyncio.to_thread(forecast_series, values, first, body, job)
+        async def work(progress: dict) -> str:
+            progress["total"] = len(values)
+            result = await asyncio.to_thread(forecast_series, values, first, body, progress)
             return await node.db.run(lambda c: c2m.save_run(c, "forecast", "done", result.pop("summary"), result))
 
-        return start_job("forecast", work)
+        return await jobs.start(node.db, "forecast", work, running)
 
     @api.get("/forecast", summary="the latest forecast run, every series")
     async def latest_forecast() -> dict:
@@ -262,13 +248,13 @@ def c2m_router(node: Any) -> APIRouter:  # noqa: C901 (one router, many small en
         except TwinError as exc:
             raise HTTPException(422, str(exc)) from None
 
-        async def work(job: dict) -> str:
-            job["total"] = 1
+        async def work(progress: dict) -> str:
+            progress["total"] = 1
             try:
                 plan = await asyncio.to_thread(solve, spec, body.time_limit)
             except TwinError as exc:  # an order for a product or region the twin does not know
                 plan = PlanInfeasible(str(exc))
-            job["done"] = 1
+            progress["done"] = 1
             if isinstance(plan, PlanInfeasible):
                 return await node.db.run(lambda c: c2m.save_run(c, "plan", "infeasible",
                                                                 {"message": plan.message}, plan.as_json()))
@@ -281,7 +267,7 @@ def c2m_router(node: Any) -> APIRouter:  # noqa: C901 (one router, many small en
 
             return await node.db.run(store)
 
-        return start_job("plan", work)
+        return await jobs.start(node.db, "plan", work, running)
 
     @api.get("/plan", summary="the latest plan: its tables, or why the confirmed orders cannot be met")
     async def latest_plan() -> dict:

@@ -191,6 +191,21 @@ c2m_runs = Table(
 )
 Index("ix_c2m_runs_kind_created", c2m_runs.c.kind, c2m_runs.c.created_at)
 
+c2m_jobs = Table(  # forecast and plan runs in progress (producer/jobs.py)
+    "c2m_jobs",
+    metadata,
+    Column("job_id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # forecast | plan
+    Column("state", String(16), nullable=False),  # running | done | failed
+    Column("done", Integer, nullable=False),
+    Column("total", Integer, nullable=True),
+    Column("started_at", Float, nullable=False),
+    Column("heartbeat_at", Float, nullable=False),  # its process's last word: a job that stops beating was lost
+    Column("finished_at", Float, nullable=True),
+    Column("run_id", String(64), nullable=True),  # the stored run, when done
+    Column("error", Text, nullable=True),
+)
+
 # -- ledger: every signed message sent or received, hash-chained (see ledger/chain.py) ---------
 
 ledger_entries = Table(
