@@ -187,3 +187,16 @@ def test_the_demo_report_draws_every_plot_offline(browser, tmp_path):
         assert trace_points(page, f"fig{i}") > 0, i
     assert "Yuantou network" in page.locator("table").first.inner_text()
     context.close()
+
+
+def test_the_api_docs_load_from_the_node_alone(browser, scene):
+    """/docs draws Swagger UI from the node's own files (FastAPI's default would fetch them from a CDN)."""
+    for proc in (scene.orchard, scene.net.directory):
+        page = browser.new_context().new_page()
+        outside: list[str] = []
+        page.on("request", lambda r: None if r.url.startswith(proc.url) else outside.append(r.url))
+        page.goto(proc.url + "/docs")
+        page.wait_for_selector(".swagger-ui .info .title", timeout=15_000)
+        assert outside == []
+        assert "Yuantou" in page.locator(".swagger-ui .info .title").inner_text()
+        page.context.close()

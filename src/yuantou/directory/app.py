@@ -118,7 +118,7 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
             task.cancel()
         await state["http"].aclose()
 
-    app = FastAPI(title="Yuantou directory (registry + gateway)", lifespan=lifespan)
+    app = FastAPI(title="Yuantou directory (registry + gateway)", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.stats = stats
     registry_limit = settings.max_registry_body_bytes
     app.add_middleware(RequestLimits, limits=[PathLimit("/subscribe", registry_limit),
@@ -310,8 +310,10 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
         return JSONResponse(env.ack())
 
     from yuantou.web.directory_pages import mount_directory_dashboard
+    from yuantou.web.site import mount_api_docs
 
     mount_directory_dashboard(app, db, stats, lambda: settings.dashboard_token, settings.subscriber_id)
+    mount_api_docs(app, "Yuantou directory")
     return app
 
 

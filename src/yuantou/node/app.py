@@ -34,6 +34,7 @@ from yuantou.store.tables import inbox, orders, outbox
 from yuantou.web.auth import bearer_valid
 from yuantou.web.ledger_state import LedgerWatch, ledger_counts
 from yuantou.web.node_pages import mount_dashboard
+from yuantou.web.site import mount_api_docs
 
 
 class SearchIn(Input):
@@ -107,7 +108,7 @@ def create_app(node: Node) -> FastAPI:
         await node.stop()
 
     config = node.config
-    app = FastAPI(title=f"Yuantou node {config.subscriber_id}", lifespan=lifespan,
+    app = FastAPI(title=f"Yuantou node {config.subscriber_id}", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Beckn endpoints under /beckn/{action}; business API under /api "
                               "(Authorization: Bearer <api_token>); dashboard at /dashboard.")
     app.state.node = node
@@ -287,6 +288,7 @@ def create_app(node: Node) -> FastAPI:
 
     app.include_router(api)
     mount_dashboard(app, node)
+    mount_api_docs(app, f"Yuantou node {config.subscriber_id}")
 
     # outermost: no handler (nor the join fast path) reads a body over its limit or nested too deep
     app.add_middleware(RequestLimits, limits=[PathLimit("/api", config.max_api_body_bytes, api=True),

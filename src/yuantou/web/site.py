@@ -16,6 +16,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -26,7 +27,8 @@ from yuantou.web import auth
 STATIC = Path(__file__).parent / "static"
 SCRIPTS = {"htmx.js": "htmx-2.0.11.min.js", "plotly.js": "plotly-basic-4.1.1.min.js",
            "dashboard.js": "dashboard.js", "dashboard.css": "dashboard.css",
-           "LICENSES.txt": "THIRD-PARTY-LICENSES.txt"}
+           "swagger-ui.js": "swagger-ui-bundle-5.35.0.js", "swagger-ui.css": "swagger-ui-5.35.0.css",
+           "swagger-favicon.png": "swagger-favicon-32x32.png", "LICENSES.txt": "THIRD-PARTY-LICENSES.txt"}
 
 
 def _clock(epoch: float | None) -> str:
@@ -109,6 +111,17 @@ def mount_site(app: FastAPI, token: Callable[[], str], title: str, db: Database,
     app.include_router(site)
     app.add_middleware(DashboardGuard, token=token, db=db, cookie=cookie)
     app.add_middleware(SecurityHeaders)
+
+
+def mount_api_docs(app: FastAPI, title: str) -> None:
+    """``/docs``: Swagger UI from the node's own files (FastAPI's default loads it from a CDN, and a node must
+    work offline). Build the app with ``docs_url=None, redoc_url=None``."""
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{title} · API",
+                                   swagger_js_url="/static/swagger-ui.js", swagger_css_url="/static/swagger-ui.css",
+                                   swagger_favicon_url="/static/swagger-favicon.png")
 
 
 class SecurityHeaders:
