@@ -145,7 +145,13 @@ def http_joins(args) -> dict:  # noqa: ANN001
     net = LocalNetwork(root)
     try:
         net.start_directory()
+        from yuantou.localnet import catalog_document
+
+        net.add_node("orchard", ["producer"], catalog_document("orchard", "Orchard", [  # pools open only for
+            ("apple", "Apples", "fruit", "kg", 9.0, 100_000)]))  # what a producer the organiser found lists
         buyer = net.add_node("organiser", ["buyer"])
+        found = buyer.client().post("/search", json={"query": "apple"}).json()
+        buyer.client().get(f"/messages/{found['message_id']}", params={"wait": 15})
         now = datetime.now(timezone.utc)
         iso = lambda d: d.isoformat()  # noqa: E731
         points = [f"point-{i}" for i in range(20)]

@@ -13,12 +13,12 @@ APPLES = ProductSpec(item_id="apple", category="fruit", grade="A")
 def opener(intent: Intent, now: float) -> PoolTerms | None:
     if intent.spec.item_id not in ("apple", None) or intent.spec.category not in ("fruit", None):
         return None
-    return PoolTerms(spec=APPLES, pickup_points=frozenset({intent.pickup_point}), window=(100.0, 200.0),
+    return PoolTerms(spec=APPLES, pickup_points=frozenset({intent.pickup_point}), window=(2e9, 2e9 + 100),
                      cutoff=now + 50, bulk_unit=10, moq=10, tiers=(PriceTier(0, 900),), max_quantity=30)
 
 
 def intent(n: int, lo: int = 5, hi: int = 10, point: str = "gate-3", spec: ProductSpec = APPLES) -> Intent:
-    return Intent(f"i{n}", f"h{n}", spec, lo, hi, 1000, point, (0.0, 300.0))
+    return Intent(f"i{n}", f"h{n}", spec, lo, hi, 1000, point, (0.0, 3e9))
 
 
 def test_intents_share_a_pool_until_it_is_full_then_a_new_one_opens():
@@ -76,7 +76,7 @@ def test_due_pools_close_and_stop_taking_intents():
 
 def test_an_intent_no_pool_would_take_opens_nothing():
     book = PoolBook(opener)
-    poor = Intent("i9", "h9", APPLES, 5, 10, 100, "gate-3", (0.0, 300.0))  # limit 1.00 < 9.00
+    poor = Intent("i9", "h9", APPLES, 5, 10, 100, "gate-3", (0.0, 3e9))  # limit 1.00 < 9.00
     with pytest.raises(PoolProblem) as info:
         book.place(poor, now=0)
     assert info.value.code == "price_too_low" and book.pools == {} and book.intent_pool == {}
@@ -89,11 +89,11 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
 @given(st.lists(st.tuples(st.booleans(), st.integers(0, 7), st.integers(1, 5), st.integers(0, 5)), max_size=40))
 def test_running_totals_match_the_members_after_any_joins_and_withdrawals(moves):
     book = PoolBook(lambda intent, now: PoolTerms(
-        spec=APPLES, pickup_points=frozenset({"gate-3"}), window=(100.0, 200.0), cutoff=1e9, bulk_unit=10, moq=0,
+        spec=APPLES, pickup_points=frozenset({"gate-3"}), window=(2e9, 2e9 + 100), cutoff=1e9, bulk_unit=10, moq=0,
         tiers=(PriceTier(0, 900),)))
     for n, (joining, household, lo, extra) in enumerate(moves):
         if joining:
-            book.place(Intent(f"i{n}", f"h{household}", APPLES, lo, lo + extra, 1000, "gate-3", (0.0, 300.0)), now=n)
+            book.place(Intent(f"i{n}", f"h{household}", APPLES, lo, lo + extra, 1000, "gate-3", (0.0, 3e9)), now=n)
         elif book.intent_pool:
             book.withdraw(sorted(book.intent_pool)[household % len(book.intent_pool)], now=n)
     for pool in book.pools.values():

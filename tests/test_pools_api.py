@@ -37,12 +37,26 @@ def intent_body(household: str, lo: str, hi: str, **overrides) -> dict:
     return body
 
 
+# a producer listing what the pools are for, but delivering only in 2031: the pools open (a producer lists the
+# product), and procurement finds no offer for their delivery windows, so nothing is ever bought here
+MARKET = {"provider": {"id": "market-provider", "name": "Market"}, "items": [
+    {"id": item, "name": item.title(), "category": "fruit", "unit": "kg", "price": 9.0, "currency": "CNY",
+     "windows": [{"id": "2031", "start": "2031-06-01T00:00:00Z", "end": "2031-06-02T00:00:00Z", "capacity": 1000}]}
+    for item in ("apple-fuji-a", "pear", "plum", "kiwi")]}
+
+
 @pytest.fixture(scope="module")
 def buyer_net(tmp_path_factory):
+    """An organiser's node that has searched a producer selling what its pools are for."""
     net = LocalNetwork(tmp_path_factory.mktemp("pools"), database=storage())
     try:
         net.start_directory()
-        net.add_node("organiser", ["buyer"])
+        started = [net.add_node("market", ["producer"], MARKET, wait=False),
+                   net.add_node("organiser", ["buyer"], wait=False)]
+        net.wait_started(started)
+        api = net.buyers["organiser"].client(timeout=20)
+        sent = api.post("/search", json={"query": ""}).json()
+        assert api.get(f"/messages/{sent['message_id']}", params={"wait": 15}).json()
         yield net
     finally:
         net.stop()
@@ -89,7 +103,7 @@ def test_households_pool_and_see_their_lines(buyer_net):
     assert lines["li"]["quantity"] == "3" and lines["li"]["unit_price"] == "9.00"
     assert lines["li"]["amount"] == ("27.00" if lines["li"]["status"] == "ordering" else None)
     assert all(line["status"] in ("ordering", "unsourced") and line["pickup_point"] == "gate-3" for line in lines.values())
-    # no producer has ever offered apples to this node: the pool says so instead of ordering
+    # no producer delivers apples in the pool's window: the pool says so instead of ordering
     deadline = time.monotonic() + 10
     while (proc := api.get(f"/pools/{pid}").json()["procurement"])["state"] != "unsourced" and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -228,3 +242,26 @@ def test_pool_cli_names_a_malformed_field(buyer_net):
                             env=os.environ | {"COLUMNS": "200", "YUANTOU_API_TOKEN": buyer_net.buyers["organiser"].token})
     assert result.returncode == 2
     assert "cutoff:" in result.stderr and "window_start:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_pool_input_is_checked_where_it_is_given(buyer_net):
+    """A cut-off after the delivery starts, a product no producer lists, a time without an offset read as UTC, and
+    a refusal naming a pool that was never opened: each was accepted or misread before."""
+    api = buyer_net.buyers["organiser"].client(timeout=10)
+    late = api.post("/pools", json=pool_body(cutoff=WINDOW["window_end"]))
+    assert late.status_code == 400 and late.json()["error"]["path"] == "cutoff", late.text
+    assert "before the delivery window starts" in late.json()["error"]["message"]
+    nobody = api.post("/pools", json=pool_body(item_id="durian", category=None, grade=None))
+    assert nobody.status_code == 400 and nobody.json()["error"]["code"] == "unknown_product", nobody.text
+    assert nobody.json()["error"]["path"] == "item_id" and "search" in nobody.json()["error"]["message"]
+    # written without an offset, a time is the node's own (pool_utc_offset, +08:00 here)
+    local = api.post("/pools", json=pool_body(pickup_points=["library"], window_start="2030-01-05T09:00:00",
+                                              window_end="2030-01-05T18:00:00", cutoff="2030-01-04T20:00:00"))
+    assert local.status_code == 200, local.text
+    assert local.json()["cutoff"] == datetime(2030, 1, 4, 12, 0, tzinfo=timezone.utc).timestamp()
+    # a household whose window no pool delivers in: the refusal names no pool that does not exist
+    early = api.post("/intents", json=intent_body("sun", "1", "1", pickup_point="nowhere-gate",
+                                                  window_start=iso(NOW), window_end=iso(NOW + timedelta(hours=1))))
+    assert early.status_code == 400, early.text
+    message = early.json()["error"]["message"]
+    assert "pool-" not in message or api.get(f"/pools/{message.split('pool-')[1].split()[0]}").status_code == 200

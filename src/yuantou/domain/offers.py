@@ -64,6 +64,18 @@ def _usable_ids(provider_id: object, item_id: object) -> bool:
     return all(isinstance(v, str) and len(v) <= most for v, most in zip((provider_id, item_id), ID_LIMITS))
 
 
+def offers_product(catalog: dict[str, Any], spec: ProductSpec) -> bool:
+    """Whether a catalog lists an item ``spec`` asks for (by its id, or its category and grade), whatever its
+    windows and terms: what a pool needs before it opens, or it would only fail at its cut-off."""
+    for provider in catalog.get("providers") or []:
+        for item in provider.get("items") or []:
+            offered = ProductSpec(item.get("id"), (item.get("category_ids") or [None])[0],
+                                  tag_values(item, POOLING_TAG).get("grade"))
+            if spec.item_id == item.get("id") if spec.item_id else offered.covers(spec):
+                return True
+    return False
+
+
 def _whole(value: Decimal, step: Decimal) -> int | None:
     steps = value / step
     return int(steps) if steps == steps.to_integral_value() else None

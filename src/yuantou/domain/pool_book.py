@@ -94,7 +94,7 @@ class PoolBook:
             raise refusal or PoolProblem("unknown_product", "no producer offers this product at this pickup point",
                                          "product")
         fresh = Pool(self.new_id(), terms)
-        problem = fresh.refusal(intent, now)
+        problem = fresh.refusal(intent, now, name="the pool this node would open for it")  # never stored: no id
         if problem:  # not even a new pool would take it: refuse, and open nothing
             raise problem
         return fresh

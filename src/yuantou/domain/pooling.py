@@ -115,6 +115,8 @@ class PoolTerms:
             raise PoolProblem("bad_terms", "a pool needs at least one pickup point", "pickup_points")
         if self.window[1] <= self.window[0]:
             raise PoolProblem("bad_terms", "the delivery window must end after it starts", "window")
+        if self.cutoff > self.window[0]:
+            raise PoolProblem("bad_terms", "the cut-off must come before the delivery window starts", "cutoff")
 
     def price_at(self, total: int) -> int:
         """The tier price a pooled total reaches."""
@@ -204,8 +206,9 @@ class Pool:
 
     # -- joining and leaving ------------------------------------------------------------
 
-    def refusal(self, intent: Intent, now: float) -> PoolProblem | None:
-        """Why ``intent`` cannot join this pool, or None if it can."""
+    def refusal(self, intent: Intent, now: float, name: str | None = None) -> PoolProblem | None:
+        """Why ``intent`` cannot join this pool, or None if it can (``name``: how the refusal names the pool,
+        for one that is not stored yet: by default its id)."""
         terms = self.terms
         wanted, offered = intent.window, terms.window
         if (self.status is PoolStatus.OPEN and now < terms.cutoff and intent.pickup_point in terms.pickup_points
@@ -213,25 +216,25 @@ class Pool:
                 and (terms.max_quantity is None or self.min_total + intent.min_quantity <= terms.max_quantity)
                 and intent.id not in self.intents and terms.spec.covers(intent.spec)):
             return None  # the common case in one expression: placing a million intents calls this for every candidate
-        return self._why_not(intent, now)
+        return self._why_not(intent, now, name or f"pool {self.id}")
 
-    def _why_not(self, intent: Intent, now: float) -> PoolProblem | None:
+    def _why_not(self, intent: Intent, now: float, who: str) -> PoolProblem | None:
         terms = self.terms
         if self.status is not PoolStatus.OPEN or now >= terms.cutoff:
-            return PoolProblem("pool_closed", f"pool {self.id} is closed", "pool_id")
+            return PoolProblem("pool_closed", f"{who} is closed", "pool_id")
         if not terms.spec.covers(intent.spec):
-            return PoolProblem("wrong_product", f"pool {self.id} does not sell that product", "product")
+            return PoolProblem("wrong_product", f"{who} does not sell that product", "product")
         if intent.pickup_point not in terms.pickup_points:
-            return PoolProblem("bad_pickup", f"pickup point {intent.pickup_point!r} is not one of pool {self.id}'s "
+            return PoolProblem("bad_pickup", f"pickup point {intent.pickup_point!r} is not one of {who}'s "
                                f"({', '.join(sorted(terms.pickup_points))})", "pickup_point")
         if not (intent.window[0] <= terms.window[0] and terms.window[1] <= intent.window[1]):
-            return PoolProblem("bad_window", f"pool {self.id} delivers outside the household's window", "window")
+            return PoolProblem("bad_window", f"{who} delivers outside the household's window", "window")
         if intent.max_price < terms.best_price:
-            return PoolProblem("price_too_low", f"pool {self.id}'s best price is above the household's limit", "max_price")
+            return PoolProblem("price_too_low", f"{who}'s best price is above the household's limit", "max_price")
         if terms.max_quantity is not None and self.min_total + intent.min_quantity > terms.max_quantity:
-            return PoolProblem("pool_full", f"pool {self.id} is full", "min_quantity")
+            return PoolProblem("pool_full", f"{who} is full", "min_quantity")
         if intent.id in self.intents:
-            return PoolProblem("duplicate_intent", f"intent {intent.id} is already in pool {self.id}", "intent_id")
+            return PoolProblem("duplicate_intent", f"intent {intent.id} is already in {who}", "intent_id")
         return None
 
     def join(self, intent: Intent, now: float) -> None:

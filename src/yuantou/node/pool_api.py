@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from collections.abc import Callable
 from typing import Any
@@ -95,14 +95,19 @@ def _steps_or_none(value: Decimal | None, step: Decimal, path: str) -> int | Non
     return None if value is None else to_steps(value, step, path)
 
 
-def terms_from_input(body: PoolIn) -> PoolTerms:
+def epoch(moment: datetime, zone: tzinfo) -> float:
+    """Seconds since the epoch of an input time; one written without an offset is the node's local time."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).timestamp()
+
+
+def terms_from_input(body: PoolIn, zone: tzinfo) -> PoolTerms:
     step = body.step
     try:
         tiers = tuple(PriceTier(to_steps(t.min_quantity, step, f"tiers[{i}].min_quantity"),
                                 money_minor(t.price, f"tiers[{i}].price")) for i, t in enumerate(body.tiers))
         return PoolTerms(
             spec=ProductSpec(body.item_id, body.category, body.grade), pickup_points=frozenset(body.pickup_points),
-            window=(body.window_start.timestamp(), body.window_end.timestamp()), cutoff=body.cutoff.timestamp(),
+            window=(epoch(body.window_start, zone), epoch(body.window_end, zone)), cutoff=epoch(body.cutoff, zone),
             bulk_unit=to_steps(body.bulk_unit, step, "bulk_unit"), moq=to_steps(body.moq, step, "moq"),
             tiers=tiers, max_quantity=_steps_or_none(body.max_quantity, step, "max_quantity"),
             target_quantity=_steps_or_none(body.target_quantity, step, "target_quantity"),
@@ -112,13 +117,13 @@ def terms_from_input(body: PoolIn) -> PoolTerms:
         raise PoolProblem("bad_terms", "a number in the pool's terms is out of range", "tiers") from None
 
 
-def intent_from_input(body: IntentIn, step: Decimal) -> Intent:
+def intent_from_input(body: IntentIn, step: Decimal, zone: tzinfo) -> Intent:
     intent = Intent(
         body.intent_id or "intent-" + uuid.uuid4().hex[:16], body.household,
         ProductSpec(body.item_id, body.category, body.grade),
         to_steps(body.min_quantity, step, "min_quantity"), to_steps(body.max_quantity, step, "max_quantity"),
         money_minor(body.max_price, "max_price"),
-        body.pickup_point, (body.window_start.timestamp(), body.window_end.timestamp()))
+        body.pickup_point, (epoch(body.window_start, zone), epoch(body.window_end, zone)))
     intent.check()
     return intent
 
@@ -173,10 +178,16 @@ def pool_router(node: Any, desk: PoolDesk) -> APIRouter:  # node: yuantou.node.s
         except PoolProblem as problem:
             return refusal(problem)
 
-    @api.post("/pools", summary="open a pool (organiser)")
+    @api.post("/pools", summary="open a pool (organiser)",
+              description="Times without an offset are the node's local time (its pool_utc_offset).")
     async def open_pool(body: PoolIn) -> Any:
         def run(conn: Connection) -> dict:
-            pool = desk.open_pool(conn, terms_from_input(body))
+            terms = terms_from_input(body, node.config.pool_schedule.zone)
+            if not node.offered(terms.spec):
+                raise PoolProblem("unknown_product", "no producer's catalog this node holds lists that product; "
+                                                     "search for it first (POST /api/search)",
+                                  "item_id" if body.item_id else "category")
+            pool = desk.open_pool(conn, terms)
             return pool_view(conn, pool.id)
         return await guarded(run)
 
@@ -251,7 +262,7 @@ def join_change(node: Any, desk: PoolDesk, body: IntentIn) -> Callable[[Connecti
             step = pool.terms.step if pool else Decimal(1)  # an unknown pool is refused by the desk
         else:
             step = _step_for(desk, body, node.config.pool_schedule.step)
-        intent = intent_from_input(body, step)
+        intent = intent_from_input(body, step, node.config.pool_schedule.zone)
         pool = desk.join(conn, intent, pool_id=body.pool_id)
         return {"intent_id": intent.id, "pool_id": pool.id, "pool": open_pool_view(pool)}
     return run

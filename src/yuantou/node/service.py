@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from yuantou.node import buyer as buyer_logic
 from yuantou.node import producer as producer_logic
 from yuantou.node.config import ConfigError, NodeConfig, load_config
-from yuantou.domain.offers import offers_from_catalog
+from yuantou.domain.offers import offers_from_catalog, offers_product
 from yuantou.domain.pool_schedule import terms_from_offers
 from yuantou.domain.pooling import Intent, PoolTerms, ProductSpec
 from yuantou.domain.sourcing import Offer
@@ -415,6 +415,10 @@ class Node:
                 await asyncio.wait_for(self._process_event.wait(), timeout=2.0)
             except asyncio.TimeoutError:
                 pass
+
+    def offered(self, spec: ProductSpec) -> bool:
+        """Whether a producer's catalog we hold lists the product at all."""
+        return any(offers_product(piece, spec) for piece in self.catalogs.values())
 
     def offers_for(self, spec: ProductSpec, window: tuple[float, float], step: Decimal) -> list[Offer]:
         """Every producer's offer of ``spec`` deliverable in ``window``, from the catalogs we hold."""
