@@ -113,3 +113,15 @@ def test_a_peers_catalog_with_runaway_numbers_or_ids_is_skipped_not_computed():
     long_id = json.loads(json.dumps(good))
     long_id["providers"][0]["items"][0]["id"] = "x" * 300
     assert offers_from_catalog("orchard", long_id, spec, window, Decimal(1))[0] == []
+
+
+def test_a_minimum_batch_between_steps_rounds_up_to_whole_steps():
+    """An MOQ of 2.5 kg in a pool of 1 kg steps is 3 steps, never 2 (Decimal's // truncates toward zero, so the
+    ceiling written as -(-a // b) rounded it down)."""
+    start, end = window_times(1)
+    items = items_from_records([apple_record(moq="2.5", bulk_unit=None, tiers=[])], "test")
+    catalog = json.loads(json.dumps(catalog_json("orchard-provider", "Orchard", items)))
+    window = (datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp() + 3600,
+              datetime.fromisoformat(end.replace("Z", "+00:00")).timestamp() - 3600)
+    (offer,), _ = offers_from_catalog("orchard", catalog, ProductSpec(item_id="apple-fuji-a"), window, Decimal(1))
+    assert offer.moq == 3

@@ -199,3 +199,50 @@ def test_a_pool_no_producers_can_supply_says_why_and_orders_nothing(tmp_path):
         assert all(o["stage"] != "confirmed" for o in procurement(api, pool_id)["orders"])
     finally:
         net.stop()
+
+
+def apple_record(name: str, price: float, capacity: int) -> dict:
+    """The apples item as ``start_market`` lists it, with another capacity per window (a producer's edit)."""
+    catalog = catalog_document(name, f"{name} orchard", [("apple", "Fuji apples", "fruit", "kg", price, capacity)])
+    return {**catalog["items"][0], "grade": "A", "bulk_unit": "10"}
+
+
+def test_pools_share_a_producers_capacity(tmp_path):
+    """Two pools sourced from one catalog: the second knows what the first took of the cheap producer's window,
+    so it never asks for more than is left (before, it ordered 40 of hill's last 10 and was refused)."""
+    net, api = start_market(tmp_path, {"hill": (8.0, 50), "ridge": (9.0, 300)})
+    try:
+        first = open_and_fill(api, {f"a{i}": ("gate-3", "10") for i in range(4)})
+        api.post(f"/pools/{first}/close")
+        bought = wait_for(lambda: (p := procurement(api, first))["state"] == "ordered" and p)
+        assert {(o["producer"], o["quantity"]) for o in live(bought)} == {("hill.yuantou.local", "40")}
+        second = open_and_fill(api, {f"b{i}": ("school", "10") for i in range(4)})
+        api.post(f"/pools/{second}/close")
+        bought = wait_for(lambda: (p := procurement(api, second))["state"] == "ordered" and p)
+        assert [o for o in bought["orders"] if o["stage"] == "refused"] == [], bought["orders"]
+        from_hill = sum(int(o["quantity"]) for o in live(bought) if o["producer"] == "hill.yuantou.local")
+        assert from_hill <= 10 and sum(int(o["quantity"]) for o in live(bought)) == 40
+    finally:
+        net.stop()
+
+
+def test_a_producer_that_refused_a_pool_is_asked_again_once_it_has_room(tmp_path):
+    """Hill sells out behind the organiser's back and refuses a pool, which is left unsourced; once hill's catalog
+    comes again with room, sourcing the pool again asks hill again (before, it never would)."""
+    net, api = start_market(tmp_path, {"hill": (8.0, 50)})
+    hill = net.producers["hill"].client(timeout=10)
+    try:
+        assert hill.put("/catalog/items", json=[apple_record("hill", 8.0, 10)]).status_code == 200
+        pool_id = open_and_fill(api, {f"h{i}": ("gate-3", "10") for i in range(4)})
+        api.post(f"/pools/{pool_id}/close")
+        failed = wait_for(lambda: (p := procurement(api, pool_id))["state"] == "unsourced" and p)
+        assert [o["stage"] for o in failed["orders"]] == ["refused"]
+        assert hill.put("/catalog/items", json=[apple_record("hill", 8.0, 100)]).status_code == 200
+        sent = api.post("/search", json={"query": "apple"}).json()
+        assert api.get(f"/messages/{sent['message_id']}", params={"wait": 15}).json()
+        assert api.post(f"/pools/{pool_id}/resource").status_code == 200
+        bought = wait_for(lambda: (p := procurement(api, pool_id))["state"] == "ordered" and p)
+        assert {(o["producer"], o["quantity"], o["stage"]) for o in live(bought)} == {
+            ("hill.yuantou.local", "40", "confirmed")}
+    finally:
+        net.stop()

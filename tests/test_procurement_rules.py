@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from decimal import Decimal
+
 from hypothesis import given, settings, strategies as st
 
 from yuantou.domain.pooling import PriceTier
@@ -11,6 +14,7 @@ from yuantou.domain.procurement import (
     Line,
     PlacedOrder,
     is_bought,
+    less_ordered_elsewhere,
     line_status,
     live_quantity,
     next_purchases,
@@ -33,6 +37,28 @@ def test_a_failed_producer_is_not_asked_again_and_others_lose_what_they_already_
     assert left == {"ridge": 300}  # hill is full, valley failed
     plan = next_purchases(180, orders, offers)
     assert isinstance(plan, Sourcing) and [(p.offer.producer_id, p.quantity) for p in plan.purchases] == [("ridge", 80)]
+
+
+def test_a_producer_that_failed_is_asked_again_once_its_catalog_came_again():
+    """It refused at 100.0; an offer from a catalog that came before then is not asked, one that came after is
+    (it may have room now)."""
+    orders = [PlacedOrder("b", "valley", "apple", 80, "refused", updated_at=100.0)]
+    stale = replace(offer("valley", 850, 100), seen_at=90.0)
+    fresh = replace(stale, seen_at=120.0)
+    assert offers_left([stale], orders) == []
+    assert [o.producer_id for o in offers_left([fresh], orders)] == ["valley"]
+    plan = next_purchases(80, orders, [fresh])
+    assert isinstance(plan, Sourcing) and [(p.offer.producer_id, p.quantity) for p in plan.purchases] == [("valley", 80)]
+
+
+def test_what_other_pools_ordered_since_a_catalog_came_is_not_offered_again():
+    """The catalog said 100; two other pools have since ordered 30 kg and 25 half-kilos (12.5 kg) from that window:
+    in this pool's steps of 1 kg, 57 are left (12.5 kg rounds up to 13: never over-promise)."""
+    hill = replace(offer("hill", 800, 100), window_id="d1")
+    left = less_ordered_elsewhere([hill], {("hill", "apple", "d1"): Decimal("42.5")}, Decimal(1))
+    assert [o.capacity for o in left] == [57]
+    assert less_ordered_elsewhere([hill], {("hill", "apple", "d1"): Decimal(100)}, Decimal(1)) == []
+    assert less_ordered_elsewhere([hill], {("hill", "apple", "d2"): Decimal(100)}, Decimal(1)) == [hill]
 
 
 def test_when_the_rest_cannot_be_bought_the_reason_names_who_failed_and_what_binds():

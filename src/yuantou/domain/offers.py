@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any
 
 from yuantou.domain.amounts import bounded
@@ -126,7 +126,7 @@ def offers_from_catalog(producer_id: str, catalog: dict[str, Any], spec: Product
             tiers = [PriceTier(0, int(price * minor_units))] + [PriceTier(m, int(p * minor_units)) for m, p in tiers_steps]
             offers.append(Offer(
                 producer_id, provider.get("id", ""), item["id"], tuple(tiers), bulk_steps,
-                int(-(-moq // step)), int(capacity_by_window[window_id] // step),
+                int((moq / step).to_integral_value(ROUND_CEILING)), int(capacity_by_window[window_id] // step),
                 int(fixed * minor_units), int(per_unit * minor_units),
                 unit=(((item.get("quantity") or {}).get("unitized") or {}).get("measure") or {}).get("unit", "unit"),
                 currency=(item.get("price") or {}).get("currency", "CNY"), window_id=window_id))

@@ -9,7 +9,9 @@ confirm). Each order walks these stages::
         cancelled           (we gave it up: the pool could not be bought in full)
 
 Whatever failed orders leave open is sourced again from the remaining offers, with the
-capacity already ordered from each producer taken off. If that is impossible the pool
+capacity already ordered from each producer taken off — by this pool, and by the buyer's other pools since
+the producer's catalog said what it had. A producer that failed the pool is asked again only once its
+catalog has come again since (it may have room now). If that is impossible the pool
 is not bought at all (all or nothing: households were promised their allocated lines,
 so it is never ordered partially), and the reason names the binding constraint.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from yuantou.domain.sourcing import Offer, Sourcing, SourcingFailure, source
 
@@ -40,6 +42,7 @@ class PlacedOrder:
     quantity: int  # steps
     stage: str
     fulfillment: str | None = None
+    updated_at: float = 0.0  # for a failed order: when it failed
 
 
 def live_quantity(orders: Iterable[PlacedOrder]) -> int:
@@ -47,8 +50,12 @@ def live_quantity(orders: Iterable[PlacedOrder]) -> int:
 
 
 def offers_left(offers: Sequence[Offer], orders: Sequence[PlacedOrder]) -> list[Offer]:
-    """Offers still worth asking: not from a producer that failed this pool, less what it already took."""
-    failed = {(o.producer_id, o.item_id) for o in orders if o.stage in FAILED}
+    """Offers still worth asking: not from a producer that failed this pool since its catalog last came, less
+    what it already took."""
+    failed: dict[tuple[str, str], float] = {}
+    for o in orders:
+        if o.stage in FAILED:
+            failed[(o.producer_id, o.item_id)] = max(failed.get((o.producer_id, o.item_id), 0.0), o.updated_at)
     taken: dict[tuple[str, str], int] = {}
     for o in orders:
         if o.stage in LIVE:
@@ -56,9 +63,22 @@ def offers_left(offers: Sequence[Offer], orders: Sequence[PlacedOrder]) -> list[
     left = []
     for offer in offers:
         key = (offer.producer_id, offer.item_id)
-        if key in failed:
+        if key in failed and offer.seen_at <= failed[key]:
             continue
         capacity = offer.capacity - taken.get(key, 0)
+        if capacity > 0:
+            left.append(replace(offer, capacity=capacity) if capacity != offer.capacity else offer)
+    return left
+
+
+def less_ordered_elsewhere(offers: Sequence[Offer], elsewhere: dict[tuple[str, str, str], Decimal],
+                           step: Decimal) -> list[Offer]:
+    """The offers with what the buyer's other pools ordered from them since each catalog came taken off
+    (``elsewhere``: units per producer, item and window; ``step``: this pool's, in which capacities are)."""
+    left = []
+    for offer in offers:
+        ordered = elsewhere.get((offer.producer_id, offer.item_id, offer.window_id), Decimal(0))
+        capacity = offer.capacity - int((ordered / step).to_integral_value(ROUND_CEILING))  # never over-promise
         if capacity > 0:
             left.append(replace(offer, capacity=capacity) if capacity != offer.capacity else offer)
     return left

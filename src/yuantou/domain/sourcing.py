@@ -48,6 +48,7 @@ class Offer:
     unit: str = "unit"
     currency: str = "CNY"
     window_id: str = ""  # the producer's fulfillment window that covers the pool's delivery window
+    seen_at: float = 0.0  # when the catalog it comes from arrived (what it says of capacity was true then)
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,17 +76,22 @@ def catalog_pieces(producer_id: str, catalog: dict[str, Any]) -> dict[tuple[str,
     return pieces
 
 
-def latest_catalogs(conn: Connection) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """The newest offer of every item each producer sent us (what pools open on after a restart)."""
-    rows = conn.execute(select(inbox.c.sender_id, inbox.c.body).where(
+def latest_catalogs(conn: Connection) -> tuple[dict[tuple[str, str, str], dict[str, Any]],
+                                                 dict[tuple[str, str, str], float]]:
+    """The newest offer of every item each producer sent us (what pools open on after a restart), and when each
+    arrived."""
+    rows = conn.execute(select(inbox.c.sender_id, inbox.c.body, inbox.c.received_at).where(
         inbox.c.action == "on_search", inbox.c.processed_at.is_not(None)).order_by(inbox.c.id)).all()
     pieces: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for sender, body in rows:
+    seen: dict[tuple[str, str, str], float] = {}
+    for sender, body, received_at in rows:
         payload = json.loads(body)
         catalog = (payload.get("message") or {}).get("catalog")
         if catalog and not payload.get("error"):
-            pieces.update(catalog_pieces(sender, catalog))
-    return pieces
+            fresh = catalog_pieces(sender, catalog)
+            pieces.update(fresh)
+            seen.update(dict.fromkeys(fresh, received_at))
+    return pieces, seen
 
 
 def select_message(provider_id: str, items: list[dict[str, Any]], window_id: str | None,

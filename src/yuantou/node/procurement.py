@@ -30,7 +30,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from yuantou.domain.pooling import MINOR_UNITS, PoolTerms, ProductSpec
-from yuantou.domain.procurement import AWAITING, LIVE, PlacedOrder, is_bought, next_purchases
+from yuantou.domain.procurement import AWAITING, LIVE, PlacedOrder, is_bought, less_ordered_elsewhere, next_purchases
 from yuantou.domain.sourcing import Offer, Purchase, SourcingFailure
 from yuantou.node.buyer import select_message
 from yuantou.node.pool_desk import terms_from_json
@@ -51,7 +51,7 @@ def units(steps: int, step: Decimal) -> str:
 
 def placed(row: Any) -> PlacedOrder:
     return PlacedOrder(row["order_key"], row["producer_id"], row["item_id"], row["quantity"], row["stage"],
-                       row["fulfillment"])
+                       row["fulfillment"], row["updated_at"])
 
 
 def pool_tags(pool_id: str, terms: PoolTerms, outcome: dict[str, Any]) -> list[dict[str, Any]]:
@@ -157,6 +157,7 @@ class Procurement:
         rows = self._order_rows(conn, pool_id)
         orders = [placed(r) for r in rows]
         offers = [o for o in self.offers_for(terms.spec, terms.window, terms.step) if o.producer_id in urls]
+        offers = less_ordered_elsewhere(offers, self._ordered_elsewhere(conn, pool_id, offers), terms.step)
         result = next_purchases(outcome["total"], orders, offers, terms.step)
         if isinstance(result, SourcingFailure):
             self._give_up(conn, pool_id, rows, f"{result.code}: {result.reason}", now)
@@ -197,6 +198,25 @@ class Procurement:
                          .values(state="abandoned"))
         conn.execute(update(pool_orders).where(pool_orders.c.order_key == row["order_key"]).values(
             stage="cancelled", reason=reason, updated_at=now))
+
+    @staticmethod
+    def _ordered_elsewhere(conn: Connection, pool_id: str, offers: list[Offer]) -> dict[tuple[str, str, str], Decimal]:
+        """Units the buyer's other pools have live with each offer's producer, item and window, ordered since the
+        producer's catalog came (what the catalog's capacity does not know of yet)."""
+        ordered: dict[tuple[str, str, str], Decimal] = {}
+        steps: dict[str, Decimal] = {}
+        for offer in offers:
+            key = (offer.producer_id, offer.item_id, offer.window_id)
+            rows = conn.execute(select(pool_orders.c.pool_id, pool_orders.c.quantity).where(
+                pool_orders.c.producer_id == offer.producer_id, pool_orders.c.item_id == offer.item_id,
+                pool_orders.c.window_id == offer.window_id, pool_orders.c.stage.in_(LIVE),
+                pool_orders.c.pool_id != pool_id, pool_orders.c.created_at > offer.seen_at)).all()
+            for other, quantity in rows:
+                if other not in steps:
+                    steps[other] = terms_from_json(conn.execute(select(pools.c.terms).where(
+                        pools.c.pool_id == other)).scalar_one()).step
+                ordered[key] = ordered.get(key, Decimal(0)) + quantity * steps[other]
+        return ordered
 
     @staticmethod
     def _order_rows(conn: Connection, pool_id: str) -> list[Any]:

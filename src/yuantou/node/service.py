@@ -13,7 +13,7 @@ import json
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,7 @@ class Node:
             config.provider_id or config.subscriber_id, config.provider_name or config.subscriber_id)
         # the latest offer of every (producer, provider, item) seen in on_search (buyer)
         self.catalogs: dict[tuple[str, str, str], dict] = {}
+        self.catalog_seen: dict[tuple[str, str, str], float] = {}  # when each of those arrived
         self.pool_desk = PoolDesk(self._pool_terms_for) if config.is_buyer else None
         self.procurement = Procurement(self.offers_for, lambda: {bpp_id for bpp_id, _, _ in self.catalogs},
                                        self.queue_request, self.registry, self.outbox.wake) if config.is_buyer else None
@@ -139,7 +140,7 @@ class Node:
         if self.config.ledger and self.config.checkpoint_every_seconds:
             self._tasks.append(asyncio.create_task(self._pair_checkpoint_loop(), name="pair-checkpoints"))
         if self.pool_desk is not None:
-            self.catalogs = await self.db.run(buyer_logic.latest_catalogs)
+            self.catalogs, self.catalog_seen = await self.db.run(buyer_logic.latest_catalogs)
             await self.db.run(self.pool_desk.load)
             self._tasks.append(asyncio.create_task(self._close_pools_loop(), name="pools"))
             self._tasks.append(asyncio.create_task(self.pool_writes.run(), name="pool-writes"))
@@ -372,7 +373,9 @@ class Node:
             if action == "on_search" and not payload.get("error"):
                 catalog = (payload.get("message") or {}).get("catalog")
                 if catalog:
-                    self.catalogs.update(buyer_logic.catalog_pieces(payload["context"].get("bpp_id", ""), catalog))
+                    fresh = buyer_logic.catalog_pieces(payload["context"].get("bpp_id", ""), catalog)
+                    self.catalogs.update(fresh)
+                    self.catalog_seen.update(dict.fromkeys(fresh, row["received_at"]))
             return
         handler = producer_logic.HANDLERS[action]
         try:
@@ -422,8 +425,8 @@ class Node:
 
     def offers_for(self, spec: ProductSpec, window: tuple[float, float], step: Decimal) -> list[Offer]:
         """Every producer's offer of ``spec`` deliverable in ``window``, from the catalogs we hold."""
-        return [offer for (bpp_id, _, _), piece in self.catalogs.items()
-                for offer in offers_from_catalog(bpp_id, piece, spec, window, step)[0]]
+        return [replace(offer, seen_at=self.catalog_seen.get(key, 0.0)) for key, piece in self.catalogs.items()
+                for offer in offers_from_catalog(key[0], piece, spec, window, step)[0]]
 
     def _pool_terms_for(self, intent: Intent, now: float) -> PoolTerms | None:
         """Open a pool for an intent no open pool takes: the next cut-off, on the producers' catalog terms."""
