@@ -20,7 +20,8 @@ def test_tour_runs_every_flow_and_ends_with_the_table(tmp_path):
     # 120 households pool into three pools; the orchard cannot supply all three, the mill takes the rest
     pooled = out.split("pooled demand", 1)[1]
     assert len(re.findall(r"pool at \S+: 40 households, \d+ kg at 8\.00/kg → \w", pooled)) == 3, pooled
-    assert re.search(r"→ mill \d+ kg \(order [0-9a-f]{8}\); orchard refused \(40002 .*\), re-sourced", pooled), pooled
+    # the node counts what the first two pools took of the orchard's window: the third goes to the mill at once
+    assert re.search(r"→ mill \d+ kg \(order [0-9a-f]{8}\)\n", pooled) and "refused" not in pooled, pooled
     assert len(re.findall(r"pick list \S+: 40 households, \d+ kg from (orchard|mill)", pooled)) == 3, pooled
     assert re.search(r"purchase list orchard: 2 orders", pooled) and re.search(r"purchase list mill: 1 order,", pooled)
     assert re.search(r"orchard packed its orders → household \S+ sees: \d+ kg at 8\.00 = [\d.]+ CNY, \S+, packed", pooled)

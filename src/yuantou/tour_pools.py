@@ -3,8 +3,9 @@
 One organiser's buyer node collects households' intents (each "4 to 7 kg of Fuji apples,
 grade A, at most 9.00/kg, collected at the school"), opens pools on the producers'
 catalog terms, closes them, and buys each pooled total straight from the producers.
-The orchard is cheapest but cannot grow enough for everyone, so whatever it refuses is
-re-sourced from the mill — every step is a signed Beckn message between two nodes.
+The orchard is cheapest but cannot grow enough for everyone: the node counts what its earlier pools
+took of the orchard's window and buys the rest from the mill (a producer that refuses is re-sourced
+too) — every step is a signed Beckn message between two nodes.
 """
 
 from __future__ import annotations
