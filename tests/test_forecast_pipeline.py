@@ -58,8 +58,19 @@ def test_intervals_cover_about_their_level_on_fresh_data():
         assert abs(inside - level / 100) < 0.07, (level, inside)
 
 
-def test_series_too_short_for_the_cross_validation_are_refused_by_name():
+def test_no_series_is_refused_for_being_short_and_each_says_what_was_done():
+    """New products have short histories: fewer windows, then the robust combination, then the mean; their
+    quantiles come from the validated series, so their intervals are finite; one observation is enough."""
     history, _ = synthetic()
-    history["new-shop"] = np.ones(10)
-    with pytest.raises(ValueError, match=r"1 series are shorter than 21 points .* 'new-shop' with 10"):
-        run(history, Settings(horizon=7, season_length=7, jobs=1))
+    history.update({"two-weeks": np.arange(15, dtype=float) % 7 + 10, "new-shop": np.full(10, 4.0) + np.arange(10) % 3,
+                    "first-day": np.array([4.0])})
+    forecasts = {f.id: f for f in run(history, Settings(horizon=7, season_length=7, jobs=1))}
+    assert set(forecasts) == set(history)
+    basis = {sid: forecasts[sid].basis for sid in ("two-weeks", "new-shop", "first-day")}
+    assert basis == {"two-weeks": "validated-once", "new-shop": "unvalidated", "first-day": "empirical"}
+    assert forecasts["new-shop"].model == "Combination" and "not validated (10 points" in forecasts["new-shop"].method
+    assert forecasts["first-day"].mean.tolist() == [4.0] * 7 and "its 1 point" in forecasts["first-day"].method
+    assert all(forecasts[sid].basis == "validated" for sid in history if sid not in basis)
+    for sid in basis:
+        f = forecasts[sid]
+        assert np.all(np.isfinite(f.mean)) and np.all(np.isfinite(f.upper[80])) and np.all(f.lower[80] <= f.mean)

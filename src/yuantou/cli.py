@@ -878,11 +878,6 @@ def forecast_run(
     season = season_length or (DEFAULT_SEASON[freq] if freq else 1)
     settings = Settings(horizon=horizon, season_length=season, levels=tuple(sorted(set(level))), windows=windows)
     ids = list(data.values)
-    needed = horizon * (windows + 1)
-    short = [sid for sid in ids if len(data.values[sid]) < needed]
-    if short:
-        fail(f"{history}: {len(short)} series have fewer than {needed} periods (horizon × (windows + 1)), "
-             f"e.g. {short[0]!r} with {len(data.values[short[0]])}; shorten --horizon or --windows")
     if data.filled:
         console.print(f"{data.filled} missing periods counted as zero sales")
     forecasts = []
@@ -900,6 +895,11 @@ def forecast_run(
         chosen[f.model] = chosen.get(f.model, 0) + 1
     console.print(f"{len(forecasts)} series × {horizon} periods written to {out}; models chosen: "
                   + ", ".join(f"{m} {n}" for m, n in sorted(chosen.items(), key=lambda kv: -kv[1])))
+    how: dict[str, int] = {}
+    for f in forecasts:
+        how[f.method] = how.get(f.method, 0) + 1
+    for method, n in sorted(how.items(), key=lambda kv: -kv[1]):
+        console.print(f"  {n} series {method}")
 
 
 @app.command()

@@ -1,5 +1,11 @@
 """Automatic forecasting per series on statsforecast: rolling-origin cross-validation picks the model.
 
+No series is refused for being short; what is done depends on its history (``SeriesForecast.method`` says):
+with ``horizon × (windows + 1)`` points or more, the model is chosen over ``windows`` horizons as below; with
+at least two horizons, over one; shorter but with ``MIN_FIT`` points, no model can be validated and the robust
+combination of AutoETS, AutoTheta and AutoCES forecasts it; with fewer, its mean does (empirical). The
+unvalidated ones take their quantiles from the validated series of the same run, in their own scale.
+
 For each series the candidates are seasonal naive, AutoETS, AutoTheta and (where the
 series holds at least two full seasons and the season is long) MSTL; a series that is
 mostly zeros gets the intermittent-demand family instead (CrostonOptimized, ADIDA, IMAPA,
@@ -19,7 +25,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -27,7 +33,11 @@ import pandas as pd
 log = logging.getLogger(__name__)
 REGULAR = ("SeasonalNaive", "AutoETS", "AutoTheta", "MSTL")
 INTERMITTENT = ("CrostonOptimized", "ADIDA", "IMAPA", "TSB")
+ROBUST = ("AutoETS", "AutoTheta", "AutoCES")  # combined, they forecast what is too short to validate
 ENSEMBLE = "Ensemble"
+COMBINATION = "Combination"
+EMPIRICAL = "Empirical"
+MIN_FIT = 3  # fewer observations than this: the mean is all that can be said
 
 
 @dataclass(frozen=True)
@@ -51,16 +61,19 @@ class SeriesForecast:
     upper: dict[int, np.ndarray]
     cv_mase: dict[str, float]  # every candidate's cross-validated error, the chosen one lowest
     quantiles: dict[float, np.ndarray] = field(default_factory=dict)  # probability → predictive quantile
+    method: str = ""  # how it was chosen, in words: what the history allowed
+    basis: str = ""  # the same as a code: validated (over the windows asked), validated-once, unvalidated, empirical
 
 
 def _models(names: tuple[str, ...], season: int, extra: tuple[int, ...] = ()) -> list:
-    from statsforecast.models import (ADIDA, IMAPA, MSTL, TSB, AutoETS, AutoTheta, CrostonOptimized,
+    from statsforecast.models import (ADIDA, IMAPA, MSTL, TSB, AutoCES, AutoETS, AutoTheta, CrostonOptimized,
                                       SeasonalNaive)
 
     build: dict[str, Callable[[], object]] = {
         "SeasonalNaive": lambda: SeasonalNaive(season_length=season),
         "AutoETS": lambda: AutoETS(season_length=season if season <= 24 else 1),  # ETS caps seasons at 24
         "AutoTheta": lambda: AutoTheta(season_length=season),
+        "AutoCES": lambda: AutoCES(season_length=season),
         "MSTL": lambda: MSTL(season_length=[season, *extra] if extra else season,
                              trend_forecaster=AutoETS(model="ZZN")),
         "CrostonOptimized": CrostonOptimized, "ADIDA": ADIDA, "IMAPA": IMAPA,
@@ -113,7 +126,8 @@ def groups(series: dict[str, np.ndarray], settings: Settings) -> list[Group]:
     return out
 
 
-def _forecast_group(group: Group, settings: Settings) -> list[SeriesForecast]:
+def _forecast_group(group: Group, settings: Settings) -> tuple[list[SeriesForecast], np.ndarray]:
+    """The group's forecasts, and its scaled cross-validation errors (series × windows × steps)."""
     series, season = group.series, group.season
     h = settings.horizon
     sf = group.statsforecast(settings.jobs)
@@ -152,17 +166,9 @@ def _forecast_group(group: Group, settings: Settings) -> list[SeriesForecast]:
     out = []
     for sid, chosen, mean, _, scale, errors, zero_share in chosen_runs:
         quantile = {p: np.clip(mean + scale * z[p], 0, None) for p in probabilities}
-        lower, upper = {}, {}
-        for level in levels:
-            low, high, one_sided = interval_probabilities(level)
-            # where demand is zero with more than the lower tail's probability (by the quantile, or by how
-            # often the series was zero lately), a central interval would cover more than asked or leave out
-            # the likeliest value: the interval is then [0, the level's quantile]
-            zero = (quantile[low] <= 0) | (zero_share > low)
-            lower[level] = np.where(zero, 0.0, quantile[low])
-            upper[level] = np.where(zero, quantile[one_sided], quantile[high])
+        lower, upper = _intervals(quantile, levels, zero_share)
         out.append(SeriesForecast(sid, chosen, mean, lower, upper, errors, {p: quantile[p] for p in central}))
-    return out
+    return out, scores
 
 
 def interval_probabilities(level: int) -> tuple[float, float, float]:
@@ -204,14 +210,84 @@ def _conformal(samples: np.ndarray, p: float) -> np.ndarray:
 
 
 def run(series: dict[str, np.ndarray], settings: Settings) -> list[SeriesForecast]:
-    """Forecast every series with the model cross-validation prefers; series too short are refused."""
-    needed = settings.horizon * (settings.windows + 1)
-    short = [sid for sid, v in series.items() if len(v) < needed]
-    if short:
-        raise ValueError(f"{len(short)} series are shorter than {needed} points (horizon × (windows + 1)), e.g. "
-                         f"{short[0]!r} with {len(series[short[0]])}")
+    """Forecast every series: chosen by cross-validation where its history allows, else as the module says."""
+    h, windows = settings.horizon, settings.windows
+    lengths = {sid: len(v) for sid, v in series.items()}
+    full = {sid: v for sid, v in series.items() if lengths[sid] >= h * (windows + 1)}
+    one = {sid: v for sid, v in series.items() if sid not in full and lengths[sid] >= 2 * h}
+    rest = {sid: np.asarray(v, float) for sid, v in series.items() if sid not in full and sid not in one}
     out: list[SeriesForecast] = []
-    for group in groups(series, settings):
-        out += _forecast_group(group, settings)
+    borrowed: dict[bool, list[np.ndarray]] = {False: [], True: []}  # intermittent? → scaled CV errors
+    for chosen, tier_settings, basis, how in (
+            (full, settings, "validated", f"chosen by cross-validation over {windows} windows"),
+            (one, replace(settings, windows=1), "validated-once", "chosen by cross-validation over one window "
+                                                                  "(a short history)")):
+        for group in groups(chosen, tier_settings):
+            forecasts, scores = _forecast_group(group, tier_settings)
+            out += [replace(f, method=how, basis=basis) for f in forecasts]
+            borrowed[group.models == INTERMITTENT] += [scores[:, -1, :]]  # the last window: one per series
+    out += _unvalidated(rest, settings, borrowed)
     order = {sid: i for i, sid in enumerate(series)}
     return sorted(out, key=lambda f: order[f.id])
+
+
+def _unvalidated(series: dict[str, np.ndarray], settings: Settings,
+                 borrowed: dict[bool, list[np.ndarray]]) -> list[SeriesForecast]:
+    """Series too short to validate a model on: the robust combination where it can be fitted, else the mean;
+    quantiles from the validated series' scaled errors (per step ahead), or none if no series was validated."""
+    h = settings.horizon
+    intermittent = {sid for sid, v in series.items() if np.mean(v == 0) > settings.zero_share}
+    fit = {sid: v for sid, v in series.items() if len(v) >= MIN_FIT and sid not in intermittent}
+    means: dict[str, np.ndarray] = {}
+    if fit:
+        seasonal = {sid: v for sid, v in fit.items() if len(v) >= 2 * settings.season_length}
+        for part, season in ((seasonal, settings.season_length), ({k: v for k, v in fit.items() if k not in seasonal},
+                                                                   1)):
+            if not part:
+                continue
+            from statsforecast import StatsForecast
+            from statsforecast.models import Naive
+
+            sf = StatsForecast(models=_models(ROBUST, season), freq=1, n_jobs=settings.jobs, fallback_model=Naive())
+            ahead = sf.forecast(df=_frame(part), h=h).sort_values(["unique_id", "ds"])
+            columns = [c for c in ahead.columns if c not in ("unique_id", "ds")]  # statsforecast's aliases
+            for sid, rows in ahead.groupby("unique_id", sort=False):
+                means[str(sid)] = np.clip(np.mean([rows[c].to_numpy() for c in columns], axis=0), 0, None)
+    levels = settings.levels
+    probabilities = sorted({p for level in levels for p in interval_probabilities(level)})
+    central = sorted({p for level in levels for p in interval_probabilities(level)[:2]})
+    out = []
+    for sid, history in series.items():
+        mean = means.get(sid)
+        model = COMBINATION if mean is not None else EMPIRICAL
+        if mean is None:
+            mean = np.full(h, float(np.mean(history)) if len(history) else 0.0)
+        how = (f"not validated ({len(history)} points, fewer than two horizons): the mean of "
+               f"{', '.join(ROBUST)}" if model == COMBINATION else
+               f"empirical: the mean of its {len(history)} point{'s' if len(history) != 1 else ''}")
+        errors = borrowed[sid in intermittent] or borrowed[False] or borrowed[True]
+        if errors:
+            z = _pooled_quantiles(np.concatenate(errors)[:, None, :], probabilities)
+            scale = _scale(history, settings.season_length) if len(history) > 1 else max(abs(float(mean[0])), 1e-9)
+            quantile = {p: np.clip(mean + scale * z[p], 0, None) for p in probabilities}
+        else:  # nothing was validated in this run: no spread can be said
+            quantile = {p: np.full(h, np.inf if p > 0.5 else 0.0) for p in probabilities}
+        zero_share = float(np.mean(history == 0)) if len(history) else 0.0
+        lower, upper = _intervals(quantile, levels, zero_share)
+        out.append(SeriesForecast(sid, model, mean, lower, upper, {}, {p: quantile[p] for p in central}, how,
+                                  "unvalidated" if model == COMBINATION else "empirical"))
+    return out
+
+
+def _intervals(quantile: dict[float, np.ndarray], levels: tuple[int, ...],
+               zero_share: float) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """Central intervals; where demand is zero with more than the lower tail's probability (by the quantile, or
+    by how often the series was zero lately), a central interval would cover more than asked or leave out the
+    likeliest value: the interval is then [0, the level's quantile]."""
+    lower, upper = {}, {}
+    for level in levels:
+        low, high, one_sided = interval_probabilities(level)
+        zero = (quantile[low] <= 0) | (zero_share > low)
+        lower[level] = np.where(zero, 0.0, quantile[low])
+        upper[level] = np.where(zero, quantile[one_sided], quantile[high])
+    return lower, upper

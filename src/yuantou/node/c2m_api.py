@@ -24,7 +24,6 @@ from yuantou.node.inputs import Count, Id, Input
 from yuantou.producer import jobs
 
 SECTIONS = {"resources": "id", "products": "id", "stock": "id", "lanes": "region"}
-SHORT_HISTORY_MODEL = "Empirical"  # too little history to choose a model: recent days' mean and quantiles
 
 
 class HistoryRow(Input):
@@ -67,35 +66,22 @@ def _today() -> date:
 
 def forecast_series(series: dict[str, np.ndarray], first: date, body: ForecastRunIn,
                     progress: dict[str, Any]) -> dict[str, Any]:
-    """Forecast every series (pipeline where the history allows, recent quantiles where it is short)."""
-    from yuantou.forecast.pipeline import Settings, interval_probabilities, run
+    """Forecast every series (the pipeline chooses how from each one's history, and says so per series)."""
+    from yuantou.forecast.pipeline import Settings, run
 
     settings = Settings(horizon=body.horizon, season_length=7, levels=tuple(sorted(set(body.levels))),
                         windows=body.windows, jobs=1)
-    needed = body.horizon * (body.windows + 1)
     start = first + timedelta(days=len(next(iter(series.values())))) if series else body.as_of
     dates = [(start + timedelta(days=k)).isoformat() for k in range(body.horizon)]
     out = []
-    long = {sid: v for sid, v in series.items() if len(v) >= needed}
-    ids = list(long)
+    ids = list(series)
     for i in range(0, len(ids), 25):
-        for f in run({sid: long[sid] for sid in ids[i:i + 25]}, settings):
-            out.append({"id": f.id, "model": f.model, "dates": dates, "mean": f.mean.round(6).tolist(),
+        for f in run({sid: series[sid] for sid in ids[i:i + 25]}, settings):
+            out.append({"id": f.id, "model": f.model, "method": f.method, "basis": f.basis, "dates": dates,
+                        "mean": f.mean.round(6).tolist(),
                         "lo": {str(k): v.round(6).tolist() for k, v in f.lower.items()},
                         "hi": {str(k): v.round(6).tolist() for k, v in f.upper.items()},
                         "quantiles": {str(p): v.round(6).tolist() for p, v in f.quantiles.items()}})
-        progress["done"] = len(out)
-    for sid, values in series.items():
-        if sid in long:
-            continue
-        recent = values[-28:] if len(values) else np.zeros(1)
-        mean = float(recent.mean())
-        pairs = {lv: interval_probabilities(lv)[:2] for lv in settings.levels}  # central intervals
-        quantiles = {p: [float(np.quantile(recent, p))] * body.horizon for pair in pairs.values() for p in pair}
-        out.append({"id": sid, "model": SHORT_HISTORY_MODEL, "dates": dates, "mean": [mean] * body.horizon,
-                    "lo": {str(lv): quantiles[lo] for lv, (lo, _) in pairs.items()},
-                    "hi": {str(lv): quantiles[hi] for lv, (_, hi) in pairs.items()},
-                    "quantiles": {str(p): v for p, v in quantiles.items()}})
         progress["done"] = len(out)
     models: dict[str, int] = {}
     for s in out:
@@ -103,9 +89,13 @@ def forecast_series(series: dict[str, np.ndarray], first: date, body: ForecastRu
     # with little history a band's extreme quantile has no finite bound: stored as null, and named here
     unbounded = sorted({s["id"] for s in out for band in (*s["lo"].values(), *s["hi"].values())
                         if not np.all(np.isfinite(np.asarray(band, dtype=float)))})
+    bases: dict[str, int] = {}
+    for s in out:
+        bases[s["basis"]] = bases.get(s["basis"], 0) + 1
     return {"series": out, "levels": list(settings.levels), "summary": {
         "series": len(out), "horizon": body.horizon, "from": dates[0] if dates else None, "models": models,
-        "history_days": len(next(iter(series.values()))) if series else 0, "unbounded_intervals": unbounded}}
+        "bases": bases, "history_days": len(next(iter(series.values()))) if series else 0,
+        "unbounded_intervals": unbounded}}
 
 
 def c2m_router(node: Any) -> APIRouter:  # noqa: C901 (one router, many small endpoints)
