@@ -6,13 +6,14 @@ at least two horizons, over one; shorter but with ``MIN_FIT`` points, no model c
 combination of AutoETS, AutoTheta and AutoCES forecasts it; with fewer, its mean does (empirical). The
 unvalidated ones take their quantiles from the validated series of the same run, in their own scale.
 
-For each series the candidates are seasonal naive, AutoETS, AutoTheta and (where the
-series holds at least two full seasons and the season is long) MSTL; a series that is
-mostly zeros gets the intermittent-demand family instead (CrostonOptimized, ADIDA, IMAPA,
-TSB). Every candidate is scored on the last ``windows`` horizons of the history (each
-forecast made from the data before its window), by mean absolute error scaled by the
-series' in-sample seasonal naive error (MASE); the ensemble of the ``ensemble`` best is a
-candidate too. The winner forecasts the horizon; its predictive quantiles come from the same
+For each series the candidates are seasonal naive, AutoETS, AutoTheta, AutoCES and (where the
+season is long) MSTL; a series that is mostly zeros gets the intermittent-demand family instead
+(CrostonOptimized, ADIDA, IMAPA, TSB). Every candidate is scored on the last ``windows`` horizons
+of the history (each forecast made from the data before its window), by mean absolute error
+scaled by the series' in-sample seasonal naive error (MASE); the ensemble of the ``ensemble``
+best is a candidate too, and so is the fixed combination of AutoETS, AutoTheta and AutoCES,
+which another candidate displaces only by being ``COMBINATION_MARGIN`` better (and never when one window
+is all the history allows: one held-out horizon is too few to choose on). The winner forecasts the horizon; its predictive quantiles come from the same
 cross-validation errors (split conformal, each series' errors in its own scale, pooled over
 the group per step ahead), so every model gets them, clipped at zero like the forecast itself.
 An interval at level L is the central one between the (1 ∓ L)/2 quantiles, or, where demand is
@@ -31,13 +32,18 @@ import numpy as np
 import pandas as pd
 
 log = logging.getLogger(__name__)
-REGULAR = ("SeasonalNaive", "AutoETS", "AutoTheta", "MSTL")
+REGULAR = ("SeasonalNaive", "AutoETS", "AutoTheta", "AutoCES", "MSTL")
 INTERMITTENT = ("CrostonOptimized", "ADIDA", "IMAPA", "TSB")
 ROBUST = ("AutoETS", "AutoTheta", "AutoCES")  # combined, they forecast what is too short to validate
 ENSEMBLE = "Ensemble"
 COMBINATION = "Combination"
 EMPIRICAL = "Empirical"
 MIN_FIT = 3  # fewer observations than this: the mean is all that can be said
+ALIAS = {"AutoCES": "CES"}  # statsforecast's column name for a model, where it differs from the model's
+# Selection over one or two held-out horizons is noisy, and the robust combination is the safer choice (M3 and
+# M4 showed it): another candidate replaces it only if its cross-validated error is this much lower. Set before
+# the pipeline was scored on the data sets it had not seen (bench/forecast_generalisation.py).
+COMBINATION_MARGIN = 0.30
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,8 @@ class Settings:
     levels: tuple[int, ...] = (80, 95)
     windows: int = 2  # rolling origins used to choose the model and calibrate intervals
     ensemble: int = 3  # how many of the best candidates the ensemble averages
+    combination: tuple[str, ...] = ROBUST  # the fixed combination: what forecasts series too short to choose for
+    margin: float = COMBINATION_MARGIN  # how much better another candidate must validate to displace it
     zero_share: float = 0.5  # series with more zeros than this are intermittent
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
 
@@ -108,8 +116,12 @@ class Group:
 
     def statsforecast(self, jobs: int):  # -> statsforecast.StatsForecast (imported late: it is slow to load)
         from statsforecast import StatsForecast
+        from statsforecast.models import Naive
 
-        return StatsForecast(models=_models(self.models, self.season, self.extra_seasons), freq=1, n_jobs=jobs)
+        # a model that cannot be fitted to a short series (AutoCES on 8 points of a 7-day season) forecasts as
+        # naive there, instead of failing every series of the group
+        return StatsForecast(models=_models(self.models, self.season, self.extra_seasons), freq=1, n_jobs=jobs,
+                             fallback_model=Naive())
 
 
 def groups(series: dict[str, np.ndarray], settings: Settings) -> list[Group]:
@@ -135,6 +147,8 @@ def _forecast_group(group: Group, settings: Settings) -> tuple[list[SeriesForeca
     cv = sf.cross_validation(df=frame, h=h, n_windows=settings.windows, step_size=h)
     final = sf.forecast(df=frame, h=h)
     model_columns = [c for c in final.columns if c not in ("unique_id", "ds")]
+    combined = [ALIAS.get(m, m) for m in settings.combination if ALIAS.get(m, m) in model_columns]
+    combined = combined if len(combined) == len(settings.combination) else []
     cv = cv.sort_values(["unique_id", "cutoff", "ds"])
     final = final.sort_values(["unique_id", "ds"])
     chosen_runs = []
@@ -149,9 +163,17 @@ def _forecast_group(group: Group, settings: Settings) -> tuple[list[SeriesForeca
         if len(best) > 1:
             predicted[ENSEMBLE] = np.mean([predicted[m] for m in best], axis=0)
             errors[ENSEMBLE] = float(np.mean(np.abs(actual - predicted[ENSEMBLE])) / scale)
+        if combined:
+            predicted[COMBINATION] = np.mean([predicted[m] for m in combined], axis=0)
+            errors[COMBINATION] = float(np.mean(np.abs(actual - predicted[COMBINATION])) / scale)
         chosen = min(errors, key=lambda m: (errors[m], m != ENSEMBLE))
+        # one held-out horizon decides nothing: the combination forecasts, the window only calibrates its spread
+        if combined and (settings.windows < 2 or not errors[chosen] < (1 - settings.margin) * errors[COMBINATION]):
+            chosen = COMBINATION
         if chosen == ENSEMBLE:
             mean = np.mean([ahead[m].to_numpy() for m in best], axis=0)
+        elif chosen == COMBINATION:
+            mean = np.mean([ahead[m].to_numpy() for m in combined], axis=0)
         else:
             mean = ahead[chosen].to_numpy()
         mean = np.clip(mean, 0, None)
@@ -220,8 +242,9 @@ def run(series: dict[str, np.ndarray], settings: Settings) -> list[SeriesForecas
     borrowed: dict[bool, list[np.ndarray]] = {False: [], True: []}  # intermittent? → scaled CV errors
     for chosen, tier_settings, basis, how in (
             (full, settings, "validated", f"chosen by cross-validation over {windows} windows"),
-            (one, replace(settings, windows=1), "validated-once", "chosen by cross-validation over one window "
-                                                                  "(a short history)")):
+            (one, replace(settings, windows=1), "validated-once", "one cross-validation window (a short history): "
+                                                                  "too few to choose on; the combination forecasts, "
+                                                                  "the window sets its spread")):
         for group in groups(chosen, tier_settings):
             forecasts, scores = _forecast_group(group, tier_settings)
             out += [replace(f, method=how, basis=basis) for f in forecasts]
@@ -248,7 +271,8 @@ def _unvalidated(series: dict[str, np.ndarray], settings: Settings,
             from statsforecast import StatsForecast
             from statsforecast.models import Naive
 
-            sf = StatsForecast(models=_models(ROBUST, season), freq=1, n_jobs=settings.jobs, fallback_model=Naive())
+            sf = StatsForecast(models=_models(settings.combination, season), freq=1, n_jobs=settings.jobs,
+                               fallback_model=Naive())
             ahead = sf.forecast(df=_frame(part), h=h).sort_values(["unique_id", "ds"])
             columns = [c for c in ahead.columns if c not in ("unique_id", "ds")]  # statsforecast's aliases
             for sid, rows in ahead.groupby("unique_id", sort=False):
@@ -263,7 +287,7 @@ def _unvalidated(series: dict[str, np.ndarray], settings: Settings,
         if mean is None:
             mean = np.full(h, float(np.mean(history)) if len(history) else 0.0)
         how = (f"not validated ({len(history)} points, fewer than two horizons): the mean of "
-               f"{', '.join(ROBUST)}" if model == COMBINATION else
+               f"{', '.join(settings.combination)}" if model == COMBINATION else
                f"empirical: the mean of its {len(history)} point{'s' if len(history) != 1 else ''}")
         errors = borrowed[sid in intermittent] or borrowed[False] or borrowed[True]
         if errors:
