@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from protocol import bench_node, pg_unreachable, start_bare, write_results  # noqa: E402
 
-from yuantou.localnet import free_port  # noqa: E402
+from yuantou.devnet.localnet import free_port  # noqa: E402
 from yuantou.protocol.keys import KeyPair  # noqa: E402
 
 

@@ -40,7 +40,7 @@ sys.path.insert(0, str(HERE))
 from protocol import write_results  # noqa: E402
 
 from yuantou.ledger.chain import Receipt, after, checkpoint_for, sign_receipt  # noqa: E402
-from yuantou.localnet import CITY, DOMAIN, LocalNetwork, to_toml  # noqa: E402
+from yuantou.devnet.localnet import CITY, DOMAIN, LocalNetwork, to_toml  # noqa: E402
 from yuantou.protocol.envelope import dumps  # noqa: E402
 from yuantou.protocol.keys import KeyPair  # noqa: E402
 from yuantou.protocol.signing import sign  # noqa: E402

@@ -22,8 +22,8 @@ from pathlib import Path
 import highspy
 import numpy as np
 
-from yuantou.domain.facility_files import read_holmberg, read_orlib_cap
-from yuantou.domain.network_sourcing import Network, NetworkPlan, solve
+from yuantou.plan.facility_files import read_holmberg, read_orlib_cap
+from yuantou.plan.network_sourcing import Network, NetworkPlan, solve
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

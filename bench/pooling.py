@@ -137,7 +137,7 @@ def http_joins(args) -> dict:  # noqa: ANN001
     import httpx
 
     from protocol import paced
-    from yuantou.localnet import LocalNetwork
+    from yuantou.devnet.localnet import LocalNetwork
 
     if not shutil.which("wrk"):
         return {"skipped": "wrk not installed (apt-get install wrk)"}
@@ -145,7 +145,7 @@ def http_joins(args) -> dict:  # noqa: ANN001
     net = LocalNetwork(root)
     try:
         net.start_directory()
-        from yuantou.localnet import catalog_document
+        from yuantou.devnet.localnet import catalog_document
 
         net.add_node("orchard", ["producer"], catalog_document("orchard", "Orchard", [  # pools open only for
             ("apple", "Apples", "fruit", "kg", 9.0, 100_000)]))  # what a producer the organiser found lists

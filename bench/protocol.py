@@ -35,7 +35,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from yuantou.localnet import CITY, DOMAIN, LocalNetwork, catalog_document, free_port
+from yuantou.devnet.localnet import CITY, DOMAIN, LocalNetwork, catalog_document, free_port
 from yuantou.protocol.envelope import dumps, now_iso
 from yuantou.protocol.keys import KeyPair
 from yuantou.protocol.signing import body_digest, parse_signature_header, sign, signing_string

@@ -17,7 +17,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from dashboard_scene import start_scene  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from yuantou.localnet import LocalNetwork  # noqa: E402
+from yuantou.devnet.localnet import LocalNetwork  # noqa: E402
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]

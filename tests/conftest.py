@@ -20,7 +20,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from yuantou.localnet import LocalNetwork, free_port
+from yuantou.devnet.localnet import LocalNetwork, free_port
 from yuantou.protocol.keys import KeyPair
 from yuantou.store.db import Database
 

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import numpy as np
 
-from yuantou.client import NodeClient, order_flow
-from yuantou.localnet import LOCAL, PRODUCERS, LocalNetwork, Proc, catalog_document
+from yuantou.devnet.client import NodeClient, order_flow
+from yuantou.devnet.localnet import LOCAL, PRODUCERS, LocalNetwork, Proc, catalog_document
 
 APPLE, PEAR = "apple-fuji-a", "pear-snow"
 

@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from yuantou.client import NodeClient, order_flow
-from yuantou.localnet import LOCAL
+from yuantou.devnet.client import NodeClient, order_flow
+from yuantou.devnet.localnet import LOCAL
 
 APPLE = "apple-fuji-a"
 PEAR = "pear-snow"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from yuantou.node.c2m import open_requests
+from yuantou.producer.c2m import open_requests
 from yuantou.store.db import Database
 from yuantou.store.tables import inbox, orders
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from yuantou.localnet import LocalNetwork, PRODUCERS, catalog_document
+from yuantou.devnet.localnet import LocalNetwork, PRODUCERS, catalog_document
 from yuantou.store.db import Database
 from yuantou.store.tables import orders
 

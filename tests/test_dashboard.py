@@ -9,7 +9,7 @@ import re
 import httpx
 import pytest
 
-from yuantou.localnet import LocalNetwork
+from yuantou.devnet.localnet import LocalNetwork
 
 from conftest import storage
 from dashboard_scene import start_scene
@@ -171,10 +171,10 @@ def test_the_demo_report_draws_every_plot_offline(browser, tmp_path):
     """The report is one file: its plots draw from the inlined plotly.js, with no network at all."""
     from test_sim_market import InMemoryPools
 
-    from yuantou.sim.demand import carparts
-    from yuantou.sim.market import Market
-    from yuantou.sim.report import write_report
-    from yuantou.sim.run import plan_replay, run_replay
+    from yuantou.devnet.sim.demand import carparts
+    from yuantou.devnet.sim.market import Market
+    from yuantou.devnet.sim.report import write_report
+    from yuantou.devnet.sim.run import plan_replay, run_replay
 
     replay = plan_replay(carparts(products=4, regions=2), Market(), warmup=24, days=8, every=4)
     run_replay(replay, InMemoryPools(replay))

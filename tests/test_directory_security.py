@@ -15,7 +15,7 @@ import pytest
 
 from conftest import storage
 from stranger import Stranger, get, post, wait_until
-from yuantou.localnet import LocalNetwork
+from yuantou.devnet.localnet import LocalNetwork
 from yuantou.protocol.keys import KeyPair
 from yuantou.store.db import Database
 from yuantou.store.tables import subscribers

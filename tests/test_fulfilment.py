@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 from conftest import storage
 from stranger import wait_until
-from yuantou.client import NodeClient, order_flow
-from yuantou.localnet import PRODUCERS, LocalNetwork, catalog_document
-from yuantou.node import pool_api
+from yuantou.devnet.client import NodeClient, order_flow
+from yuantou.devnet.localnet import PRODUCERS, LocalNetwork, catalog_document
+from yuantou.node.api import pools as pool_api
 
 
 def test_a_fulfilment_change_reaches_the_buyer_with_the_directory_down(tmp_path):

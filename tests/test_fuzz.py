@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from conftest import BECKN, storage
 from stranger import Stranger, now_iso, post
-from yuantou.localnet import PRODUCERS, LocalNetwork, catalog_document
+from yuantou.devnet.localnet import PRODUCERS, LocalNetwork, catalog_document
 
 EXAMPLES = int(os.environ.get("YUANTOU_FUZZ_EXAMPLES", "6"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,

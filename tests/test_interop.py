@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from yuantou.localnet import LocalNetwork, window_times
+from yuantou.devnet.localnet import LocalNetwork, window_times
 
 from beckn_peer import ack_status, post_signed, rewrite_for, wait_for
 from conftest import Peer, storage

@@ -13,9 +13,9 @@ import pytest
 
 from beckn_peer import wait_for
 from conftest import storage
-from yuantou.client import NodeClient, order_flow
+from yuantou.devnet.client import NodeClient, order_flow
 from yuantou.ledger.store import read_chain
-from yuantou.localnet import PRODUCERS, LocalNetwork, catalog_document
+from yuantou.devnet.localnet import PRODUCERS, LocalNetwork, catalog_document
 from yuantou.protocol.signing import parse_signature_header
 from yuantou.store.db import Database
 

@@ -17,7 +17,7 @@ from yuantou.ledger.verify import verify
 from yuantou.ledger.pair import sign_pair
 from yuantou.ledger.store import (append_entry, read_chain, read_checkpoints, read_pair_checkpoints, save_checkpoint,
                                   save_pair_checkpoint)
-from yuantou.localnet import LocalNetwork
+from yuantou.devnet.localnet import LocalNetwork
 from yuantou.protocol.signing import sign
 from yuantou.store.db import Database
 from yuantou.store.tables import ledger_checkpoints, ledger_entries

@@ -25,7 +25,7 @@ from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, Checkpoint,
                                   render_receipt, sign_receipt)
 from yuantou.ledger.verify import receipt_problem
 from yuantou.ledger.store import read_chain, read_checkpoints
-from yuantou.localnet import LocalNetwork, catalog_document
+from yuantou.devnet.localnet import LocalNetwork, catalog_document
 from yuantou.protocol.signing import body_digest
 from yuantou.store.db import Database
 from yuantou.store.tables import outbox

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from yuantou.client import NodeClient, order_flow
+from yuantou.devnet.client import NodeClient, order_flow
 from yuantou.store.db import Database
 from yuantou.store.tables import inbox, outbox
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from yuantou.domain.facility_files import InstanceError, read_holmberg, read_instance, read_orlib_cap
-from yuantou.domain.network_sourcing import Network, NetworkInfeasible, NetworkPlan, solve
+from yuantou.plan.facility_files import InstanceError, read_holmberg, read_instance, read_orlib_cap
+from yuantou.plan.network_sourcing import Network, NetworkInfeasible, NetworkPlan, solve
 
 from conftest import SHARED
 
@@ -132,7 +132,7 @@ def test_the_command_line_prints_the_plan_as_json_and_refuses_bad_files_clearly(
 
 
 def test_the_one_call_numpy_reader_and_the_careful_reader_agree_on_every_shared_file(monkeypatch):
-    from yuantou.domain import facility_files
+    from yuantou.plan import facility_files
 
     files = sorted((PLANNING / "orlib_cap").glob("cap*.txt")) + sorted((PLANNING / "sscflp_holmberg").glob("p*"))
     assert len(files) == 40 + 70

@@ -20,10 +20,10 @@ import pytest
 
 from conftest import storage
 from stranger import Stranger, post, post_streamed, wait_until
-from yuantou.client import NodeClient, order_flow
+from yuantou.devnet.client import NodeClient, order_flow
 from sqlalchemy import select
 
-from yuantou.localnet import PRODUCERS, LocalNetwork, catalog_document
+from yuantou.devnet.localnet import PRODUCERS, LocalNetwork, catalog_document
 from yuantou.store.db import Database
 from yuantou.store.tables import outbox
 

@@ -9,11 +9,11 @@ from decimal import Decimal
 import pytest
 
 from yuantou.domain.catalog import CatalogProblem, Line, quote_lines
-from yuantou.domain.catalog_file import CatalogFileError, items_from_records
-from yuantou.domain.offers import offers_from_catalog
+from yuantou.producer.catalog_file import CatalogFileError, items_from_records
+from yuantou.protocol.profile import offers_from_catalog
 from yuantou.domain.pooling import PriceTier, ProductSpec
-from yuantou.localnet import window_times
-from yuantou.node.catalog_store import catalog_json
+from yuantou.devnet.localnet import window_times
+from yuantou.producer.catalog_store import catalog_json
 
 
 def apple_record(**overrides) -> dict:
@@ -78,7 +78,7 @@ def test_bad_terms_name_the_field(change, field):
 
 
 def test_terms_survive_the_producer_store(tmp_path):
-    from yuantou.node.catalog_store import read_catalog, replace_catalog
+    from yuantou.producer.catalog_store import read_catalog, replace_catalog
     from yuantou.store.db import Database
 
     db = Database(f"sqlite:///{tmp_path / 'p.db'}")

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
-from yuantou.localnet import LOCAL, LocalNetwork, catalog_document
+from yuantou.devnet.localnet import LOCAL, LocalNetwork, catalog_document
 
 from conftest import storage
 

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import httpx
 from sqlalchemy import select
 
-from yuantou.localnet import LocalNetwork, catalog_document, window_times
-from yuantou.node.pool_lists import pick_lists, purchase_lists
+from yuantou.devnet.localnet import LocalNetwork, catalog_document, window_times
+from yuantou.buyer.pool_lists import pick_lists, purchase_lists
 from yuantou.store.db import Database
 from yuantou.store.tables import outbox
 from yuantou.web.bought_pools import BoughtPools, versions

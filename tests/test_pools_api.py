@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from yuantou.localnet import LocalNetwork
+from yuantou.devnet.localnet import LocalNetwork
 
 from conftest import storage
 

@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from yuantou.domain.pooling import Intent, PoolTerms, PriceTier, ProductSpec
 from yuantou.domain.sourcing import Offer
-from yuantou.node.pool_desk import PoolDesk
-from yuantou.node.procurement import Procurement
+from yuantou.buyer.pool_desk import PoolDesk
+from yuantou.buyer.procurement import Procurement
 from yuantou.protocol import envelope as env
-from yuantou.protocol.outbox import enqueue
+from yuantou.messaging.outbox import enqueue
 from yuantou.store.db import Database
 from yuantou.store.tables import outbox, pool_orders, pools
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from conftest import storage
 from yuantou.cli import app
-from yuantou.localnet import PRODUCERS, LocalNetwork, catalog_document
+from yuantou.devnet.localnet import PRODUCERS, LocalNetwork, catalog_document
 from yuantou.producer import jobs
 
 

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yuantou.sim.demand import DemandFileError, carparts, carparts_path, read_long, read_wide
-from yuantou.sim.market import (Ledger, Market, PoolBought, Prices, Stock, naive_production, network_day,
+from yuantou.devnet.sim.demand import DemandFileError, carparts, carparts_path, read_long, read_wide
+from yuantou.devnet.sim.market import (Ledger, Market, PoolBought, Prices, Stock, naive_production, network_day,
                                 newsvendor_probability, platform_day, spot_production, split_households)
-from yuantou.sim.run import Households, plan_replay, run_replay
+from yuantou.devnet.sim.run import Households, plan_replay, run_replay
 
 
 @given(st.integers(0, 500), st.integers(1, 6), st.integers(0, 2**32 - 1))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from yuantou.domain.twin import TwinError
-from yuantou.domain.twin_files import load_twin, save_twin, twin_from_json, twin_to_json
+from yuantou.producer.twin_files import load_twin, save_twin, twin_from_json, twin_to_json
 
 TWIN = {
     "resources": [

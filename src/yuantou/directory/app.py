@@ -33,7 +33,7 @@ from yuantou.protocol.envelope import BecknError
 from yuantou.protocol.json_guard import JsonProblem
 from yuantou.protocol.keys import KeyPair, load_encryption_public
 from yuantou.protocol.limits import PathLimit, RequestLimits
-from yuantou.protocol.outbox import Signer, backoff
+from yuantou.messaging.outbox import Signer, backoff
 from yuantou.protocol.rate_limit import RateLimiter
 from yuantou.protocol.registry_client import SubscriberKey
 from yuantou.protocol.signing import SignatureError, parse_signature_header

@@ -31,7 +31,7 @@ import highspy
 import numpy as np
 
 from yuantou.domain.pooling import PriceTier
-from yuantou.solver import quiet_highs
+from yuantou.plan.highs import quiet_highs
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,13 @@ from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from yuantou.domain.catalog_file import CatalogFileError, items_from_records
-from yuantou.node import producer as producer_logic
-from yuantou.node.buyer import select_message
-from yuantou.node.c2m_api import c2m_router
-from yuantou.node.inputs import Id, Input, MessageId, Quantity, ShortText, SubscriberId, Text
-from yuantou.node.catalog_store import catalog_json, read_catalog, upsert_items
-from yuantou.node.pool_api import JoinFastPath, pool_router
+from yuantou.producer.catalog_file import CatalogFileError, items_from_records
+from yuantou.producer import orders as producer_logic
+from yuantou.buyer.orders import select_message
+from yuantou.node.api.c2m import c2m_router
+from yuantou.node.api.inputs import Id, Input, MessageId, Quantity, ShortText, SubscriberId, Text
+from yuantou.producer.catalog_store import catalog_json, read_catalog, upsert_items
+from yuantou.node.api.pools import JoinFastPath, pool_router
 from yuantou.node.service import Node, OutgoingInvalid
 from yuantou.node.subscription import answer_challenge
 from yuantou.protocol import envelope as env
@@ -121,7 +121,7 @@ def create_app(node: Node) -> FastAPI:
 
     @app.post("/beckn/yuantou/checkpoint", tags=["beckn"], summary="agree a pair checkpoint (Yuantou profile)")
     async def pair_checkpoint(request: Request) -> JSONResponse:
-        from yuantou.node.pair_exchange import answer
+        from yuantou.messaging.pair_checkpoints import answer
 
         status, body = await answer(node, await request.body(), {k.lower(): v for k, v in request.headers.items()})
         return JSONResponse(body, status_code=status)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from yuantou.domain.catalog_file import load_catalog_file
+from yuantou.producer.catalog_file import load_catalog_file
 from yuantou.node.config import NodeConfig, load_config
-from yuantou.node.catalog_store import has_catalog, replace_catalog
+from yuantou.producer.catalog_store import has_catalog, replace_catalog
 from yuantou.protocol.keys import KeyPair
 from yuantou.store.db import Database
 

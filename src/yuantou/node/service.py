@@ -23,27 +23,27 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
-from yuantou.node import buyer as buyer_logic
-from yuantou.node import producer as producer_logic
+from yuantou.buyer import orders as buyer_logic
+from yuantou.producer import orders as producer_logic
 from yuantou.node.config import ConfigError, NodeConfig, load_config
-from yuantou.domain.offers import offers_from_catalog, offers_product
+from yuantou.protocol.profile import offers_from_catalog, offers_product
 from yuantou.domain.pool_schedule import terms_from_offers
 from yuantou.domain.pooling import Intent, PoolTerms, ProductSpec
 from yuantou.domain.sourcing import Offer
-from yuantou.node.pool_desk import PoolDesk
-from yuantou.node.procurement import Procurement
-from yuantou.node.traffic import TrafficLog
+from yuantou.buyer.pool_desk import PoolDesk
+from yuantou.buyer.procurement import Procurement
+from yuantou.messaging.traffic import TrafficLog
 from yuantou.protocol import envelope as env
 from yuantou.protocol import json_guard
 from yuantou.protocol.auth import AuthFailure, authenticate
 from yuantou.protocol.json_guard import JsonProblem
 from yuantou.protocol.envelope import BecknError
-from yuantou.protocol.inbox import InboxWriter
+from yuantou.messaging.inbox import InboxWriter
 from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, Checkpoint, render_checkpoint, render_receipt,
                                   sign_checkpoint, sign_receipt)
 from yuantou.ledger.store import transaction_digests
 from yuantou.protocol.keys import KeyError_, KeyPair
-from yuantou.protocol.outbox import OutboxSender, Signer, enqueue
+from yuantou.messaging.outbox import OutboxSender, Signer, enqueue
 from yuantou.protocol.registry_client import RegistryClient
 from yuantou.protocol.validation import CALLBACK_ACTIONS, REQUEST_ACTIONS, SchemaViolation, validate_message
 from yuantou.store.db import Database
@@ -150,7 +150,7 @@ class Node:
     async def _pair_checkpoint_loop(self) -> None:
         """Agree a pair checkpoint with each counterparty every ``checkpoint_every_seconds`` (jittered, so that
         two nodes started together do not both start every round)."""
-        from yuantou.node.pair_exchange import exchange_all
+        from yuantou.messaging.pair_checkpoints import exchange_all
 
         while True:
             await asyncio.sleep(self.config.checkpoint_every_seconds * random.uniform(0.8, 1.2))

@@ -18,7 +18,7 @@ import numpy as np
 
 from yuantou.plan.matrix import LPData
 from yuantou.plan.sales import Grouping
-from yuantou.solver import quiet_highs
+from yuantou.plan.highs import quiet_highs
 
 LOWER, BASIC, UPPER = 0, 1, 2
 _STATUS = {int(v): v for v in highspy.HighsBasisStatus.__members__.values()}

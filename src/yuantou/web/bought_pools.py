@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from yuantou.node.pool_lists import BOUGHT, PoolState, merged, pool_pick_lists, pool_purchase_lists
+from yuantou.buyer.pool_lists import BOUGHT, PoolState, merged, pool_pick_lists, pool_purchase_lists
 from yuantou.store.tables import pool_intents, pool_orders, pools
 
 Lists = dict[str, list[dict[str, Any]]]

@@ -13,13 +13,13 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from yuantou.domain.offers import tag_values
-from yuantou.node import c2m
-from yuantou.node.catalog_store import read_catalog
-from yuantou.node.pool_api import pool_view
-from yuantou.node.pool_desk import terms_from_json
-from yuantou.node.pool_lists import units
-from yuantou.node.procurement import POOL_TAG
+from yuantou.protocol.profile import tag_values
+from yuantou.producer import c2m
+from yuantou.producer.catalog_store import read_catalog
+from yuantou.node.api.pools import pool_view
+from yuantou.buyer.pool_desk import terms_from_json
+from yuantou.buyer.pool_lists import units
+from yuantou.buyer.procurement import POOL_TAG
 from yuantou.store.tables import orders, outbox, pool_intents, pools
 from yuantou.web.bought_pools import BoughtPools
 

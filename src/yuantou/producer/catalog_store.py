@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
 from yuantou.domain.catalog import CatalogItem, Window
-from yuantou.domain.offers import CAPACITY_TAG, POOLING_TAG  # the Yuantou profile's tag groups, read back there
+from yuantou.protocol.profile import CAPACITY_TAG, POOLING_TAG  # the Yuantou profile's tag groups, read back there
 from yuantou.store.tables import capacity_windows, catalog_items, orders
 
 

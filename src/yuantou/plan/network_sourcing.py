@@ -24,7 +24,7 @@ import highspy
 import numpy as np
 from scipy import sparse
 
-from yuantou.solver import quiet_highs
+from yuantou.plan.highs import quiet_highs
 
 
 @dataclass(frozen=True)

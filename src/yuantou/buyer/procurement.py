@@ -32,8 +32,8 @@ from sqlalchemy.engine import Connection
 from yuantou.domain.pooling import MINOR_UNITS, PoolTerms, ProductSpec
 from yuantou.domain.procurement import AWAITING, LIVE, PlacedOrder, is_bought, less_ordered_elsewhere, next_purchases
 from yuantou.domain.sourcing import Offer, Purchase, SourcingFailure
-from yuantou.node.buyer import select_message
-from yuantou.node.pool_desk import terms_from_json
+from yuantou.buyer.orders import select_message
+from yuantou.buyer.pool_desk import terms_from_json
 from yuantou.protocol.envelope import expiry
 from yuantou.protocol.registry_client import RegistryClient
 from yuantou.store.tables import outbox, pool_orders, pools

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from yuantou.domain.network_sourcing import Network
+from yuantou.plan.network_sourcing import Network
 
 FORMATS = ("orlib-cap", "holmberg")
 

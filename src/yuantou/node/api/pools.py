@@ -25,9 +25,9 @@ from sqlalchemy.engine import Connection
 
 from yuantou.domain.pooling import MINOR_UNITS, Intent, Pool, PoolProblem, PoolTerms, PriceTier, ProductSpec, to_steps
 from yuantou.protocol.json_guard import finite
-from yuantou.node.inputs import Id, Input, Number, PositiveAmount, ShortText
-from yuantou.node.pool_desk import PoolDesk, terms_from_json
-from yuantou.node.pool_lists import household_lines, pick_lists, price, procurement_view, purchase_lists, units
+from yuantou.node.api.inputs import Id, Input, Number, PositiveAmount, ShortText
+from yuantou.buyer.pool_desk import PoolDesk, terms_from_json
+from yuantou.buyer.pool_lists import household_lines, pick_lists, price, procurement_view, purchase_lists, units
 from yuantou.store.tables import pool_intents, pools
 
 

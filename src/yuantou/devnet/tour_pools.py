@@ -14,7 +14,7 @@ import random
 import time
 from datetime import datetime, timedelta, timezone
 
-from yuantou.client import FlowError, NodeClient
+from yuantou.devnet.client import FlowError, NodeClient
 
 PICKUP_POINTS = ("north-gate", "school", "market")
 HOUSEHOLDS_PER_POINT = 40

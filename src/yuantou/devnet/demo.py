@@ -21,12 +21,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yuantou.localnet import LocalNetwork, Proc
-from yuantou.sim.demand import Demand, DemandFileError, carparts, read_long
-from yuantou.sim.market import Market
-from yuantou.sim.replay import DemoNetwork, NodeForecasts, ReplayError
-from yuantou.sim.report import NETWORK, PLATFORM, rows, write_report
-from yuantou.sim.run import plan_replay, run_replay
+from yuantou.devnet.localnet import LocalNetwork, Proc
+from yuantou.devnet.sim.demand import Demand, DemandFileError, carparts, read_long
+from yuantou.devnet.sim.market import Market
+from yuantou.devnet.sim.replay import DemoNetwork, NodeForecasts, ReplayError
+from yuantou.devnet.sim.report import NETWORK, PLATFORM, rows, write_report
+from yuantou.devnet.sim.run import plan_replay, run_replay
 
 
 @dataclass

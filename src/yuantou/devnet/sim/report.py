@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from yuantou.sim.run import Replay
+from yuantou.devnet.sim.run import Replay
 from yuantou.web.figures import colour, layout
 from yuantou.web.site import SCRIPTS, STATIC
 

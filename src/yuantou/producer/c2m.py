@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from yuantou.domain.twin import ConfirmedOrder, ForecastDemand, Twin
-from yuantou.domain.twin_files import twin_from_json, twin_to_json
+from yuantou.producer.twin_files import twin_from_json, twin_to_json
 from yuantou.protocol.json_guard import finite
 from yuantou.store.tables import c2m_runs, capacity_windows, catalog_items, demand_history, inbox, orders
 

@@ -18,9 +18,9 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import Field
 
 from yuantou.domain.twin import TwinError
-from yuantou.domain.twin_files import twin_from_json, twin_to_json
-from yuantou.node import c2m
-from yuantou.node.inputs import Count, Id, Input
+from yuantou.producer.twin_files import twin_from_json, twin_to_json
+from yuantou.producer import c2m
+from yuantou.node.api.inputs import Count, Id, Input
 from yuantou.producer import jobs
 
 SECTIONS = {"resources": "id", "products": "id", "stock": "id", "lanes": "region"}

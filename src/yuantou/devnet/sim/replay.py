@@ -19,11 +19,11 @@ from typing import Callable
 import httpx
 import numpy as np
 
-from yuantou.client import NodeClient
-from yuantou.localnet import LocalNetwork, Proc
-from yuantou.sim.demand import Demand
-from yuantou.sim.forecaster import PROBABILITIES, Refitted
-from yuantou.sim.market import Market, PoolBought, Prices
+from yuantou.devnet.client import NodeClient
+from yuantou.devnet.localnet import LocalNetwork, Proc
+from yuantou.devnet.sim.demand import Demand
+from yuantou.devnet.sim.forecaster import PROBABILITIES, Refitted
+from yuantou.devnet.sim.market import Market, PoolBought, Prices
 
 ON_THE_DAY = "on-the-day"  # the region a producer's own shop sales are imported under
 

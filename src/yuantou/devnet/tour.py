@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yuantou.client import FlowError, NodeClient, order_flow
-from yuantou.tour_pools import HOUSEHOLDS_PER_POINT, PICKUP_POINTS, close_and_buy, households_pool, list_lines, pool_lines, producer_packs
-from yuantou.localnet import LocalNetwork
+from yuantou.devnet.client import FlowError, NodeClient, order_flow
+from yuantou.devnet.tour_pools import HOUSEHOLDS_PER_POINT, PICKUP_POINTS, close_and_buy, households_pool, list_lines, pool_lines, producer_packs
+from yuantou.devnet.localnet import LocalNetwork
 
 SHOPPING = [("apple", 40), ("milk", 24), ("rice", 3), ("yogurt", 12), ("pear", 30), ("apple", 25)]
 
@@ -43,7 +43,7 @@ def run_tour(console: Console, keep: bool = False, data_dir: Path | None = None,
             boot = progress.add_task("starting directory, 3 producers, 2 buyers", total=6)
             net.start_directory()
             progress.advance(boot)
-            from yuantou.localnet import PRODUCERS, catalog_document
+            from yuantou.devnet.localnet import PRODUCERS, catalog_document
             nodes = [net.add_node(key, ["producer"], catalog_document(key, name, items), wait=False)
                      for key, (name, items) in PRODUCERS.items()]
             nodes += [net.add_node(f"buyer{i}", ["buyer"], wait=False) for i in (1, 2)]

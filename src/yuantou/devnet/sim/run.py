@@ -10,9 +10,9 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from yuantou.sim.demand import Demand
-from yuantou.sim.forecaster import SpotForecaster
-from yuantou.sim.market import (Ledger, Market, PoolBought, Prices, Stock, naive_production, network_day,
+from yuantou.devnet.sim.demand import Demand
+from yuantou.devnet.sim.forecaster import SpotForecaster
+from yuantou.devnet.sim.market import (Ledger, Market, PoolBought, Prices, Stock, naive_production, network_day,
                                 newsvendor_probability, platform_day, spot_production, split_households)
 
 

@@ -1,0 +1,5 @@
+"""``python -m yuantou.cli``: how local networks start their nodes."""
+
+from yuantou.cli import app
+
+app()
