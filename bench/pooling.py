@@ -30,7 +30,8 @@ from pathlib import Path
 
 from yuantou.domain.pool_book import PoolBook
 from yuantou.domain.pooling import Allocation, Intent, PoolProblem, PoolTerms, PriceTier, ProductSpec
-from yuantou.domain.sourcing import Offer, Sourcing, source
+from yuantou.domain.sourcing import Offer, Sourcing
+from yuantou.plan.sourcing import source
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

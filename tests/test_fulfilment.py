@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from types import SimpleNamespace
 
 from conftest import storage
 from stranger import wait_until
@@ -47,8 +46,7 @@ def test_the_join_fast_path_compares_the_token_in_constant_time(monkeypatch):
     async def app(scope, receive, send) -> None:  # noqa: ANN001  FastAPI, answering the refusal
         passed.append(scope)
 
-    node = SimpleNamespace(config=SimpleNamespace(api_token="the-token-of-this-node"))
-    fast = pool_api.JoinFastPath(app, node=node, desk=None)
+    fast = pool_api.JoinFastPath(app, buyer=None, api_token="the-token-of-this-node")
     scope = {"type": "http", "method": "POST", "path": "/api/intents", "headers": [(b"authorization", b"Bearer guess")]}
     asyncio.run(fast(scope, None, None))
     assert compared == [(b"Bearer guess", b"Bearer the-token-of-this-node")] and passed == [scope]

@@ -13,7 +13,7 @@ from yuantou.producer.catalog_file import CatalogFileError, items_from_records
 from yuantou.protocol.profile import offers_from_catalog
 from yuantou.domain.pooling import PriceTier, ProductSpec
 from yuantou.devnet.localnet import window_times
-from yuantou.producer.catalog_store import catalog_json
+from yuantou.protocol.profile import catalog_json
 
 
 def apple_record(**overrides) -> dict:

@@ -13,7 +13,7 @@ from yuantou.devnet.localnet import LocalNetwork, catalog_document, window_times
 from yuantou.buyer.pool_lists import pick_lists, purchase_lists
 from yuantou.store.db import Database
 from yuantou.store.tables import outbox
-from yuantou.web.bought_pools import BoughtPools, versions
+from yuantou.buyer.bought_pools import BoughtPools, versions
 
 from conftest import storage
 

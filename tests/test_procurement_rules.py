@@ -22,6 +22,7 @@ from yuantou.domain.procurement import (
     split_supply,
 )
 from yuantou.domain.sourcing import Offer, Sourcing, SourcingFailure
+from yuantou.plan.sourcing import source
 
 STAGES = LIVE + FAILED + ("cancelled",)
 
@@ -35,7 +36,7 @@ def test_a_failed_producer_is_not_asked_again_and_others_lose_what_they_already_
     orders = [PlacedOrder("a", "hill", "apple", 100, "confirmed"), PlacedOrder("b", "valley", "apple", 80, "timed_out")]
     left = {o.producer_id: o.capacity for o in offers_left(offers, orders)}
     assert left == {"ridge": 300}  # hill is full, valley failed
-    plan = next_purchases(180, orders, offers)
+    plan = next_purchases(180, orders, offers, Decimal(1), source)
     assert isinstance(plan, Sourcing) and [(p.offer.producer_id, p.quantity) for p in plan.purchases] == [("ridge", 80)]
 
 
@@ -47,7 +48,7 @@ def test_a_producer_that_failed_is_asked_again_once_its_catalog_came_again():
     fresh = replace(stale, seen_at=120.0)
     assert offers_left([stale], orders) == []
     assert [o.producer_id for o in offers_left([fresh], orders)] == ["valley"]
-    plan = next_purchases(80, orders, [fresh])
+    plan = next_purchases(80, orders, [fresh], Decimal(1), source)
     assert isinstance(plan, Sourcing) and [(p.offer.producer_id, p.quantity) for p in plan.purchases] == [("valley", 80)]
 
 
@@ -63,14 +64,14 @@ def test_what_other_pools_ordered_since_a_catalog_came_is_not_offered_again():
 
 def test_when_the_rest_cannot_be_bought_the_reason_names_who_failed_and_what_binds():
     orders = [PlacedOrder("a", "hill", "apple", 100, "confirmed"), PlacedOrder("b", "valley", "apple", 80, "refused")]
-    failure = next_purchases(180, orders, [offer("hill", 800, 100), offer("valley", 850, 100), offer("ridge", 900, 50)])
+    failure = next_purchases(180, orders, [offer("hill", 800, 100), offer("valley", 850, 100), offer("ridge", 900, 50)], Decimal(1), source)
     assert isinstance(failure, SourcingFailure) and failure.code == "capacity"
     assert failure.reason.startswith("after valley failed, 80 steps were left to buy")
 
 
 def test_nothing_is_bought_twice():
     orders = [PlacedOrder("a", "hill", "apple", 100, "confirmed"), PlacedOrder("b", "ridge", "apple", 80, "init")]
-    assert next_purchases(180, orders, [offer("hill", 800, 900)]).purchases == ()
+    assert next_purchases(180, orders, [offer("hill", 800, 900)], Decimal(1), source).purchases == ()
     assert not is_bought(180, orders)  # ridge has not confirmed yet
     assert is_bought(180, [orders[0], PlacedOrder("b", "ridge", "apple", 80, "confirmed")])
 
@@ -90,7 +91,7 @@ def pools_with_orders(draw):
 @given(pools_with_orders())
 def test_re_sourcing_covers_exactly_the_rest_within_what_each_producer_has_left(case):
     total, orders, offers = case
-    plan = next_purchases(total, orders, offers)
+    plan = next_purchases(total, orders, offers, Decimal(1), source)
     if isinstance(plan, SourcingFailure):
         return
     failed = {o.producer_id for o in orders if o.stage in FAILED}

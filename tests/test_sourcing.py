@@ -8,7 +8,8 @@ from decimal import Decimal
 from hypothesis import given, settings, strategies as st
 
 from yuantou.domain.pooling import PriceTier
-from yuantou.domain.sourcing import Offer, Sourcing, SourcingFailure, _by_mip, landed_cost, source
+from yuantou.domain.sourcing import Offer, Sourcing, SourcingFailure, landed_cost
+from yuantou.plan.sourcing import _by_mip, source
 
 
 def offer(name: str, price: int, capacity: int, bulk: int = 10, moq: int = 0, fixed: int = 0, rate: int = 0,

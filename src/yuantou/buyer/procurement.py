@@ -22,7 +22,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -32,6 +31,8 @@ from sqlalchemy.engine import Connection
 from yuantou.domain.pooling import MINOR_UNITS, PoolTerms, ProductSpec
 from yuantou.domain.procurement import AWAITING, LIVE, PlacedOrder, is_bought, less_ordered_elsewhere, next_purchases
 from yuantou.domain.sourcing import Offer, Purchase, SourcingFailure
+from yuantou.plan.sourcing import source
+from yuantou.protocol.profile import pool_tags
 from yuantou.buyer.orders import select_message
 from yuantou.buyer.pool_desk import terms_from_json
 from yuantou.protocol.envelope import expiry
@@ -39,7 +40,6 @@ from yuantou.protocol.registry_client import RegistryClient
 from yuantou.store.tables import outbox, pool_orders, pools
 
 log = logging.getLogger(__name__)
-POOL_TAG = "yuantou.pool"
 NEXT_REQUEST = {"on_select": "init", "on_init": "confirm", "on_confirm": None}
 OffersFor = Callable[[ProductSpec, tuple[float, float], Decimal], list[Offer]]
 QueueRequest = Callable[..., dict]  # (conn, action, message, *, transaction_id, bpp_id, bpp_uri) -> context
@@ -52,21 +52,6 @@ def units(steps: int, step: Decimal) -> str:
 def placed(row: Any) -> PlacedOrder:
     return PlacedOrder(row["order_key"], row["producer_id"], row["item_id"], row["quantity"], row["stage"],
                        row["fulfillment"], row["updated_at"])
-
-
-def pool_tags(pool_id: str, terms: PoolTerms, outcome: dict[str, Any]) -> list[dict[str, Any]]:
-    """The ``yuantou.pool`` tag group: which pool an order serves and what was pooled."""
-    def tag(code: str, value: str) -> dict[str, Any]:
-        return {"descriptor": {"code": code}, "value": value}
-    return [{"descriptor": {"code": POOL_TAG}, "list": [
-        tag("pool_id", pool_id),
-        tag("pooled_quantity", units(outcome["total"], terms.step)),
-        tag("households", str(len(outcome["lines"]))),
-        tag("cutoff", datetime.fromtimestamp(terms.cutoff, timezone.utc).isoformat().replace("+00:00", "Z")),
-        tag("pickup_points", ",".join(sorted(terms.pickup_points))),
-        tag("bulk_unit", units(terms.bulk_unit, terms.step)),
-        tag("unit", terms.unit),
-    ]}]
 
 
 def order_message(row: Any, terms: PoolTerms, pool_id: str, outcome: dict[str, Any]) -> dict[str, Any]:
@@ -158,7 +143,7 @@ class Procurement:
         orders = [placed(r) for r in rows]
         offers = [o for o in self.offers_for(terms.spec, terms.window, terms.step) if o.producer_id in urls]
         offers = less_ordered_elsewhere(offers, self._ordered_elsewhere(conn, pool_id, offers), terms.step)
-        result = next_purchases(outcome["total"], orders, offers, terms.step)
+        result = next_purchases(outcome["total"], orders, offers, terms.step, source)
         if isinstance(result, SourcingFailure):
             self._give_up(conn, pool_id, rows, f"{result.code}: {result.reason}", now)
             return "unsourced"

@@ -309,7 +309,7 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
         spawn(forward(context["bap_uri"], "on_search", body, meta[AUTHORIZATION]))
         return JSONResponse(env.ack())
 
-    from yuantou.web.directory_pages import mount_directory_dashboard
+    from yuantou.directory.pages import mount_directory_dashboard
     from yuantou.web.site import mount_api_docs
 
     mount_directory_dashboard(app, db, stats, lambda: settings.dashboard_token, settings.subscriber_id)

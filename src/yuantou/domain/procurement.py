@@ -18,11 +18,14 @@ so it is never ordered partially), and the reason names the binding constraint.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, Decimal
 
-from yuantou.domain.sourcing import Offer, Sourcing, SourcingFailure, source
+from yuantou.domain.sourcing import Offer, Sourcing, SourcingFailure
+
+# the cheapest exact sourcing of a total in steps from offers, or why there is none (``yuantou.plan.sourcing.source``)
+Solver = Callable[[int, list[Offer], Decimal], Sourcing | SourcingFailure]
 
 AWAITING = ("select", "init", "confirm")  # a request is out, its callback is awaited
 LIVE = AWAITING + ("confirmed",)
@@ -84,13 +87,13 @@ def less_ordered_elsewhere(offers: Sequence[Offer], elsewhere: dict[tuple[str, s
     return left
 
 
-def next_purchases(total: int, orders: Sequence[PlacedOrder], offers: Sequence[Offer],
-                   step: Decimal = Decimal(1)) -> Sourcing | SourcingFailure:
+def next_purchases(total: int, orders: Sequence[PlacedOrder], offers: Sequence[Offer], step: Decimal,
+                   solve: Solver) -> Sourcing | SourcingFailure:
     """What to order now so that live orders add up to ``total`` (an empty sourcing if they already do)."""
     need = total - live_quantity(orders)
     if need <= 0:
         return Sourcing((), Decimal(0))
-    result = source(need, offers_left(offers, orders), step)
+    result = solve(need, offers_left(offers, orders), step)
     if isinstance(result, SourcingFailure) and any(o.stage in FAILED for o in orders):
         failed = sorted({o.producer_id for o in orders if o.stage in FAILED})
         return SourcingFailure(result.code, f"after {', '.join(failed)} failed, {need} steps were left to buy: "

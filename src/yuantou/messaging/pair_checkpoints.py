@@ -10,14 +10,17 @@ holds, and the next round tries again. A plain Beckn peer answers 404 and is lef
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import time
-from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 from yuantou.ledger.chain import raw_public_key, signed_by
+from yuantou.messaging.core import Messenger
 from yuantou.ledger.pair import PairCheckpoint, agrees, from_json, pair_text, sign_pair, to_json
 from yuantou.ledger.store import counterparties, head, read_between, read_pair_checkpoints, save_pair_checkpoint
 from yuantou.protocol import envelope as env
@@ -25,20 +28,17 @@ from yuantou.protocol import capped_http, json_guard
 from yuantou.protocol.auth import AuthFailure, authenticate
 from yuantou.protocol.registry_client import first_valid
 
-if TYPE_CHECKING:
-    from yuantou.node.service import Node
-
 log = logging.getLogger(__name__)
 PATH = "/yuantou/checkpoint"  # under the node's Beckn URL
 
 
-def own_checkpoint(node: Node, conn: Connection, other: str, until: int) -> PairCheckpoint:
+def own_checkpoint(node: Messenger, conn: Connection, other: str, until: int) -> PairCheckpoint:
     me = node.config.subscriber_id
     return sign_pair(read_between(conn, me, other), head(conn), me, other, until, node.signer.key_id_header,
                      node.keys.signing, int(time.time()))
 
 
-async def _signed_by_its_owner(node: Node, cp: PairCheckpoint, owner: str) -> str | None:
+async def _signed_by_its_owner(node: Messenger, cp: PairCheckpoint, owner: str) -> str | None:
     """Why ``cp`` is not ``owner``'s own valid signature (None if it is)."""
     subscriber, _, rest = cp.signer.partition("|")
     if subscriber != owner:
@@ -51,7 +51,7 @@ async def _signed_by_its_owner(node: Node, cp: PairCheckpoint, owner: str) -> st
     return None
 
 
-async def exchange_with(node: Node, other: str, until: int) -> str:
+async def exchange_with(node: Messenger, other: str, until: int) -> str:
     """Agree a pair checkpoint with ``other``; what came of it, in words."""
     me = node.config.subscriber_id
     mine, held = await node.db.run(lambda c: (own_checkpoint(node, c, other, until), read_pair_checkpoints(c)))
@@ -92,14 +92,14 @@ async def exchange_with(node: Node, other: str, until: int) -> str:
     return "agreed"
 
 
-async def exchange_all(node: Node) -> dict[str, str]:
+async def exchange_all(node: Messenger) -> dict[str, str]:
     """One round: every counterparty we share messages with."""
     until = int(time.time()) - node.config.checkpoint_settle_seconds
     others = await node.db.run(lambda c: counterparties(c, node.config.subscriber_id))
     return {other: await exchange_with(node, other, until) for other in sorted(others)}
 
 
-async def answer(node: Node, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
+async def answer(node: Messenger, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
     """A counterparty's pair checkpoint: ours in return if we hold the same messages with it."""
     try:
         auth = await authenticate(body, headers, node.registry, skew=node.config.clock_skew_seconds,
@@ -132,3 +132,14 @@ async def answer(node: Node, body: bytes, headers: dict[str, str]) -> tuple[int,
     await node.db.run(keep)
     node.counters["pair_checkpoints"] += 1
     return 200, to_json(mine)
+
+
+async def keep_agreeing(messenger: Messenger) -> None:
+    """Agree a pair checkpoint with each counterparty every ``checkpoint_every_seconds`` (jittered, so that
+    two nodes started together do not both start every round)."""
+    while True:
+        await asyncio.sleep(messenger.config.checkpoint_every_seconds * random.uniform(0.8, 1.2))
+        try:
+            messenger.pair_outcomes = await exchange_all(messenger)
+        except OperationalError as exc:
+            log.warning("pair checkpoints skipped this round: %s", exc)

@@ -58,7 +58,7 @@ def serve(config_path: Path, config: NodeConfig, keys: KeyPair) -> None:
     import uvicorn
 
     from yuantou.node.app import create_app
-    from yuantou.node.service import Node
+    from yuantou.node.bootstrap import Node
 
     # a stop never waits on a request still open (a long poll of /api/messages, a slow client) more than this
     options = dict(host=config.host, port=config.port, log_level="warning", access_log=False,
@@ -73,7 +73,7 @@ def serve(config_path: Path, config: NodeConfig, keys: KeyPair) -> None:
 def worker_app() -> FastAPI:
     """uvicorn factory run in each worker process."""
     from yuantou.node.app import create_app
-    from yuantou.node.service import Node
+    from yuantou.node.bootstrap import Node
 
     path = Path(os.environ[CONFIG_ENV])
     config, keys, _ = load_node(path)

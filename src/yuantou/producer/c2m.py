@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from yuantou.domain.twin import ConfirmedOrder, ForecastDemand, Twin
 from yuantou.producer.twin_files import twin_from_json, twin_to_json
 from yuantou.protocol.json_guard import finite
+from yuantou.protocol.envelope import fulfillment_state
 from yuantou.store.tables import c2m_runs, capacity_windows, catalog_items, demand_history, inbox, orders
 
 CLOSED_STATES = ("Cancelled", "Refused")
@@ -93,15 +94,6 @@ def confirmed_orders(conn: Connection, twin: Twin | None = None) -> list[Confirm
                 out.append(ConfirmedOrder(f"{row['order_id']}#{n}", item, row["counterparty_id"], day, quantity,
                                           unit_prices.get(item) or prices.get(item, 0.0)))
     return out
-
-
-def fulfillment_state(order: dict[str, Any]) -> str | None:
-    """The state code of the first of an order's fulfillments that has one (Pending, Accepted, … Delivered)."""
-    for f in order.get("fulfillments") or []:
-        code = ((f.get("state") or {}).get("descriptor") or {}).get("code")
-        if code:
-            return code
-    return None
 
 
 def open_requests(conn: Connection) -> list[tuple[str, str, float, date]]:

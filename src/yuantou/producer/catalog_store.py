@@ -9,7 +9,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
 from yuantou.domain.catalog import CatalogItem, Window
-from yuantou.protocol.profile import CAPACITY_TAG, POOLING_TAG  # the Yuantou profile's tag groups, read back there
 from yuantou.store.tables import capacity_windows, catalog_items, orders
 
 
@@ -101,69 +100,6 @@ def change_capacity(conn: Connection, item_id: str, window_id: str, delta: float
         .where(capacity_windows.c.item_id == item_id, capacity_windows.c.window_id == window_id)
         .values(available=capacity_windows.c.available + delta)
     )
-
-
-def fmt(value: Decimal | float) -> str:
-    """A decimal as Beckn's DecimalValue string (no exponent, no trailing zeros)."""
-    text = format(Decimal(str(value)).normalize(), "f")
-    return text
-
-
-def item_json(item: CatalogItem) -> dict:
-    return {
-        "id": item.id,
-        "descriptor": {"name": item.name, "code": item.id},
-        "category_ids": [item.category] if item.category else [],
-        "fulfillment_ids": [w.id for w in item.windows],
-        "price": {"currency": item.currency, "value": fmt(item.price)},
-        "quantity": {
-            "unitized": {"measure": {"unit": item.unit, "value": "1"}},
-            "available": {"measure": {"unit": item.unit, "value": fmt(sum(w.capacity for w in item.windows))}},
-        },
-        "tags": [{
-            "descriptor": {"code": CAPACITY_TAG, "name": "capacity per fulfillment window"},
-            "list": [{"descriptor": {"code": w.id}, "value": fmt(w.capacity)} for w in item.windows],
-        }] + pooling_tags(item),
-    }
-
-
-def pooling_tags(item: CatalogItem) -> list[dict]:
-    """The Yuantou profile's ``yuantou.pooling`` tag group: what a pooled order must respect and costs."""
-    entries = [("grade", item.grade)] if item.grade else []
-    if item.bulk_unit is not None:
-        entries.append(("bulk_unit", fmt(item.bulk_unit)))
-    if item.moq:
-        entries.append(("moq", fmt(item.moq)))
-    entries += [(f"tier:{fmt(minimum)}", fmt(price)) for minimum, price in item.tiers]
-    if item.delivery_fixed or item.delivery_per_unit:
-        entries += [("delivery_fixed", fmt(item.delivery_fixed)), ("delivery_per_unit", fmt(item.delivery_per_unit))]
-    if not entries:
-        return []
-    return [{"descriptor": {"code": POOLING_TAG, "name": "pooled buying terms"},
-             "list": [{"descriptor": {"code": code}, "value": value} for code, value in entries]}]
-
-
-def window_json(window: Window) -> dict:
-    return {
-        "id": window.id,
-        "type": "Delivery",
-        "stops": [{"type": "end", "time": {"range": {"start": window.start, "end": window.end}}}],
-    }
-
-
-def catalog_json(provider_id: str, provider_name: str, items: list[CatalogItem]) -> dict:
-    windows = {w.id: w for item in items for w in item.windows}
-    categories = sorted({item.category for item in items if item.category})
-    return {
-        "descriptor": {"name": provider_name},
-        "providers": [{
-            "id": provider_id,
-            "descriptor": {"name": provider_name},
-            "categories": [{"id": c, "descriptor": {"code": c, "name": c}} for c in categories],
-            "fulfillments": [window_json(w) for w in windows.values()],
-            "items": [item_json(item) for item in items],
-        }],
-    }
 
 
 def matches(item: CatalogItem, intent: dict) -> bool:

@@ -20,7 +20,8 @@ from sqlalchemy.engine import Connection
 
 from yuantou.domain.amounts import AmountError, bounded
 from yuantou.domain.catalog import CatalogProblem, Line, QuotedLine, quote_lines, total
-from yuantou.producer.catalog_store import catalog_json, change_capacity, fmt, matches, read_catalog, window_json
+from yuantou.producer.catalog_store import change_capacity, matches, read_catalog
+from yuantou.protocol.profile import catalog_json, fmt, window_json
 from yuantou.protocol import envelope as env
 from yuantou.protocol.envelope import BecknError
 from yuantou.store.tables import orders

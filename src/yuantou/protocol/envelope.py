@@ -193,3 +193,12 @@ def routing_problems(action: str, context: dict[str, Any]) -> list[str]:
 ROUTING_RULES = ("context lacks, or has unusable, fields needed to route the answer (Yuantou profile: bap_id, "
                  "bap_uri, transaction_id and message_id present, ids of at most 64 characters, subscriber ids of "
                  "at most 255, an RFC 3339 timestamp with its offset)")
+
+
+def fulfillment_state(order: dict[str, Any]) -> str | None:
+    """The state code of the first of an order's fulfillments that has one (Pending, Accepted, … Delivered)."""
+    for f in order.get("fulfillments") or []:
+        code = ((f.get("state") or {}).get("descriptor") or {}).get("code")
+        if code:
+            return code
+    return None

@@ -1,4 +1,10 @@
-"""Reading producers' pooled-buying offers out of Beckn catalogs (the Yuantou profile's tags), pure.
+"""The Yuantou profile of Beckn: every ``yuantou.*`` tag group, written and read in this one module.
+
+A producer's catalog item carries ``yuantou.capacity`` (capacity per fulfillment window) and
+``yuantou.pooling`` (pooled-buying terms); a buyer's pooled order carries ``yuantou.pool`` (which
+pool it serves and what was pooled). Tests hold each encoder to its decoder by round trip.
+
+Reading producers' pooled-buying offers out of Beckn catalogs:
 
 A producer's ``on_search`` catalog lists, per item, its capacity per fulfillment window
 (``yuantou.capacity``) and its pooling terms (``yuantou.pooling``: ``grade``, ``bulk_unit``,
@@ -10,16 +16,18 @@ use are skipped with the reason, never guessed at.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any
 
 from yuantou.domain.amounts import bounded
-from yuantou.domain.pooling import MINOR_UNITS, PriceTier, ProductSpec
+from yuantou.domain.catalog import CatalogItem, Window
+from yuantou.domain.pooling import MINOR_UNITS, PoolTerms, PriceTier, ProductSpec
 from yuantou.domain.sourcing import Offer
 
 CAPACITY_TAG = "yuantou.capacity"
 POOLING_TAG = "yuantou.pooling"
+POOL_TAG = "yuantou.pool"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,3 +139,94 @@ def offers_from_catalog(producer_id: str, catalog: dict[str, Any], spec: Product
                 unit=(((item.get("quantity") or {}).get("unitized") or {}).get("measure") or {}).get("unit", "unit"),
                 currency=(item.get("price") or {}).get("currency", "CNY"), window_id=window_id))
     return offers, skipped
+
+
+# -- writing: a producer's catalog -------------------------------------------------------------
+
+def fmt(value: Decimal | float) -> str:
+    """A decimal as Beckn's DecimalValue string (no exponent, no trailing zeros)."""
+    text = format(Decimal(str(value)).normalize(), "f")
+    return text
+
+
+def item_json(item: CatalogItem) -> dict:
+    return {
+        "id": item.id,
+        "descriptor": {"name": item.name, "code": item.id},
+        "category_ids": [item.category] if item.category else [],
+        "fulfillment_ids": [w.id for w in item.windows],
+        "price": {"currency": item.currency, "value": fmt(item.price)},
+        "quantity": {
+            "unitized": {"measure": {"unit": item.unit, "value": "1"}},
+            "available": {"measure": {"unit": item.unit, "value": fmt(sum(w.capacity for w in item.windows))}},
+        },
+        "tags": [{
+            "descriptor": {"code": CAPACITY_TAG, "name": "capacity per fulfillment window"},
+            "list": [{"descriptor": {"code": w.id}, "value": fmt(w.capacity)} for w in item.windows],
+        }] + pooling_tags(item),
+    }
+
+
+def pooling_tags(item: CatalogItem) -> list[dict]:
+    """The Yuantou profile's ``yuantou.pooling`` tag group: what a pooled order must respect and costs."""
+    entries = [("grade", item.grade)] if item.grade else []
+    if item.bulk_unit is not None:
+        entries.append(("bulk_unit", fmt(item.bulk_unit)))
+    if item.moq:
+        entries.append(("moq", fmt(item.moq)))
+    entries += [(f"tier:{fmt(minimum)}", fmt(price)) for minimum, price in item.tiers]
+    if item.delivery_fixed or item.delivery_per_unit:
+        entries += [("delivery_fixed", fmt(item.delivery_fixed)), ("delivery_per_unit", fmt(item.delivery_per_unit))]
+    if not entries:
+        return []
+    return [{"descriptor": {"code": POOLING_TAG, "name": "pooled buying terms"},
+             "list": [{"descriptor": {"code": code}, "value": value} for code, value in entries]}]
+
+
+def window_json(window: Window) -> dict:
+    return {
+        "id": window.id,
+        "type": "Delivery",
+        "stops": [{"type": "end", "time": {"range": {"start": window.start, "end": window.end}}}],
+    }
+
+
+def catalog_json(provider_id: str, provider_name: str, items: list[CatalogItem]) -> dict:
+    windows = {w.id: w for item in items for w in item.windows}
+    categories = sorted({item.category for item in items if item.category})
+    return {
+        "descriptor": {"name": provider_name},
+        "providers": [{
+            "id": provider_id,
+            "descriptor": {"name": provider_name},
+            "categories": [{"id": c, "descriptor": {"code": c, "name": c}} for c in categories],
+            "fulfillments": [window_json(w) for w in windows.values()],
+            "items": [item_json(item) for item in items],
+        }],
+    }
+
+
+# -- the pool an order serves ------------------------------------------------------------------
+
+def _units(steps: int, step: Decimal) -> str:
+    return format((steps * step).normalize(), "f")
+
+
+def pool_tags(pool_id: str, terms: PoolTerms, outcome: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``yuantou.pool`` tag group: which pool an order serves and what was pooled."""
+    def tag(code: str, value: str) -> dict[str, Any]:
+        return {"descriptor": {"code": code}, "value": value}
+    return [{"descriptor": {"code": POOL_TAG}, "list": [
+        tag("pool_id", pool_id),
+        tag("pooled_quantity", _units(outcome["total"], terms.step)),
+        tag("households", str(len(outcome["lines"]))),
+        tag("cutoff", datetime.fromtimestamp(terms.cutoff, timezone.utc).isoformat().replace("+00:00", "Z")),
+        tag("pickup_points", ",".join(sorted(terms.pickup_points))),
+        tag("bulk_unit", _units(terms.bulk_unit, terms.step)),
+        tag("unit", terms.unit),
+    ]}]
+
+
+def pool_of(order: dict[str, Any]) -> dict[str, str]:
+    """What an order's ``yuantou.pool`` tags say (empty for an order that serves no pool)."""
+    return tag_values(order, POOL_TAG)

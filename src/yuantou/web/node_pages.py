@@ -3,16 +3,23 @@ and a buyer page, each a grid of panels that refresh themselves while the networ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
-from yuantou.web import figures, node_views
-from yuantou.web.bought_pools import BoughtPools
-from yuantou.web.ledger_state import LedgerWatch, ledger_counts
+from yuantou.buyer import dashboard as buyer_views
+from yuantou.buyer.bought_pools import BoughtPools
+from yuantou.buyer.service import BuyerService
+from yuantou.messaging import records
+from yuantou.messaging.core import Messenger
+from yuantou.messaging.ledger_watch import LedgerWatch, ledger_counts
+from yuantou.producer import dashboard as producer_views
+from yuantou.producer.service import ProducerService
+from yuantou.web import figures
 from yuantou.web.site import mount_site, panel, render
 
 
@@ -41,15 +48,29 @@ def _today() -> date:
     return datetime.now(timezone.utc).date()
 
 
-def mount_dashboard(app: FastAPI, node: Any) -> None:
+@dataclass(frozen=True)
+class DashboardFeed:
+    """What a node's dashboard reads: its messaging core, its ledger check and the roles it has."""
+
+    messenger: Messenger
+    ledger: LedgerWatch
+    api_token: Callable[[], str]  # asked at each login: a new token in the config takes effect at once
+    name: str  # the producer's or organiser's name, or the subscriber id
+    buyer: BuyerService | None = None
+    producer: ProducerService | None = None
+
+
+def mount_dashboard(app: FastAPI, feed: DashboardFeed) -> None:  # noqa: C901 (one branch per panel)
+    node = feed.messenger
     config = node.config
-    title = f"Yuantou · {config.provider_name or config.subscriber_id}"
-    mount_site(app, lambda: node.config.api_token, title, node.db, config.subscriber_id)
-    watch: LedgerWatch = node.ledger_watch
+    is_producer, is_buyer = feed.producer is not None, feed.buyer is not None
+    title = f"Yuantou · {feed.name}"
+    mount_site(app, feed.api_token, title, node.db, config.subscriber_id)
+    watch = feed.ledger
     pages: dict[str, tuple[str, list[Panel]]] = {"/dashboard": ("overview", OVERVIEW)}
-    if config.is_producer:
+    if is_producer:
         pages["/dashboard/producer"] = ("producer", PRODUCER)
-    if config.is_buyer:
+    if is_buyer:
         pages["/dashboard/buyer"] = ("buyer / organiser", BUYER)
     nav = [(href, label) for href, (label, _) in pages.items()]
     subtitle = f"{config.subscriber_id} · {', '.join(config.roles)}"
@@ -72,37 +93,37 @@ def mount_dashboard(app: FastAPI, node: Any) -> None:
         watch.maybe_verify(state["height"])
         return {"state": state, "last": watch.last, "running": watch.running, "outcomes": node.pair_outcomes}
 
-    async def context(name: str, request: Request) -> dict[str, Any]:  # noqa: C901 (one branch per panel)
+    async def context(name: str, request: Request) -> dict[str, Any]:
         if name == "node":
-            return {"config": node.config, "key_id": node.signer.key_id_header,
+            return {"config": config, "key_id": node.signer.key_id_header,
                     "backend": node.db.engine.dialect.name}
         if name == "ledger":
             return await ledger_context()
         if name == "traffic":
             received = node.traffic.latest(15)
-            return {"counters": node.counters, "received": received, "sent": await node.db.run(node_views.sent_rows),
+            return {"counters": node.counters, "received": received, "sent": await node.db.run(records.sent_rows),
                     "figure": figures.traffic_figure(node.traffic.recent)}
-        if name == "sales" and config.is_producer:
+        if name == "sales" and is_producer:
             return {"heading": "Incoming orders", "party": "buyer",
-                    "orders": await node.db.run(lambda c: node_views.order_rows(c, "sell"))}
-        if name == "buys" and config.is_buyer:
+                    "orders": await node.db.run(lambda c: records.order_rows(c, "sell"))}
+        if name == "buys" and is_buyer:
             return {"heading": "Orders placed", "party": "producer",
-                    "orders": await node.db.run(lambda c: node_views.order_rows(c, "buy"))}
-        if name == "aimed" and config.is_producer:
-            return {"rows": await node.db.run(node_views.pool_order_rows)}
-        if name == "requests" and config.is_producer:
-            return {"rows": await node.db.run(node_views.open_request_rows)}
-        if name == "catalog" and config.is_producer:
-            return {"items": await node.db.run(node_views.catalog_rows)}
-        if name == "forecast" and config.is_producer:
-            data = await node.db.run(lambda c: node_views.forecast_data(c, _today()))
+                    "orders": await node.db.run(lambda c: records.order_rows(c, "buy"))}
+        if name == "aimed" and is_producer:
+            return {"rows": await node.db.run(producer_views.pool_order_rows)}
+        if name == "requests" and is_producer:
+            return {"rows": await node.db.run(producer_views.open_request_rows)}
+        if name == "catalog" and is_producer:
+            return {"items": await node.db.run(producer_views.catalog_rows)}
+        if name == "forecast" and is_producer:
+            data = await node.db.run(lambda c: producer_views.forecast_data(c, _today()))
             chosen = request.query_params.get("series")
             chosen = chosen if chosen in data["ids"] else (data["ids"][0] if data["ids"] else None)
             figure = chosen and figures.forecast_figure(chosen, data["first"], data["history"].get(chosen, []),
                                                         data["series"].get(chosen))
             return {"run": data["run"], "ids": data["ids"], "chosen": chosen, "figure": figure}
-        if name == "plan" and config.is_producer:
-            plan = await node.db.run(node_views.plan_data)
+        if name == "plan" and is_producer:
+            plan = await node.db.run(producer_views.plan_data)
             out: dict[str, Any] = {"plan": plan}
             if plan and plan["status"] != "infeasible":
                 out.update(timeline=figures.plan_timeline(plan["production"]),
@@ -110,18 +131,18 @@ def mount_dashboard(app: FastAPI, node: Any) -> None:
                            utilisation=figures.utilisation_figure(plan["resources"]),
                            shadow=figures.shadow_price_figure(plan["resources"]))
             return out
-        if name == "stock" and config.is_producer:
-            lots = await node.db.run(node_views.twin_stock)
+        if name == "stock" and is_producer:
+            lots = await node.db.run(producer_views.twin_stock)
             return {"lots": lots, "figure": figures.stock_figure(lots)}
-        if name == "pools" and config.is_buyer:
-            pools = await node.db.run(node_views.pool_rows)
+        if name == "pools" and is_buyer:
+            pools = await node.db.run(buyer_views.pool_rows)
             return {"pools": pools, "figure": figures.pool_figure(pools["open"])}
-        if name == "intents" and config.is_buyer:
-            return {"intents": await node.db.run(node_views.intent_rows)}
-        if name == "purchase" and config.is_buyer:
-            return {"lists": {"purchase": await node.db.run(lambda c: node_views.purchase_rows(c, bought))}}
-        if name == "pick" and config.is_buyer:
-            return {"lists": await node.db.run(lambda c: node_views.pick_rows(c, bought))}
+        if name == "intents" and is_buyer:
+            return {"intents": await node.db.run(buyer_views.intent_rows)}
+        if name == "purchase" and is_buyer:
+            return {"lists": {"purchase": await node.db.run(lambda c: buyer_views.purchase_rows(c, bought))}}
+        if name == "pick" and is_buyer:
+            return {"lists": await node.db.run(lambda c: buyer_views.pick_rows(c, bought))}
         raise LookupError(name)
 
     @router.get("/dashboard/panel/{name}")

@@ -1,4 +1,4 @@
-"""The ledger as its dashboard panel shows it: height, head, one-sided entries, each counterparty's
+"""The ledger as its dashboard panel and ``GET /api/ledger`` show it: height, head, one-sided entries, each counterparty's
 latest signed word, and the outcome of the last full verification.
 
 Verification is the same check as ``yuantou ledger verify`` (keys from the directory, every
@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from yuantou.messaging.core import Messenger
 from yuantou.ledger.store import counterparties, head, keyholders, one_sided_count, read_pair_checkpoints
 from yuantou.store.tables import ledger_checkpoints
 
@@ -62,8 +63,11 @@ def ledger_counts(conn: Connection, me: str) -> dict[str, Any]:
 
 
 class LedgerWatch:
-    def __init__(self, node: Any, every: float = 60.0) -> None:
-        self.node, self.every = node, every
+    """Verifies the node's whole ledger now and then, one run at a time, and keeps the last outcome."""
+
+    def __init__(self, messenger: Messenger, database_url: str, signature_slack: tuple[int, int],
+                 every: float = 60.0) -> None:
+        self.messenger, self.database_url, self.signature_slack, self.every = messenger, database_url, signature_slack, every
         self.last: Verification | None = None
         self._running: asyncio.Task | None = None
 
@@ -92,13 +96,12 @@ class LedgerWatch:
         from yuantou.ledger.audit import verify_store
         from yuantou.ledger.keys import key_history
 
-        node = self.node
+        m = self.messenger
         check = Verification(time.time())
         try:
-            keys = await key_history(node.registry, await node.db.run(keyholders), *node.config.signature_slack)
-            keys.hold(node.keys.signing)
-            verdict = await asyncio.to_thread(verify_store, node.config.database_url, keys,
-                                              node.config.subscriber_id, 1)
+            keys = await key_history(m.registry, await m.db.run(keyholders), *self.signature_slack)
+            keys.hold(m.keys.signing)
+            verdict = await asyncio.to_thread(verify_store, self.database_url, keys, m.config.subscriber_id, 1)
             check.height = verdict.run.count - 1 if verdict.run.count else None
             check.entries, check.one_sided = verdict.run.count, verdict.run.one_sided
             check.checkpoints = len(verdict.checkpoints) + len(verdict.pair_checkpoints)

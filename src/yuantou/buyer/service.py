@@ -1,0 +1,324 @@
+"""A buyer node's service layer: the organiser's and households' commands, and the buyer side of Beckn.
+
+``BuyerService`` holds the producers' catalogs this node has seen, its pools (``PoolDesk``) and the
+procurement that buys closed pools; it applies callbacks the processor hands it (``CallbackHandler``)
+and runs each command in one store transaction. Households' joins and withdrawals are group-committed:
+many per fsync, and if a commit fails, memory is rebuilt from disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from yuantou.buyer import orders as buyer_orders
+from yuantou.buyer.commands import (AskQuote, AskStatus, Cancel, ClosePool, Confirm, Join, OpenPool, OrderProblem,
+                                    Resource, Search, Withdraw)
+from yuantou.buyer.pool_desk import PoolDesk
+from yuantou.buyer.pool_lists import household_lines, pick_lists, purchase_lists
+from yuantou.buyer.procurement import Procurement
+from yuantou.buyer.views import open_pool_view, pool_view, pool_views
+from yuantou.domain.pool_schedule import PoolSchedule, terms_from_offers
+from yuantou.domain.pooling import MINOR_UNITS, Intent, PoolProblem, PoolTerms, PriceTier, ProductSpec, to_steps
+from yuantou.domain.sourcing import Offer
+from yuantou.messaging.core import Messenger
+from yuantou.protocol.profile import offers_from_catalog, offers_product
+from yuantou.store.group_commit import GroupCommitter
+from yuantou.store.tables import inbox, orders, pools
+
+log = logging.getLogger(__name__)
+CatalogKey = tuple[str, str, str]  # (producer, provider, item)
+
+
+def money_minor(value: Decimal, path: str) -> int:
+    minor = value * MINOR_UNITS
+    if minor != minor.to_integral_value() or minor <= 0:
+        raise PoolProblem("bad_price", f"{value} is not a positive amount in whole minor units", path)
+    return int(minor)
+
+
+def _steps_or_none(value: Decimal | None, step: Decimal, path: str) -> int | None:
+    return None if value is None else to_steps(value, step, path)
+
+
+def epoch(moment: datetime, zone: tzinfo) -> float:
+    """Seconds since the epoch of an input time; one written without an offset is the node's local time."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).timestamp()
+
+
+def terms_of(command: OpenPool, zone: tzinfo) -> PoolTerms:
+    """The pool's terms in whole steps and minor units; a number that is not a whole step is named."""
+    step = command.step
+    try:
+        tiers = tuple(PriceTier(to_steps(t.min_quantity, step, f"tiers[{i}].min_quantity"),
+                                money_minor(t.price, f"tiers[{i}].price")) for i, t in enumerate(command.tiers))
+        return PoolTerms(
+            spec=ProductSpec(command.item_id, command.category, command.grade),
+            pickup_points=frozenset(command.pickup_points),
+            window=(epoch(command.window_start, zone), epoch(command.window_end, zone)),
+            cutoff=epoch(command.cutoff, zone),
+            bulk_unit=to_steps(command.bulk_unit, step, "bulk_unit"), moq=to_steps(command.moq, step, "moq"),
+            tiers=tiers, max_quantity=_steps_or_none(command.max_quantity, step, "max_quantity"),
+            target_quantity=_steps_or_none(command.target_quantity, step, "target_quantity"),
+            target_turnover=None if command.target_turnover is None
+            else money_minor(command.target_turnover, "target_turnover"),
+            step=step, unit=command.unit, currency=command.currency)
+    except (InvalidOperation, ArithmeticError):
+        raise PoolProblem("bad_terms", "a number in the pool's terms is out of range", "tiers") from None
+
+
+def intent_of(command: Join, step: Decimal, zone: tzinfo) -> Intent:
+    intent = Intent(
+        command.intent_id or "intent-" + uuid.uuid4().hex[:16], command.household,
+        ProductSpec(command.item_id, command.category, command.grade),
+        to_steps(command.min_quantity, step, "min_quantity"), to_steps(command.max_quantity, step, "max_quantity"),
+        money_minor(command.max_price, "max_price"),
+        command.pickup_point, (epoch(command.window_start, zone), epoch(command.window_end, zone)))
+    intent.check()
+    return intent
+
+
+class BuyerService:
+    """The buyer role of a node (an organiser's node, 团长)."""
+
+    def __init__(self, messenger: Messenger, schedule: PoolSchedule, gateway_url: str | None = None) -> None:
+        self.messenger = messenger
+        self.db = messenger.db
+        self.schedule = schedule
+        self.gateway_url = gateway_url or messenger.config.directory_url
+        # the latest offer of every (producer, provider, item) seen in on_search, and when each arrived
+        self.catalogs: dict[CatalogKey, dict[str, Any]] = {}
+        self.catalog_seen: dict[CatalogKey, float] = {}
+        self.pool_desk = PoolDesk(self._pool_terms_for)
+        self.procurement = Procurement(self.offers_for, lambda: {bpp_id for bpp_id, _, _ in self.catalogs},
+                                       messenger.queue_request, messenger.registry, messenger.outbox.wake)
+        self.pool_writes = GroupCommitter(self.db, on_commit_failure=lambda: self.db.run(self.pool_desk.load))
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    async def start(self) -> None:
+        self.catalogs, self.catalog_seen = await self.db.run(buyer_orders.latest_catalogs)
+        await self.db.run(self.pool_desk.load)
+        self._tasks = [asyncio.create_task(self._close_pools_loop(), name="pools"),
+                       asyncio.create_task(self.pool_writes.run(), name="pool-writes"),
+                       asyncio.create_task(self.procurement.run(self.db), name="procurement")]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- the buyer side of Beckn (CallbackHandler) -------------------------------------------
+
+    def apply(self, conn: Connection, action: str, payload: dict[str, Any], received_at: float) -> None:
+        buyer_orders.record_callback(conn, action, payload)
+        self.procurement.on_callback(conn, action, payload)
+        if action == "on_search" and not payload.get("error"):
+            catalog = (payload.get("message") or {}).get("catalog")
+            if catalog:
+                fresh = buyer_orders.catalog_pieces(payload["context"].get("bpp_id", ""), catalog)
+                self.catalogs.update(fresh)
+                self.catalog_seen.update(dict.fromkeys(fresh, received_at))
+
+    def unsolicited_status_problem(self, conn: Connection, sender: str | None, transaction_id: str,
+                                   message: Any) -> str | None:
+        return buyer_orders.unsolicited_status_problem(conn, sender, transaction_id, message)
+
+    # -- offers ------------------------------------------------------------------------------
+
+    def offered(self, spec: ProductSpec) -> bool:
+        """Whether a producer's catalog we hold lists the product at all."""
+        return any(offers_product(piece, spec) for piece in self.catalogs.values())
+
+    def offers_for(self, spec: ProductSpec, window: tuple[float, float], step: Decimal) -> list[Offer]:
+        """Every producer's offer of ``spec`` deliverable in ``window``, from the catalogs we hold."""
+        return [replace(offer, seen_at=self.catalog_seen.get(key, 0.0)) for key, piece in self.catalogs.items()
+                for offer in offers_from_catalog(key[0], piece, spec, window, step)[0]]
+
+    def _pool_terms_for(self, intent: Intent, now: float) -> PoolTerms | None:
+        """Open a pool for an intent no open pool takes: the next cut-off, on the producers' catalog terms."""
+        cutoff = self.schedule.next_cutoff(now)
+        offers = self.offers_for(intent.spec, self.schedule.pickup_window(cutoff), self.schedule.step)
+        return terms_from_offers(intent, offers, self.schedule, cutoff)
+
+    async def _close_pools_loop(self, every: float = 1.0) -> None:
+        """Close pools at their cut-off (or on reaching their target), whatever else the node is doing."""
+        while True:
+            try:
+                closed = await self.db.run(self.pool_desk.close_due)
+                for pool_id, outcome in closed:
+                    log.info("pool %s closed: %s", pool_id, type(outcome).__name__)
+                if closed:
+                    self.procurement.pending = True
+            except Exception:
+                log.exception("closing due pools failed; will retry")
+            await asyncio.sleep(every)
+
+    # -- pools: the organiser's and households' commands -------------------------------------
+
+    async def open_pool(self, command: OpenPool) -> dict[str, Any]:
+        def run(conn: Connection) -> dict[str, Any]:
+            terms = terms_of(command, self.schedule.zone)
+            if not self.offered(terms.spec):
+                raise PoolProblem("unknown_product", "no producer's catalog this node holds lists that product; "
+                                                     "search for it first (POST /api/search)",
+                                  "item_id" if command.item_id else "category")
+            pool = self.pool_desk.open_pool(conn, terms)
+            return self._view(conn, pool.id)
+        return await self.db.run(run)
+
+    def join_change(self, command: Join) -> Callable[[Connection], dict[str, Any]]:
+        """The store change of one household joining: run by the group committer."""
+        def run(conn: Connection) -> dict[str, Any]:
+            if command.pool_id:
+                pool = self.pool_desk.book.pools.get(command.pool_id)
+                step = pool.terms.step if pool else Decimal(1)  # an unknown pool is refused by the desk
+            else:
+                step = self._step_for(command)
+            intent = intent_of(command, step, self.schedule.zone)
+            pool = self.pool_desk.join(conn, intent, pool_id=command.pool_id)
+            return {"intent_id": intent.id, "pool_id": pool.id, "pool": open_pool_view(pool)}
+        return run
+
+    async def join(self, command: Join) -> dict[str, Any]:
+        result: dict[str, Any] = await self.pool_writes.submit(self.join_change(command))
+        return result
+
+    async def withdraw(self, command: Withdraw) -> dict[str, Any]:
+        def run(conn: Connection) -> dict[str, Any]:
+            self.pool_desk.withdraw(conn, command.intent_id)
+            return {"intent_id": command.intent_id, "status": "withdrawn"}
+        result: dict[str, Any] = await self.pool_writes.submit(run)
+        return result
+
+    async def close_pool(self, command: ClosePool) -> dict[str, Any]:
+        def run(conn: Connection) -> dict[str, Any]:
+            self.pool_desk.close(conn, command.pool_id)
+            self.procurement.pending = True
+            return self._view(conn, command.pool_id)
+        return await self.db.run(run)
+
+    async def resource(self, command: Resource) -> dict[str, Any]:
+        def run(conn: Connection) -> dict[str, Any]:
+            pool_id = command.pool_id
+            state = conn.execute(select(pools.c.procurement).where(pools.c.pool_id == pool_id)).first()
+            if state is None:
+                raise PoolProblem("unknown_pool", f"no pool {pool_id}", "pool_id")
+            if state.procurement != "unsourced":
+                raise PoolProblem("not_unsourced", f"pool {pool_id} is {state.procurement or 'not allocated'}; "
+                                                   "only an unsourced pool can be sourced again", "pool_id")
+            conn.execute(update(pools).where(pools.c.pool_id == pool_id).values(procurement="pending"))
+            self.procurement.pending = True
+            return self._view(conn, pool_id)
+        return await self.db.run(run)
+
+    def _step_for(self, command: Join) -> Decimal:
+        """The step of the pools this intent could join, else the step of pools the node opens itself."""
+        if not (command.item_id or command.category):
+            raise PoolProblem("bad_product", "name an item or a category", "item_id")
+        spec = ProductSpec(command.item_id, command.category, command.grade)
+        return next((pool.terms.step for pool in self.pool_desk.book.candidates(spec, command.pickup_point)),
+                    self.schedule.step)
+
+    @staticmethod
+    def _view(conn: Connection, pool_id: str) -> dict[str, Any]:
+        view = pool_view(conn, pool_id)
+        if view is None:
+            raise PoolProblem("unknown_pool", f"no pool {pool_id}", "pool_id")
+        return view
+
+    # -- pools: what the organiser and households read ---------------------------------------
+
+    async def pools(self, status: str | None = None) -> list[dict[str, Any]]:
+        return await self.db.run(lambda c: pool_views(c, status))
+
+    async def pool(self, pool_id: str) -> dict[str, Any]:
+        return await self.db.run(lambda c: self._view(c, pool_id))
+
+    async def household_lines(self, household: str) -> list[dict[str, Any]]:
+        return await self.db.run(lambda c: household_lines(c, household))
+
+    async def pick_lists(self, pickup_point: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        return await self.db.run(lambda c: pick_lists(c, pickup_point))
+
+    async def purchase_lists(self, producer: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        return await self.db.run(lambda c: purchase_lists(c, producer))
+
+    # -- orders placed by hand (search → select → init → confirm → status/cancel) -----------
+
+    async def _producer_url(self, bpp_id: str) -> str:
+        peer = await self.messenger.registry.find(bpp_id, "BPP")
+        if peer is None:
+            raise OrderProblem("unknown_producer", f"producer {bpp_id!r} is not in the directory", "bpp_id")
+        return peer.url
+
+    async def search(self, command: Search) -> dict[str, Any]:
+        intent: dict[str, Any] = {}
+        if command.query:
+            intent["item"] = {"descriptor": {"name": command.query}}
+        if command.category:
+            intent["category"] = {"id": command.category}
+        if command.bpp_id:
+            context = await self.messenger.send_request("search", {"intent": intent}, bpp_id=command.bpp_id,
+                                                        bpp_uri=await self._producer_url(command.bpp_id))
+        else:
+            context = await self.messenger.send_request("search", {"intent": intent}, target_url=self.gateway_url)
+        return _sent(context)
+
+    async def ask_quote(self, command: AskQuote) -> dict[str, Any]:
+        message = buyer_orders.select_message(
+            command.provider_id, [{"id": i.id, "quantity": i.quantity, "unit": i.unit} for i in command.items],
+            command.window_id, command.delivery_gps)
+        if command.billing:
+            message["order"]["billing"] = command.billing
+        context = await self.messenger.send_request(command.action, message, transaction_id=command.transaction_id,
+                                                    bpp_id=command.bpp_id, bpp_uri=await self._producer_url(command.bpp_id))
+        return _sent(context)
+
+    async def confirm(self, command: Confirm) -> dict[str, Any]:
+        def quoted(conn: Connection) -> dict[str, Any] | None:
+            rows = conn.execute(select(inbox.c.body).where(
+                inbox.c.transaction_id == command.transaction_id, inbox.c.action == "on_init",
+                inbox.c.sender_id == command.bpp_id, inbox.c.processed_at.is_not(None)).order_by(inbox.c.id)).scalars()
+            payloads = [p for p in map(json.loads, rows) if not p.get("error")]
+            order: dict[str, Any] | None = payloads[-1]["message"]["order"] if payloads else None
+            return order
+        order = await self.db.run(quoted)
+        if order is None:
+            raise OrderProblem("not_quoted", "no successful on_init from this producer in this transaction; "
+                                             "call /api/init first", "transaction_id")
+        context = await self.messenger.send_request("confirm", {"order": order}, transaction_id=command.transaction_id,
+                                                    bpp_id=command.bpp_id, bpp_uri=await self._producer_url(command.bpp_id))
+        return _sent(context)
+
+    async def _about_order(self, order_id: str, action: str, message: dict[str, Any]) -> dict[str, Any]:
+        row = await self.db.run(lambda c: c.execute(select(orders.c.transaction_id, orders.c.counterparty_id).where(
+            orders.c.order_id == order_id, orders.c.side == "buy")).first())
+        if row is None:
+            raise OrderProblem("unknown_order", f"no order {order_id!r} at this node", "order_id")
+        context = await self.messenger.send_request(action, message, transaction_id=row.transaction_id,
+                                                    bpp_id=row.counterparty_id,
+                                                    bpp_uri=await self._producer_url(row.counterparty_id))
+        return _sent(context)
+
+    async def ask_status(self, command: AskStatus) -> dict[str, Any]:
+        return await self._about_order(command.order_id, "status", {"order_id": command.order_id})
+
+    async def cancel(self, command: Cancel) -> dict[str, Any]:
+        message: dict[str, Any] = {"order_id": command.order_id, "descriptor": {"name": command.reason}}
+        if command.reason_id:
+            message["cancellation_reason_id"] = command.reason_id
+        return await self._about_order(command.order_id, "cancel", message)
+
+
+def _sent(context: dict[str, Any]) -> dict[str, Any]:
+    return {"transaction_id": context["transaction_id"], "message_id": context["message_id"]}

@@ -1,0 +1,56 @@
+"""How a refused command reads over HTTP: a 4xx with what is wrong and where, never a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from yuantou.buyer.commands import OrderProblem
+from yuantou.domain.pooling import PoolProblem
+from yuantou.messaging.core import OutgoingInvalid
+from yuantou.producer.commands import ProducerProblem
+from yuantou.protocol.json_guard import finite
+
+POOL_STATUS = {"unknown_pool": 404, "unknown_intent": 404, "pool_closed": 409, "already_withdrawn": 409,
+               "duplicate_intent": 409, "pool_full": 409, "not_unsourced": 409}
+ORDER_STATUS = {"unknown_producer": 404, "unknown_order": 404, "not_quoted": 409}
+PRODUCER_STATUS = {"invalid": 422, "not_found": 404, "conflict": 409}
+
+
+def pool_refusal_status(problem: PoolProblem) -> int:
+    return POOL_STATUS.get(problem.code, 400)
+
+
+def pool_refusal_body(problem: PoolProblem) -> dict[str, Any]:
+    return {"error": {"code": problem.code, "message": problem.message, "path": problem.path}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PoolProblem)
+    async def pool_problem(_: Request, exc: PoolProblem) -> JSONResponse:
+        return JSONResponse(pool_refusal_body(exc), pool_refusal_status(exc))
+
+    @app.exception_handler(OrderProblem)
+    async def order_problem(_: Request, exc: OrderProblem) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, ORDER_STATUS.get(exc.code, 400))
+
+    @app.exception_handler(ProducerProblem)
+    async def producer_problem(_: Request, exc: ProducerProblem) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, PRODUCER_STATUS[exc.kind])
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_input(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's 422, but written so that any input can be echoed: an infinite number in a body made its own
+        handler fail with a 500 ("Out of range float values are not JSON compliant")."""
+        return JSONResponse({"detail": finite(jsonable_encoder(exc.errors(), custom_encoder={
+            bytes: lambda b: b.decode("utf-8", "replace")[:200]}))}, status_code=422)
+
+    @app.exception_handler(OutgoingInvalid)
+    async def outgoing_invalid(_: Request, exc: OutgoingInvalid) -> JSONResponse:
+        return JSONResponse({"detail": "the message would break Beckn core 1.1.1",
+                             "violations": [{"path": v.path, "message": v.message} for v in exc.violations]},
+                            status_code=422)

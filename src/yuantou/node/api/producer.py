@@ -1,0 +1,39 @@
+"""The producer's catalog and order API: each route one ``producer.commands`` command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from yuantou.node.api.inputs import Input, ShortText
+from yuantou.producer.catalog_file import CatalogFileError, items_from_records
+from yuantou.producer.commands import AdvanceOrder, ProducerProblem, PutItems
+from yuantou.producer.service import ProducerService
+
+
+class FulfillmentIn(Input):
+    state: ShortText = Field(description="Accepted, Packed, Shipped, Delivered or Refused")
+
+
+def producer_router(producer: ProducerService) -> APIRouter:
+    api = APIRouter(tags=["producer"])
+
+    @api.get("/catalog")
+    async def get_catalog() -> dict[str, Any]:
+        return await producer.catalog()
+
+    @api.put("/catalog/items", summary="add or replace items (same shape as the catalog file)")
+    async def put_items(records: list[dict[str, Any]]) -> dict[str, Any]:
+        try:
+            items = items_from_records(records, "request body")
+        except CatalogFileError as exc:
+            raise ProducerProblem("invalid", str(exc)) from None
+        return await producer.put_items(PutItems(tuple(items)))
+
+    @api.post("/orders/{order_id}/fulfillment", summary="accept, progress or refuse an order")
+    async def fulfillment(order_id: str, body: FulfillmentIn) -> dict[str, Any]:
+        return await producer.advance_order(AdvanceOrder(order_id, body.state))
+
+    return api

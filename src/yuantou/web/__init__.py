@@ -1,0 +1,1 @@
+"""Pages: the shared site (login, sessions, templates), charts, and node dashboards fed typed views."""
