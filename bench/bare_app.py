@@ -50,8 +50,16 @@ def _countersigning_app():  # noqa: ANN202
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, Checkpoint, checkpoint_text,
-                                      digest_of_message, render_checkpoint, render_receipt, sign_receipt)
+    from yuantou.ledger.chain import (
+        CHECKPOINT_HEADER,
+        RECEIPT_HEADER,
+        Checkpoint,
+        checkpoint_text,
+        digest_of_message,
+        render_checkpoint,
+        render_receipt,
+        sign_receipt,
+    )
     from yuantou.protocol.signing import body_digest
 
     me = os.environ.get("YT_SINK_ID", "sink")

@@ -207,7 +207,8 @@ def main() -> None:
                 print(f"M4 {key} speed: {r['speed']}", flush=True)
                 continue
             print(f"M4 {key}: {r['series']} series in {r['seconds']} s; sMAPE {r['smape']}, MASE {r['mase']}, "
-                  f"OWA {r['owa']} (sNaive on these series {r['snaive_owa_same_series']}); coverage 80 % {r['coverage']['80']:.3f}, 95 % {r['coverage']['95']:.3f}; "
+                  f"OWA {r['owa']} (sNaive on these series {r['snaive_owa_same_series']}); "
+                  f"coverage 80 % {r['coverage']['80']:.3f}, 95 % {r['coverage']['95']:.3f}; "
                   f"chosen {r['models_chosen']}", flush=True)
             if "speed" in r:
                 print(f"    speed: {r['speed']}")

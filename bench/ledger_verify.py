@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
@@ -39,8 +39,8 @@ sys.path.insert(0, str(HERE))
 
 from protocol import write_results  # noqa: E402
 
-from yuantou.ledger.chain import Receipt, after, checkpoint_for, sign_receipt  # noqa: E402
 from yuantou.devnet.localnet import CITY, DOMAIN, LocalNetwork, to_toml  # noqa: E402
+from yuantou.ledger.chain import Receipt, after, checkpoint_for, sign_receipt  # noqa: E402
 from yuantou.protocol.envelope import dumps  # noqa: E402
 from yuantou.protocol.keys import KeyPair  # noqa: E402
 from yuantou.protocol.signing import sign  # noqa: E402
@@ -186,7 +186,7 @@ def main() -> None:
         for index in range(args.peers + 1):
             subscriber, key_id = (PRODUCER, "p1") if index == 0 else (buyer(index), str(index))
             net.register(subscriber, f"http://{subscriber}/beckn", ["BPP" if index == 0 else "BAP"], keypair(index),
-                         key_id, valid_from=datetime(2026, 1, 1, tzinfo=timezone.utc))
+                         key_id, valid_from=datetime(2026, 1, 1, tzinfo=UTC))
         started = time.perf_counter()
         if not store.exists():
             written, checkpoints = build_ledger(f"sqlite:///{store}", args.entries, args.peers)

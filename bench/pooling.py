@@ -22,10 +22,11 @@ import os
 import platform
 import random
 import statistics
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC
 from decimal import Decimal
-import sys
 from pathlib import Path
 
 from yuantou.domain.pool_book import PoolBook
@@ -133,11 +134,10 @@ def http_joins(args) -> dict:  # noqa: ANN001
     """Households joining one buyer node over HTTP at a paced rate (wrk; every join committed)."""
     import shutil
     import tempfile
-    from datetime import datetime, timedelta, timezone
-
-    import httpx
+    from datetime import datetime, timedelta
 
     from protocol import paced
+
     from yuantou.devnet.localnet import LocalNetwork
 
     if not shutil.which("wrk"):
@@ -153,7 +153,7 @@ def http_joins(args) -> dict:  # noqa: ANN001
         buyer = net.add_node("organiser", ["buyer"])
         found = buyer.client().post("/search", json={"query": "apple"}).json()
         buyer.client().get(f"/messages/{found['message_id']}", params={"wait": 15})
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         iso = lambda d: d.isoformat()  # noqa: E731
         points = [f"point-{i}" for i in range(20)]
         for point in points:

@@ -72,7 +72,7 @@ def run_wrk(base_url: str, path: str, requests_file: Path, seconds: float, conne
                                 "YT_SKIP": str(skip), "YT_OK": ok_marker}
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(LUA), base_url]
     out = subprocess.run(cmd, env=environment, capture_output=True, text=True, check=True).stdout
-    line = next(l for l in out.splitlines() if l.startswith("YT-RESULT "))
+    line = next(row for row in out.splitlines() if row.startswith("YT-RESULT "))
     result = json.loads(line.removeprefix("YT-RESULT "))
     result["rate"] = result["requests"] / result["seconds"]
     return result

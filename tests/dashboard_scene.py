@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import numpy as np
@@ -22,7 +22,7 @@ APPLE, PEAR = "apple-fuji-a", "pear-snow"
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def twin_document(regions: list[str], today) -> dict:  # noqa: ANN001
@@ -53,7 +53,7 @@ class Scene:
         return NodeClient(proc.url, proc.token)
 
     def join(self, household: str, lo: str, hi: str, pickup: str = "gate-3") -> dict:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         return self.api(self.organiser).post("/api/intents", {
             "household": household, "item_id": APPLE, "min_quantity": lo, "max_quantity": hi, "max_price": "9.50",
             "pickup_point": pickup, "pool_id": self.pool_id, "window_start": iso(now),
@@ -80,7 +80,7 @@ def start_scene(net: LocalNetwork, households: int = 4) -> Scene:
     httpx.post(orchard.url + "/beckn/confirm", json={"context": {"action": "confirm"}, "message": {}}, timeout=10)
 
     # ten weeks of sales from before the node existed, a twin, a forecast and a plan
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     regions = [organiser.subscriber_id, "walk-in.local"]
     rng = np.random.default_rng(3)
     history = [{"product": product, "region": region, "day": (today - timedelta(days=k)).isoformat(),
@@ -92,7 +92,7 @@ def start_scene(net: LocalNetwork, households: int = 4) -> Scene:
     producer.wait_job(producer.post("/api/plan/run", {"days": 14}))
 
     # households at the north gate pool on the orchard's own terms; the pool is closed and bought
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for k in range(6):
         joined = buyer.post("/api/intents", {
             "household": f"north-{k + 1}", "item_id": APPLE, "min_quantity": str(3 + k % 3),

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,11 +33,11 @@ def b64(data: bytes) -> str:
 
 
 def iso(when: datetime) -> str:
-    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def now_iso() -> str:
-    return iso(datetime.now(timezone.utc))
+    return iso(datetime.now(UTC))
 
 
 def signature(body: bytes, key: Ed25519PrivateKey, subscriber_id: str, key_id: str, *,
@@ -203,7 +203,7 @@ class Stranger:
                      city: str = "std:0571", valid_for: timedelta = timedelta(days=30)) -> dict[str, Any]:
         """A ``/subscribe`` body for this stranger (every field overridable, to impersonate)."""
         self.directory_url = directory_url
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         return {"subscriber_id": self.subscriber_id, "url": url or self.url, "type": beckn_type, "domain": domain,
                 "location": {"city": {"code": city}, "country": {"code": "CHN"}}, "key_id": key_id or self.key_id,
                 "signing_public_key": signing_public or self.signing_public, "encr_public_key": self.encryption_public,

@@ -3,7 +3,7 @@ that meets its confirmed orders and offers the room left as catalog capacity."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -42,7 +42,7 @@ def c2m(network):
                            [{"id": APPLE, "quantity": 120, "unit": "kg"}], window)
     assert not confirmed.get("error"), confirmed
     # 10 weeks of sales from before the node existed, with a weekly rhythm, to two buyers
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     rng = np.random.default_rng(3)
     history = [{"product": product, "region": region, "day": (today - timedelta(days=k)).isoformat(),
                 "quantity": float(rng.poisson(base * (1.5 if (today - timedelta(days=k)).weekday() >= 5 else 1.0)))}

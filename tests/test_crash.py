@@ -8,14 +8,13 @@ import time
 
 import httpx
 import pytest
-from sqlalchemy import select
-
-from yuantou.devnet.localnet import LocalNetwork, PRODUCERS, catalog_document
-from yuantou.store.db import Database
-from yuantou.store.tables import orders
-
 from beckn_peer import ack_status, context, post_signed, wait_for
 from conftest import Peer, storage
+from sqlalchemy import select
+
+from yuantou.devnet.localnet import PRODUCERS, LocalNetwork, catalog_document
+from yuantou.store.db import Database
+from yuantou.store.tables import orders
 
 
 @pytest.mark.parametrize("workers", [pytest.param(1, marks=pytest.mark.sqlite_only), 2],

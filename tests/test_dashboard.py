@@ -8,11 +8,10 @@ import re
 
 import httpx
 import pytest
-
-from yuantou.devnet.localnet import LocalNetwork
-
 from conftest import storage
 from dashboard_scene import start_scene
+
+from yuantou.devnet.localnet import LocalNetwork
 
 CHROMIUM = os.environ.get("YUANTOU_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -9,12 +9,12 @@ import socket
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from conftest import storage
 from stranger import Stranger, get, post, wait_until
+
 from yuantou.devnet.localnet import LocalNetwork
 from yuantou.protocol.keys import KeyPair
 from yuantou.store.db import Database
@@ -230,7 +230,7 @@ def test_an_operator_resets_a_lost_key(net, strangers, tmp_path):
         assert listed["stranger-k2"]["signing_public_key"] == replacement.signing_public
         # the old key ended now, and no longer changes the id
         ended = datetime.fromisoformat(listed["stranger-k1"]["valid_until"].replace("Z", "+00:00"))
-        assert ended <= datetime.now(timezone.utc) + timedelta(seconds=1)
+        assert ended <= datetime.now(UTC) + timedelta(seconds=1)
         stale = lost.subscription(directory, "BPP", url=lost.url + "/elsewhere")
         assert lost.send(directory + "/subscribe", stale).status == 401
         moved = replacement.subscription(directory, "BPP")
@@ -258,7 +258,7 @@ def test_a_challenge_approves_only_its_own_row_and_stale_pending_rows_go(net, st
     directory = net.directory.url
     node = strangers("pending.probe")
     db = Database(net.directory_db)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         def pending(conn, beckn_type: str, when: datetime) -> None:  # noqa: ANN001
             conn.execute(subscribers.insert().values(

@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import openpyxl
 import pytest
+from conftest import SHARED
 
 from yuantou.forecast.benchmarks import is_seasonal, naive, naive2, seasonal_naive
 from yuantou.forecast.metrics import mase, owa, smape
 from yuantou.forecast.wide import SeriesFileError, read_wide_csv
-
-from conftest import SHARED
 
 M4 = SHARED / "forecasting/data/m4_hourly_weekly"
 SETS = {"Hourly": (24, 48), "Weekly": (1, 13)}

@@ -34,7 +34,7 @@ def test_each_series_gets_a_model_of_its_kind_and_beats_naive_on_a_seasonal_sign
         assert f.cv_mase[f.model] == best or (f.model == COMBINATION and best >= (1 - COMBINATION_MARGIN) * f.cv_mase[COMBINATION])
         assert f.mean.shape == (7,) and (f.mean >= 0).all()
         for level in (80, 95):
-            assert (0 <= f.lower[level]).all() and (f.lower[level] <= f.upper[level] + 1e-9).all()
+            assert (f.lower[level] >= 0).all() and (f.lower[level] <= f.upper[level] + 1e-9).all()
         assert (f.lower[95] <= f.lower[80] + 1e-9).all() and (f.upper[80] <= f.upper[95] + 1e-9).all()
         assert list(f.quantiles) == [0.025, 0.1, 0.9, 0.975]
         steps = np.stack(list(f.quantiles.values()))

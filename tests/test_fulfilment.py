@@ -9,6 +9,7 @@ import signal
 
 from conftest import storage
 from stranger import wait_until
+
 from yuantou.devnet.client import NodeClient, order_flow
 from yuantou.devnet.localnet import PRODUCERS, LocalNetwork, catalog_document
 from yuantou.node.api import pools as pool_api

@@ -19,12 +19,12 @@ import uuid
 import httpx
 import pytest
 import schemathesis
-from schemathesis.core import NotSet
+from conftest import BECKN, storage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import BECKN, storage
+from schemathesis.core import NotSet
 from stranger import Stranger, now_iso, post
+
 from yuantou.devnet.localnet import PRODUCERS, LocalNetwork, catalog_document
 
 EXAMPLES = int(os.environ.get("YUANTOU_FUZZ_EXAMPLES", "6"))

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from yuantou.devnet.localnet import LocalNetwork, window_times
-
 from beckn_peer import ack_status, post_signed, rewrite_for, wait_for
 from conftest import Peer, storage
+
+from yuantou.devnet.localnet import LocalNetwork, window_times
 
 PROVIDER = "./retail.kirana/ind.blr/33@tourism-bpp-infra2.becknprotocol.io.provider"
 ITEM = "./retail.kirana/ind.blr/247@tourism-bpp-infra2.becknprotocol.io.item"

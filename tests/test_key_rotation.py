@@ -10,12 +10,12 @@ import sys
 
 import httpx
 import pytest
-
 from beckn_peer import wait_for
 from conftest import storage
+
 from yuantou.devnet.client import NodeClient, order_flow
-from yuantou.ledger.store import read_chain
 from yuantou.devnet.localnet import PRODUCERS, LocalNetwork, catalog_document
+from yuantou.ledger.store import read_chain
 from yuantou.protocol.signing import parse_signature_header
 from yuantou.store.db import Database
 

@@ -6,15 +6,27 @@ import base64
 import hashlib
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yuantou.ledger.chain import (Entry, KeyHistory, KeyRecord, Receipt, append, body_context, canonical,
-                                  checkpoint_for, digest_of_message, seal, sign_receipt, signed_by)
+from yuantou.ledger.chain import (
+    Entry,
+    KeyHistory,
+    KeyRecord,
+    Receipt,
+    append,
+    body_context,
+    canonical,
+    checkpoint_for,
+    digest_of_message,
+    seal,
+    sign_receipt,
+    signed_by,
+)
 from yuantou.ledger.verify import Problem, verify
 from yuantou.protocol.signing import sign
 
@@ -44,7 +56,7 @@ def history(messages: list[tuple[bool, int, bool, int]]) -> list[Entry]:
     for i, (farm_sends, tx, receipted, later) in enumerate(messages):
         when += later
         sender, receiver = (FARM, SHOP) if farm_sends else (SHOP, FARM)
-        stamp = datetime.fromtimestamp(when, timezone.utc).isoformat().replace("+00:00", "Z")
+        stamp = datetime.fromtimestamp(when, UTC).isoformat().replace("+00:00", "Z")
         body = json.dumps({"context": {"transaction_id": f"t{tx}", "message_id": f"m{i}", "timestamp": stamp},
                            "message": {"quantity": i}}).encode()
         key, unique, _ = signer(sender, when)
@@ -134,8 +146,12 @@ def randomised_signature(key: Ed25519PrivateKey, text: bytes) -> str:
     import hashlib
     import os
 
-    from nacl.bindings import (crypto_core_ed25519_scalar_add, crypto_core_ed25519_scalar_mul,
-                               crypto_core_ed25519_scalar_reduce, crypto_scalarmult_ed25519_base_noclamp)
+    from nacl.bindings import (
+        crypto_core_ed25519_scalar_add,
+        crypto_core_ed25519_scalar_mul,
+        crypto_core_ed25519_scalar_reduce,
+        crypto_scalarmult_ed25519_base_noclamp,
+    )
 
     seed = key.private_bytes_raw()
     a = bytearray(hashlib.sha512(seed).digest()[:32])

@@ -7,10 +7,9 @@ from dataclasses import replace
 
 from tests.test_ledger_chain import FARM, SHOP, checkpoints, history, keys, signer
 from yuantou.ledger.chain import append, checkpoint_for, seal, sign_receipt
-from yuantou.ledger.verify import verify
 from yuantou.ledger.compare import Side, compare
+from yuantou.ledger.verify import verify
 from yuantou.protocol.signing import sign
-
 
 FLOW = [(True, 0, True, 1), (False, 0, True, 1), (True, 0, False, 1), (False, 0, True, 1)]  # one transaction
 

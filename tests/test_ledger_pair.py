@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from tests.test_ledger_chain import FARM, SHOP, SHOP_KEY, history, keys, messages, signer
 from yuantou.ledger.chain import Entry, seal
-from yuantou.ledger.verify import verify
 from yuantou.ledger.pair import agrees, from_json, sign_pair, to_json
+from yuantou.ledger.verify import verify
 
 SHOP_ID = f"{SHOP}|s1|ed25519"
 

@@ -5,19 +5,25 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import update
 
 from tests.conftest import storage
 from tests.test_ledger_chain import FARM, NEW, OLD, SHOP, SHOP_KEY, checkpoints, keys, signer
-from yuantou.ledger.chain import seal, sign_receipt
-from yuantou.ledger.verify import verify
-from yuantou.ledger.pair import sign_pair
-from yuantou.ledger.store import (append_entry, read_chain, read_checkpoints, read_pair_checkpoints, save_checkpoint,
-                                  save_pair_checkpoint)
 from yuantou.devnet.localnet import LocalNetwork
+from yuantou.ledger.chain import seal, sign_receipt
+from yuantou.ledger.pair import sign_pair
+from yuantou.ledger.store import (
+    append_entry,
+    read_chain,
+    read_checkpoints,
+    read_pair_checkpoints,
+    save_checkpoint,
+    save_pair_checkpoint,
+)
+from yuantou.ledger.verify import verify
 from yuantou.protocol.signing import sign
 from yuantou.store.db import Database
 from yuantou.store.tables import ledger_checkpoints, ledger_entries
@@ -26,7 +32,7 @@ from yuantou.store.tables import ledger_checkpoints, ledger_entries
 def record(conn, i: int, when: int, receipted: bool = True) -> None:  # noqa: ANN001
     sender, receiver = (FARM, SHOP) if i % 2 == 0 else (SHOP, FARM)
     body = json.dumps({"context": {"transaction_id": f"t{i % 3}", "message_id": f"m{i}",
-                                   "timestamp": f"{datetime.fromtimestamp(when, timezone.utc):%Y-%m-%dT%H:%M:%SZ}"}}).encode()
+                                   "timestamp": f"{datetime.fromtimestamp(when, UTC):%Y-%m-%dT%H:%M:%SZ}"}}).encode()
     key, unique, _ = signer(sender, when)
     rkey, _, rid = signer(receiver, when)
     append_entry(conn, sender=sender, receiver=receiver, action="confirm", transaction_id=f"t{i % 3}",

@@ -15,17 +15,28 @@ import time
 from json import loads
 
 import pytest
+from beckn_peer import ack_status, context, post_signed, wait_for
+from conftest import Peer, storage
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from beckn_peer import ack_status, context, post_signed, wait_for
-from conftest import Peer, storage
-from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, Checkpoint, checkpoint_text, digest_of_message,
-                                  message_digest, parse_checkpoint, parse_receipt, raw_public_key, render_checkpoint,
-                                  render_receipt, sign_receipt)
-from yuantou.ledger.verify import receipt_problem
-from yuantou.ledger.store import read_chain, read_checkpoints
 from yuantou.devnet.localnet import LocalNetwork, catalog_document
+from yuantou.ledger.chain import (
+    CHECKPOINT_HEADER,
+    RECEIPT_HEADER,
+    Checkpoint,
+    checkpoint_text,
+    digest_of_message,
+    message_digest,
+    parse_checkpoint,
+    parse_receipt,
+    raw_public_key,
+    render_checkpoint,
+    render_receipt,
+    sign_receipt,
+)
+from yuantou.ledger.store import read_chain, read_checkpoints
+from yuantou.ledger.verify import receipt_problem
 from yuantou.protocol.signing import body_digest
 from yuantou.store.db import Database
 from yuantou.store.tables import outbox

@@ -10,13 +10,12 @@ import uuid
 
 import httpx
 import pytest
+from beckn_peer import ack_status, context, post_signed, wait_for
 from sqlalchemy import select
 
 from yuantou.devnet.client import NodeClient, order_flow
 from yuantou.store.db import Database
 from yuantou.store.tables import inbox, outbox
-
-from beckn_peer import ack_status, context, post_signed, wait_for
 
 
 def stored_messages(proc) -> list[tuple[str, dict]]:  # noqa: ANN001

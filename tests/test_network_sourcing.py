@@ -9,12 +9,12 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from conftest import SHARED
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from yuantou.plan.facility_files import InstanceError, read_holmberg, read_instance, read_orlib_cap
 from yuantou.plan.network_sourcing import Network, NetworkInfeasible, NetworkPlan, solve
-
-from conftest import SHARED
 
 PLANNING = SHARED / "planning"
 

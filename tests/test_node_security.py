@@ -12,17 +12,16 @@ import sys
 import threading
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-
 from conftest import storage
-from stranger import Stranger, post, post_streamed, wait_until
-from yuantou.devnet.client import NodeClient, order_flow
 from sqlalchemy import select
+from stranger import Stranger, post, post_streamed, wait_until
 
+from yuantou.devnet.client import NodeClient, order_flow
 from yuantou.devnet.localnet import PRODUCERS, LocalNetwork, catalog_document
 from yuantou.store.db import Database
 from yuantou.store.tables import outbox
@@ -174,8 +173,8 @@ def test_a_node_finds_keys_in_an_ondc_style_registry(net):
             entry = {"subscriber_id": asker.subscriber_id, "subscriber_url": asker.url, "ukId": asker.key_id,
                      "br_id": "br-1", "type": "BAP", "domain": "yuantou:agri", "city": "std:0571", "country": "CHN",
                      "signing_public_key": asker.signing_public, "encr_public_key": asker.encryption_public,
-                     "valid_from": datetime.fromtimestamp(now - 60, timezone.utc).isoformat(),
-                     "valid_until": datetime.fromtimestamp(now + 3600, timezone.utc).isoformat(),
+                     "valid_from": datetime.fromtimestamp(now - 60, UTC).isoformat(),
+                     "valid_until": datetime.fromtimestamp(now + 3600, UTC).isoformat(),
                      "status": "SUBSCRIBED", "created": "2026-01-01T00:00:00.000Z",
                      "updated": "2026-01-01T00:00:00.000Z"}
             wanted = criteria.get("subscriber_id") in (None, asker.subscriber_id) and criteria.get(

@@ -8,12 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from yuantou.domain.catalog import CatalogProblem, Line, quote_lines
-from yuantou.producer.catalog_file import CatalogFileError, items_from_records
-from yuantou.protocol.profile import offers_from_catalog
-from yuantou.domain.pooling import PriceTier, ProductSpec
 from yuantou.devnet.localnet import window_times
-from yuantou.protocol.profile import catalog_json
+from yuantou.domain.catalog import CatalogProblem, Line, quote_lines
+from yuantou.domain.pooling import PriceTier, ProductSpec
+from yuantou.producer.catalog_file import CatalogFileError, items_from_records
+from yuantou.protocol.profile import catalog_json, offers_from_catalog
 
 
 def apple_record(**overrides) -> dict:

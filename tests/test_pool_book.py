@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from yuantou.domain.pool_book import PoolBook
 from yuantou.domain.pooling import Allocation, Intent, PoolProblem, PoolStatus, PoolTerms, PriceTier, ProductSpec
@@ -81,8 +83,6 @@ def test_an_intent_no_pool_would_take_opens_nothing():
         book.place(poor, now=0)
     assert info.value.code == "price_too_low" and book.pools == {} and book.intent_pool == {}
 
-
-from hypothesis import given, settings, strategies as st  # noqa: E402
 
 
 @settings(max_examples=100, deadline=None)

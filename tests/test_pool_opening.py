@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
+from conftest import storage
 
 from yuantou.devnet.localnet import LOCAL, LocalNetwork, catalog_document
-
-from conftest import storage
 
 
 def test_an_intent_opens_a_pool_on_the_cheapest_producers_terms(tmp_path):
@@ -20,7 +19,7 @@ def test_an_intent_opens_a_pool_on_the_cheapest_producers_terms(tmp_path):
             catalog["items"][0].update(grade="A", bulk_unit=bulk, moq="40", delivery={"fixed": "20", "per_unit": "0.1"},
                                        tiers=[{"min_quantity": "200", "price": str(price - 0.5)}])
             net.add_node(name, ["producer"], catalog)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         cutoff = (now + timedelta(minutes=61)).astimezone(LOCAL).strftime("%H:%M")
         buyer = net.add_node("organiser", ["buyer"], extra={
             "pool_cutoff": cutoff, "pool_pickup": "08:00-17:00", "pool_utc_offset": "+08:00", "pool_step": "0.5"})

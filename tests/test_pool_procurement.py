@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
+from conftest import storage
 from sqlalchemy import select
 
-from yuantou.devnet.localnet import LocalNetwork, catalog_document, window_times
+from yuantou.buyer.bought_pools import BoughtPools, versions
 from yuantou.buyer.pool_lists import pick_lists, purchase_lists
+from yuantou.devnet.localnet import LocalNetwork, catalog_document, window_times
 from yuantou.store.db import Database
 from yuantou.store.tables import outbox
-from yuantou.buyer.bought_pools import BoughtPools, versions
-
-from conftest import storage
 
 
 def iso(dt: datetime) -> str:
@@ -55,7 +54,7 @@ def open_and_fill(api: httpx.Client, households: dict[str, tuple[str, str]]) -> 
     day = datetime.fromisoformat(window_times(2)[0].replace("Z", "+00:00"))  # producers deliver from 06:00 local
     pool = api.post("/pools", json={
         "item_id": "apple", "pickup_points": ["gate-3", "school"], "window_start": iso(day + timedelta(hours=2)),
-        "window_end": iso(day + timedelta(hours=6)), "cutoff": iso(datetime.now(timezone.utc) + timedelta(hours=1)),
+        "window_end": iso(day + timedelta(hours=6)), "cutoff": iso(datetime.now(UTC) + timedelta(hours=1)),
         "unit": "kg", "bulk_unit": "10", "tiers": [{"min_quantity": "0", "price": "9.50"}]}).json()
     for household, (point, quantity) in households.items():
         joined = api.post("/intents", json={

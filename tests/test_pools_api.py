@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from conftest import storage
 
 from yuantou.devnet.localnet import LocalNetwork
-
-from conftest import storage
 
 
 def iso(dt: datetime) -> str:
     return dt.isoformat().replace("+00:00", "Z")
 
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 WINDOW = {"window_start": iso(NOW + timedelta(days=1)), "window_end": iso(NOW + timedelta(days=1, hours=6))}
 
 
@@ -258,7 +257,7 @@ def test_pool_input_is_checked_where_it_is_given(buyer_net):
     local = api.post("/pools", json=pool_body(pickup_points=["library"], window_start="2030-01-05T09:00:00",
                                               window_end="2030-01-05T18:00:00", cutoff="2030-01-04T20:00:00"))
     assert local.status_code == 200, local.text
-    assert local.json()["cutoff"] == datetime(2030, 1, 4, 12, 0, tzinfo=timezone.utc).timestamp()
+    assert local.json()["cutoff"] == datetime(2030, 1, 4, 12, 0, tzinfo=UTC).timestamp()
     # a household whose window no pool delivers in: the refusal names no pool that does not exist
     early = api.post("/intents", json=intent_body("sun", "1", "1", pickup_point="nowhere-gate",
                                                   window_start=iso(NOW), window_end=iso(NOW + timedelta(hours=1))))

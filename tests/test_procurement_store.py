@@ -8,12 +8,12 @@ import time
 import pytest
 from sqlalchemy import select
 
-from yuantou.domain.pooling import Intent, PoolTerms, PriceTier, ProductSpec
-from yuantou.domain.sourcing import Offer
 from yuantou.buyer.pool_desk import PoolDesk
 from yuantou.buyer.procurement import Procurement
-from yuantou.protocol import envelope as env
+from yuantou.domain.pooling import Intent, PoolTerms, PriceTier, ProductSpec
+from yuantou.domain.sourcing import Offer
 from yuantou.messaging.outbox import enqueue
+from yuantou.protocol import envelope as env
 from yuantou.store.db import Database
 from yuantou.store.tables import outbox, pool_orders, pools
 

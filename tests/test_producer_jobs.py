@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 import httpx
 import numpy as np
+from conftest import storage
 from typer.testing import CliRunner
 
-from conftest import storage
 from yuantou.cli import app
 from yuantou.devnet.localnet import PRODUCERS, LocalNetwork, catalog_document
 from yuantou.producer import jobs

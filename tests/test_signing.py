@@ -4,12 +4,19 @@ import base64
 import re
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from yuantou.protocol.keys import KeyError_, KeyPair, load_signing_private, load_signing_public
 from yuantou.protocol.signing import (
-    SignatureError, body_digest, check_times, parse_any_signature_header, parse_signature_header, sign,
-    signing_string, verify,
+    SignatureError,
+    body_digest,
+    check_times,
+    parse_any_signature_header,
+    parse_signature_header,
+    sign,
+    signing_string,
+    verify,
 )
 
 BAP_PRIVATE = "lP3sHA+9gileOkXYJXh4Jg8tK0gEEMbf9yCPnFpbldhrAY+NErqL9WD+Vav7TE5tyVXGXBle9ONZi2W7o144eQ=="

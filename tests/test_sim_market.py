@@ -9,8 +9,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yuantou.devnet.sim.demand import DemandFileError, carparts, carparts_path, read_long, read_wide
-from yuantou.devnet.sim.market import (Ledger, Market, PoolBought, Prices, Stock, naive_production, network_day,
-                                newsvendor_probability, platform_day, spot_production, split_households)
+from yuantou.devnet.sim.market import (
+    Ledger,
+    Market,
+    PoolBought,
+    Prices,
+    Stock,
+    naive_production,
+    network_day,
+    newsvendor_probability,
+    platform_day,
+    split_households,
+    spot_production,
+)
 from yuantou.devnet.sim.run import Households, plan_replay, run_replay
 
 

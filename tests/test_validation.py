@@ -5,7 +5,8 @@ refuse, at the paths it names."""
 import copy
 import json
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from yuantou.protocol.validation import REQUEST_MODELS, validate_message
 

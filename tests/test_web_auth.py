@@ -5,8 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yuantou.web.auth import (SESSION_SECONDS, bearer_valid, cookie_name, open_session, revoke_session, safe_next,
-                              session_valid)
+from yuantou.web.auth import SESSION_SECONDS, bearer_valid, cookie_name, open_session, revoke_session, safe_next, session_valid
 
 TOKEN = "a-token-of-24-characters"
 

@@ -24,6 +24,7 @@ def pool_rows(conn: Connection, closed_limit: int = 10) -> dict[str, Any]:
 
     def view(pool_id: str) -> dict[str, Any]:
         v = pool_view(conn, pool_id)
+        assert v is not None  # listed from the pools table just now
         item = v["product"]["item_id"] or v["product"]["category"] or "?"
         moq = float(v.get("moq") or 0)
         v.update(cutoff_at=cutoffs[pool_id], label=f"{item} · {pool_id[-6:]}",

@@ -193,11 +193,14 @@ class PoolDesk:
                 raise PoolProblem("unknown_pool", f"no pool {pool_id}", "pool_id")
             raise PoolProblem("pool_closed", f"pool {pool_id} is already {status}", "pool_id")
 
+        open_pool = pool
+
         def change() -> Allocation | Failure:
-            self.book.close(pool)
-            outcome = pool.outcome
+            self.book.close(open_pool)
+            outcome = open_pool.outcome
+            assert outcome is not None  # closing a pool decides it
             conn.execute(update(pools).where(pools.c.pool_id == pool_id).values(
-                status=pool.status.value, outcome=outcome_json(outcome), closed_at=now,
+                status=open_pool.status.value, outcome=outcome_json(outcome), closed_at=now,
                 procurement=None if isinstance(outcome, Failure) else "pending"))
             joined = pool_intents.c.pool_id == pool_id, pool_intents.c.status == "joined"
             if isinstance(outcome, Failure):

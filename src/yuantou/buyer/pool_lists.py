@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from yuantou.domain.pooling import MINOR_UNITS, PoolTerms
-from yuantou.domain.procurement import LIVE, Line, line_status, split_supply
 from yuantou.buyer.pool_desk import terms_from_json
 from yuantou.buyer.procurement import placed
+from yuantou.domain.pooling import MINOR_UNITS, PoolTerms
+from yuantou.domain.procurement import LIVE, Line, line_status, split_supply
 from yuantou.store.tables import pool_intents, pool_orders, pools
 
 

@@ -28,14 +28,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
+from yuantou.buyer.orders import select_message
+from yuantou.buyer.pool_desk import terms_from_json
 from yuantou.domain.pooling import MINOR_UNITS, PoolTerms, ProductSpec
 from yuantou.domain.procurement import AWAITING, LIVE, PlacedOrder, is_bought, less_ordered_elsewhere, next_purchases
 from yuantou.domain.sourcing import Offer, Purchase, SourcingFailure
 from yuantou.plan.sourcing import source
-from yuantou.protocol.profile import pool_tags
-from yuantou.buyer.orders import select_message
-from yuantou.buyer.pool_desk import terms_from_json
 from yuantou.protocol.envelope import expiry
+from yuantou.protocol.profile import pool_tags
 from yuantou.protocol.registry_client import RegistryClient
 from yuantou.store.tables import outbox, pool_orders, pools
 
@@ -271,7 +271,7 @@ class Procurement:
         if error:
             self._fail(conn, row, "refused", f"{error.get('code')} {error.get('message', '')}".strip(), now)
             return
-        pool = conn.execute(select(pools.c.terms, pools.c.outcome).where(pools.c.pool_id == row["pool_id"])).first()
+        pool = conn.execute(select(pools.c.terms, pools.c.outcome).where(pools.c.pool_id == row["pool_id"])).one()
         terms, outcome = terms_from_json(pool.terms), json.loads(pool.outcome)
         if action == "on_select":
             quoted = _quoted_value(order)

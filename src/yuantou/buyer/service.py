@@ -22,8 +22,19 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from yuantou.buyer import orders as buyer_orders
-from yuantou.buyer.commands import (AskQuote, AskStatus, Cancel, ClosePool, Confirm, Join, OpenPool, OrderProblem,
-                                    Resource, Search, Withdraw)
+from yuantou.buyer.commands import (
+    AskQuote,
+    AskStatus,
+    Cancel,
+    ClosePool,
+    Confirm,
+    Join,
+    OpenPool,
+    OrderProblem,
+    Resource,
+    Search,
+    Withdraw,
+)
 from yuantou.buyer.pool_desk import PoolDesk
 from yuantou.buyer.pool_lists import household_lines, pick_lists, purchase_lists
 from yuantou.buyer.procurement import Procurement

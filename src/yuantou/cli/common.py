@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn, Optional
+from typing import Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -18,9 +18,9 @@ def fail(message: str) -> NoReturn:
 
 
 def load_node_files(config_path: Path):  # noqa: ANN202
-    from yuantou.producer.catalog_file import CatalogFileError
     from yuantou.node.config import ConfigError
     from yuantou.node.launch import load_node
+    from yuantou.producer.catalog_file import CatalogFileError
     from yuantou.protocol.keys import KeyError_
 
     try:
@@ -30,7 +30,7 @@ def load_node_files(config_path: Path):  # noqa: ANN202
 
 
 
-def api_call(node: str, method: str, path: str, body: dict | None = None, token: str | None = None):  # noqa: ANN202
+def api_call(node: str, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
     """Call a buyer node's pooling API; a refusal is printed as the node states it, naming the field."""
     import httpx
 
@@ -40,7 +40,7 @@ def api_call(node: str, method: str, path: str, body: dict | None = None, token:
         resp = NodeClient(node.rstrip("/"), token).http.request(method, "/api" + path, json=body)
     except httpx.HTTPError as exc:
         fail(f"cannot reach {node}: {exc}")
-    data = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {"detail": resp.text}
+    data: Any = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {"detail": resp.text}
     if resp.status_code >= 400:
         error = data.get("error") or {}
         if error:

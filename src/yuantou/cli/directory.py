@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from yuantou.cli.common import (console, err, fail)
+from yuantou.cli.common import console, err, fail
 
 directory_app = typer.Typer(help='The directory (registry + gateway).', no_args_is_help=True)
 
@@ -88,7 +88,7 @@ def directory_add(
 
     database = Database(db)
     database.migrate()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         key = database.transaction(lambda c: upsert(c, Entry(
             subscriber_id=subscriber_id, url=url.rstrip("/"), type=type_.upper(), domain=domain, city=city,
@@ -118,7 +118,7 @@ def directory_reset_keys(
 
     database = Database(db)
     database.migrate()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         entries = database.transaction(lambda c: reset_keys(
             c, subscriber_id, key_id, signing_public_key, encr_public_key, url.rstrip("/") if url else None,

@@ -7,8 +7,7 @@ from typing import Optional
 
 import typer
 
-from yuantou.cli.common import (PRODUCER_OPTION, TOKEN_OPTION, api_call, console, fail,
-                                follow_job)
+from yuantou.cli.common import PRODUCER_OPTION, TOKEN_OPTION, api_call, console, fail, follow_job
 
 forecast_app = typer.Typer(help='Demand forecasts (C2M).', no_args_is_help=True)
 
@@ -32,7 +31,10 @@ def forecast_import(
         product, _, region = sid.rpartition("/")
         if not product or not region:
             fail(f"{file}: series id {sid!r} should read PRODUCT/REGION")
-        rows += [{"product": product, "region": region, "day": step_date(data.starts[sid], k, "D").date().isoformat(),
+        start = data.starts[sid]
+        if isinstance(start, int):
+            fail(f"{file}: series {sid!r} counts integer steps; sales history needs calendar dates")
+        rows += [{"product": product, "region": region, "day": step_date(start, k, "D").date().isoformat(),
                   "quantity": float(v)} for k, v in enumerate(values)]
     done = api_call(node, "POST", "/demand/history", rows, token)
     console.print(f"{done['imported']} days of sales imported from {file} ({len(data.values)} series)")
@@ -63,9 +65,9 @@ def forecast_run(
         job = api_call(node, "POST", "/forecast/run", {"horizon": horizon, "levels": sorted(set(level)),
                                                          "windows": windows}, token)
         follow_job(node, job, token, "forecasting")
-        run = api_call(node, "GET", "/forecast", None, token)
-        console.print(f"{run['summary']['series']} series × {horizon} days stored on {node} as {run['run_id']}; models "
-                      "chosen: " + ", ".join(f"{m} {n}" for m, n in run["summary"]["models"].items()))
+        stored = api_call(node, "GET", "/forecast", None, token)
+        console.print(f"{stored['summary']['series']} series × {horizon} days stored on {node} as {stored['run_id']}; "
+                      "models chosen: " + ", ".join(f"{m} {n}" for m, n in stored["summary"]["models"].items()))
         return
     if out is None:
         fail("--out is needed with --history (where to write the forecasts)")

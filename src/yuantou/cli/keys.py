@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from yuantou.cli.common import (console, fail)
+from yuantou.cli.common import console, fail
 
 keys_app = typer.Typer(help='Signing keys.', no_args_is_help=True)
 

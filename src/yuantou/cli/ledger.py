@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from yuantou.cli.common import (err, fail,
-                                load_node_files)
+from yuantou.cli.common import err, fail, load_node_files
 
 ledger_app = typer.Typer(help="The node's hash-chained, counter-signed record of its messages.", no_args_is_help=True)
 
@@ -133,8 +132,8 @@ def ledger_compare(first: Path = typer.Argument(..., help="one party's bundle"),
     """Hold two parties' bundles on one transaction against each other: every message one side sent that the
     other does not hold (with whether it was receipted), every message id held under different bytes, every
     checkpoint a side signed for messages it no longer holds. Each bundle is checked first. Exits 1 on any."""
-    from yuantou.ledger.verify import verify
     from yuantou.ledger.compare import Side, compare
+    from yuantou.ledger.verify import verify
 
     sides = []
     for path in (first, second):

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import typer
 
-from yuantou.cli.common import (console, fail,
-                                load_node_files)
+from yuantou.cli.common import console, fail, load_node_files
 
 node_app = typer.Typer(help='Buyer and producer nodes.', no_args_is_help=True)
 

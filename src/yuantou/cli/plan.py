@@ -7,8 +7,7 @@ from typing import Optional
 
 import typer
 
-from yuantou.cli.common import (PRODUCER_OPTION, TOKEN_OPTION, api_call, console, fail,
-                                follow_job)
+from yuantou.cli.common import PRODUCER_OPTION, TOKEN_OPTION, api_call, console, fail, follow_job
 
 plan_app = typer.Typer(help='Production and sourcing plans (C2M).', no_args_is_help=True)
 

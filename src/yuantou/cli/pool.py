@@ -6,8 +6,7 @@ from typing import Optional
 
 import typer
 
-from yuantou.cli.common import (NODE_OPTION, TOKEN_OPTION, api_call, console, fail,
-                                parse_window)
+from yuantou.cli.common import NODE_OPTION, TOKEN_OPTION, api_call, console, fail, parse_window
 
 pool_app = typer.Typer(help='Pooled demand on a buyer node (organisers and household apps).', no_args_is_help=True)
 

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from yuantou.cli.common import (console)
+from yuantou.cli.common import console
 
 walkthrough_app = typer.Typer()
 

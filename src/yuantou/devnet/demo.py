@@ -68,7 +68,7 @@ def ledger_rows(network: DemoNetwork) -> list[dict[str, Any]]:
 
 def print_dashboards(console: Console, net: LocalNetwork, network: DemoNetwork) -> None:
     console.print("[bold]Dashboards[/bold] (log in with the token shown; they update live during the replay):")
-    entries: list[tuple[str, Proc, str]] = [("directory", net.directory, "/dashboard")]
+    entries: list[tuple[str, Proc, str]] = [("directory", net.directory, "/dashboard")] if net.directory else []
     entries += [(p.name, p, "/dashboard/buyer") for p in network.organisers]
     entries += [(p.name, p, "/dashboard/producer") for p in network.producers]
     for name, proc, page in entries:

@@ -17,8 +17,9 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -42,7 +43,7 @@ LOCAL = timezone(timedelta(hours=8))  # the demo network's producers and communi
 def window_times(days_ahead: int) -> tuple[str, str]:
     """A delivery day ``days_ahead`` from today (local time), 06:00-20:00, as RFC 3339 UTC."""
     day = datetime.now(LOCAL).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=days_ahead)
-    start, end = (day + timedelta(hours=6)).astimezone(timezone.utc), (day + timedelta(hours=20)).astimezone(timezone.utc)
+    start, end = (day + timedelta(hours=6)).astimezone(UTC), (day + timedelta(hours=20)).astimezone(UTC)
     return (start.isoformat().replace("+00:00", "Z"), end.isoformat().replace("+00:00", "Z"))
 
 
@@ -50,7 +51,7 @@ def window_times(days_ahead: int) -> tuple[str, str]:
 FUJI_A_ORCHARD = {"grade": "A", "bulk_unit": "5", "tiers": [{"min_quantity": "200", "price": "8.0"}]}
 FUJI_A_MILL = {"grade": "A", "bulk_unit": "5", "moq": "50", "tiers": [{"min_quantity": "200", "price": "8.2"}]}
 
-PRODUCERS = {
+PRODUCERS: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
     "orchard": ("Hillside Orchard Co-op", [
         ("apple-fuji-a", "Fuji apples, grade A", "fruit", "kg", 8.5, 600, FUJI_A_ORCHARD),
         ("pear-snow", "Snow pears", "fruit", "kg", 6.0, 400),
@@ -128,6 +129,12 @@ class LocalNetwork:
         self._ports.add(port)
         return port
 
+    @property
+    def directory_url(self) -> str:
+        if self.directory is None:
+            raise RuntimeError("start the directory first (start_directory)")
+        return self.directory.url
+
     def db_url(self, name: str) -> str:
         if self.database == "sqlite":
             return f"sqlite:///{self.root / (name + '.db')}"
@@ -172,9 +179,10 @@ class LocalNetwork:
         keys.save(folder / "keys")
         subscriber_id = f"{name}.yuantou.local"
         token = secrets.token_urlsafe(24)
-        config = {
+        database_url = self.db_url(name)
+        config: dict[str, Any] = {
             "subscriber_id": subscriber_id, "key_id": f"{name}-k1", "url": f"{base}/beckn", "roles": roles,
-            "key_file": "keys", "directory_url": self.directory.url, "database_url": self.db_url(name),
+            "key_file": "keys", "directory_url": self.directory_url, "database_url": database_url,
             "host": "127.0.0.1", "port": port, "domain": DOMAIN, "city": CITY, "country": "CHN",
             "api_token": token,
         }
@@ -185,7 +193,7 @@ class LocalNetwork:
         config_path = folder / "node.toml"
         config_path.write_text(to_toml(config))
         proc = Proc(name, base, config_path=config_path, subscriber_id=subscriber_id,
-                    db_url=config["database_url"], keys=keys, token=config["api_token"])
+                    db_url=database_url, keys=keys, token=token)
         types = (["BAP"] if "buyer" in roles else []) + (["BPP"] if "producer" in roles else [])
         self.register(subscriber_id, f"{base}/beckn", types, keys, f"{name}-k1")
         (self.producers if "producer" in roles else self.buyers)[name] = proc
@@ -196,12 +204,12 @@ class LocalNetwork:
                  valid_for: timedelta = timedelta(days=30), valid_from: datetime | None = None,
                  city: str = CITY) -> None:
         """Put a subscriber straight into the directory's store (what ``yuantou directory add`` does)."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         valid_from = valid_from or now - timedelta(minutes=1)
         db = Database(self.directory_db)
         try:
             for beckn_type in types:
-                db.transaction(lambda c, t=beckn_type: upsert(c, Entry(
+                db.transaction(lambda c, t=beckn_type: upsert(c, Entry(  # type: ignore[misc]
                     subscriber_id=subscriber_id, url=url, type=t, domain=DOMAIN, city=city, country="CHN",
                     signing_public_key=keys.signing_public_b64, key_id=key_id,
                     encr_public_key=keys.encryption_public_b64, valid_from=valid_from,

@@ -12,8 +12,16 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from yuantou.devnet.client import FlowError, NodeClient, order_flow
-from yuantou.devnet.tour_pools import HOUSEHOLDS_PER_POINT, PICKUP_POINTS, close_and_buy, households_pool, list_lines, pool_lines, producer_packs
 from yuantou.devnet.localnet import LocalNetwork
+from yuantou.devnet.tour_pools import (
+    HOUSEHOLDS_PER_POINT,
+    PICKUP_POINTS,
+    close_and_buy,
+    households_pool,
+    list_lines,
+    pool_lines,
+    producer_packs,
+)
 
 SHOPPING = [("apple", 40), ("milk", 24), ("rice", 3), ("yogurt", 12), ("pear", 30), ("apple", 25)]
 
@@ -136,7 +144,7 @@ def run_tour(console: Console, keep: bool = False, data_dir: Path | None = None,
             received = str(sum(s["inbox"].values()))
             if wide:
                 received += " (" + ", ".join(f"{k} {v}" for k, v in sorted(s["inbox"].items())) + ")"
-            orders = {}
+            orders: dict[str, int] = {}
             for key, n in s["orders"].items():
                 status = key.split(":", 1)[1].lower()
                 orders[status] = orders.get(status, 0) + n

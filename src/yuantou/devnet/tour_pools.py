@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from yuantou.devnet.client import FlowError, NodeClient
 
@@ -29,7 +29,7 @@ def households_pool(organiser: NodeClient, producers: int, advance) -> list[str]
     sent = organiser.post("/api/search", {"query": "apple"})
     organiser.callbacks(sent["message_id"], wait=10, count=producers)  # catalogs teach the node the pooling terms
     rng = random.Random(7)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     pools: list[str] = []
     for point in PICKUP_POINTS:
         for n in range(HOUSEHOLDS_PER_POINT):

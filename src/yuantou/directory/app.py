@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from yuantou.directory import registry, subscriptions
 from yuantou.directory.own_address import same_endpoint, same_endpoint_cached
 from yuantou.directory.registry import Entry, LocalKeys
+from yuantou.messaging.outbox import Signer, backoff
 from yuantou.protocol import capped_http, challenge, json_guard
 from yuantou.protocol import envelope as env
 from yuantou.protocol.auth import AUTHORIZATION, GATEWAY_AUTHORIZATION, AuthFailure, authenticate
@@ -33,7 +34,6 @@ from yuantou.protocol.envelope import BecknError
 from yuantou.protocol.json_guard import JsonProblem
 from yuantou.protocol.keys import KeyPair, load_encryption_public
 from yuantou.protocol.limits import PathLimit, RequestLimits
-from yuantou.messaging.outbox import Signer, backoff
 from yuantou.protocol.rate_limit import RateLimiter
 from yuantou.protocol.registry_client import SubscriberKey
 from yuantou.protocol.signing import SignatureError, parse_signature_header
@@ -96,7 +96,7 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
     relayed: OrderedDict[tuple[str, str], set[str]] = OrderedDict()  # (bap_id, message_id) → producer URLs
 
     def drop_stale_pending(conn: Connection) -> None:
-        cutoff = datetime.now(timezone.utc) - timedelta(seconds=settings.pending_seconds)
+        cutoff = datetime.now(UTC) - timedelta(seconds=settings.pending_seconds)
         dropped = registry.expire_pending(conn, cutoff)
         if dropped:
             log.info("dropped %d pending subscription attempts", dropped)
@@ -144,9 +144,9 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
             criteria = json_guard.loads(await request.body() or b"{}")
         except JsonProblem as problem:
             return _nack(400, env.INVALID_REQUEST, f"lookup body: {problem.message}", problem.path)
-        problem = registry.criteria_problem(criteria)
-        if problem:
-            path, _, message = problem.partition(": ")
+        refused = registry.criteria_problem(criteria)
+        if refused:
+            path, _, message = refused.partition(": ")
             return _nack(400, env.INVALID_REQUEST, f"lookup: {message}", path)
         return JSONResponse(await db.run(lambda c: registry.lookup(c, criteria)))
 
@@ -176,7 +176,7 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
         if await asyncio.to_thread(same_endpoint, entry.url, settings.url):
             return _nack(400, env.INVALID_REQUEST, "url is this directory's own address", "$.url")
         headers = {k.lower(): v for k, v in request.headers.items()}
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         try:
             header = parse_signature_header(headers.get(AUTHORIZATION))
             if header.subscriber_id != entry.subscriber_id:

@@ -6,7 +6,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
@@ -74,17 +74,17 @@ class Entry:
 
 
 def _utc(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def iso(dt: datetime) -> str:
-    return _utc(dt).astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return _utc(dt).astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def upsert(conn: Connection, entry: Entry) -> str:
     """Register or update one subscription; returns its key_id."""
     entry.check()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     key_id = entry.key_id or str(uuid.uuid4())
     values = dict(
         url=entry.url, city=entry.city, country=entry.country, signing_public_key=entry.signing_public_key,
@@ -134,7 +134,7 @@ def end_keys(conn: Connection, subscriber_id: str, at: datetime) -> int:
     """End every key of the id at ``at`` (entries stay, so what they signed before still verifies)."""
     return conn.execute(update(subscribers).where(
         subscribers.c.subscriber_id == subscriber_id, subscribers.c.valid_until > at,
-    ).values(valid_until=at, updated=datetime.now(timezone.utc))).rowcount or 0
+    ).values(valid_until=at, updated=datetime.now(UTC))).rowcount or 0
 
 
 def entries_of(conn: Connection, subscriber_id: str) -> list[Any]:

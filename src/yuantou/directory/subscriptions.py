@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -43,7 +43,7 @@ def _time(data: dict[str, Any], name: str) -> datetime | None:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise Refusal(400, f"{text[:40]!r} is not an RFC 3339 date-time", f"$.{name}") from None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _text(data: dict[str, Any], name: str, path: str | None = None) -> str:

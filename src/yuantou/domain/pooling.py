@@ -28,7 +28,6 @@ from decimal import Decimal
 from enum import Enum
 from typing import NamedTuple
 
-
 MINOR_UNITS = 100  # fen per yuan, cents per dollar, paise per rupee
 
 

@@ -74,7 +74,7 @@ def read_long_csv(path: Path, freq: str | None = None) -> History:
         col = {c: header.index(c) for c in ("id", "date", "quantity")}
         points: dict[str, dict[int, float]] = {}
         kind: str | None = None
-        firsts: dict[str, datetime | int] = {}
+        firsts: dict[str, tuple[int, datetime | int]] = {}  # id → (its first period, as written)
         for line, row in enumerate(rows, 2):
             if not any(cell.strip() for cell in row):
                 continue
@@ -102,17 +102,20 @@ def read_long_csv(path: Path, freq: str | None = None) -> History:
             elif this_kind != kind:
                 raise HistoryFileError(f"{path}: line {line}, column date: {raw_date!r} mixes calendar dates and "
                                        f"integer steps")
-            index = when if kind == "step" else period_index(when, freq)
-            if kind == "date" and freq in ("M", "Q", "Y") and when.day != 1:
-                raise HistoryFileError(f"{path}: line {line}, column date: {raw_date!r} is not the first day of a "
-                                       f"{'month' if freq == 'M' else 'quarter' if freq == 'Q' else 'year'}")
+            if isinstance(when, int):
+                index = when
+            else:  # a calendar date, and the frequency is known (checked above)
+                index = period_index(when, freq or "D")
+                if freq in ("M", "Q", "Y") and when.day != 1:
+                    raise HistoryFileError(f"{path}: line {line}, column date: {raw_date!r} is not the first day of a "
+                                           f"{'month' if freq == 'M' else 'quarter' if freq == 'Q' else 'year'}")
             series = points.setdefault(sid, {})
             if index in series:
                 raise HistoryFileError(f"{path}: line {line}: series {sid!r} has {raw_date!r} twice")
             series[index] = quantity
             first = firsts.get(sid)
-            if first is None or (when < first):
-                firsts[sid] = when
+            if first is None or index < first[0]:
+                firsts[sid] = (index, when)
     if not points:
         raise HistoryFileError(f"{path}: no rows after the header")
     values, filled = {}, 0
@@ -123,7 +126,7 @@ def read_long_csv(path: Path, freq: str | None = None) -> History:
             dense[index - lo] = quantity
         filled += len(dense) - len(series)
         values[sid] = dense
-    return History(values, firsts, freq if kind == "date" else None, filled)
+    return History(values, {sid: when for sid, (_, when) in firsts.items()}, freq if kind == "date" else None, filled)
 
 
 def _parse_date(text: str) -> tuple[str | None, datetime | int]:
@@ -148,10 +151,10 @@ def write_forecasts(path: Path, history: History, forecasts: list, levels: tuple
         for f in forecasts:
             start, n = history.starts[f.id], len(history.values[f.id])
             for k, mean in enumerate(f.mean):
-                if history.freq is None:
-                    when: str = str(int(start) + n + k)
+                if isinstance(start, int):
+                    when = str(start + n + k)
                 else:
-                    when = step_date(start, n + k, history.freq).isoformat()
+                    when = step_date(start, n + k, history.freq or "D").isoformat()
                     if when.endswith("T00:00:00"):
                         when = when[:-9]
                 bounds = [f"{b:.4f}" for lv in levels for b in (f.lower[lv][k], f.upper[lv][k])]

@@ -13,7 +13,8 @@ of the history (each forecast made from the data before its window), by mean abs
 scaled by the series' in-sample seasonal naive error (MASE); the ensemble of the ``ensemble``
 best is a candidate too, and so is the fixed combination of AutoETS, AutoTheta and AutoCES,
 which another candidate displaces only by being ``COMBINATION_MARGIN`` better (and never when one window
-is all the history allows: one held-out horizon is too few to choose on). The winner forecasts the horizon; its predictive quantiles come from the same
+is all the history allows: one held-out horizon is too few to choose on). The winner forecasts the horizon;
+its predictive quantiles come from the same
 cross-validation errors (split conformal, each series' errors in its own scale, pooled over
 the group per step ahead), so every model gets them, clipped at zero like the forecast itself.
 An interval at level L is the central one between the (1 ∓ L)/2 quantiles, or, where demand is
@@ -74,8 +75,7 @@ class SeriesForecast:
 
 
 def _models(names: tuple[str, ...], season: int, extra: tuple[int, ...] = ()) -> list:
-    from statsforecast.models import (ADIDA, IMAPA, MSTL, TSB, AutoCES, AutoETS, AutoTheta, CrostonOptimized,
-                                      SeasonalNaive)
+    from statsforecast.models import ADIDA, IMAPA, MSTL, TSB, AutoCES, AutoETS, AutoTheta, CrostonOptimized, SeasonalNaive
 
     build: dict[str, Callable[[], object]] = {
         "SeasonalNaive": lambda: SeasonalNaive(season_length=season),

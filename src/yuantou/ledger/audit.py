@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -71,7 +71,7 @@ def verify_store(url: str, keys: KeyHistory, owner: str | None = None, workers: 
     checking, signed = [], None  # the workers' checks of the checkpoints' signatures, and their outcome
     if workers == 1:
         _start_worker(url, keys, wanted, pairs, heights)
-        stretches = (_check_stretch(low, high) for low, high in bounds)
+        stretches: Iterator[Run] = (_check_stretch(low, high) for low, high in bounds)
         pool = None
     else:  # spawned, not forked: the caller may hold threads and connections a fork would copy mid-use
         pool = ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"), _start_worker,

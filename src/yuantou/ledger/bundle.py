@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from yuantou.ledger.chain import Checkpoint, Entry, KeyHistory, KeyRecord, Receipt
+from yuantou.ledger.chain import Checkpoint, Entry, KeyHistory, KeyRecord, Receipt, raw_public_key
 from yuantou.protocol.keys import load_signing_public
 
 FORMAT = "yuantou-ledger-bundle/1"
@@ -63,14 +63,14 @@ def read_bundle(doc: Any) -> tuple[list[Entry], list[Checkpoint], KeyHistory]:
         checkpoints = []
         for i, c in enumerate(doc["checkpoints"]):
             where = f"checkpoints[{i}]"
-            checkpoints.append(Checkpoint(c["signer"], tuple(sorted(c["parties"])), c["transaction_id"],  # type: ignore[arg-type]
+            checkpoints.append(Checkpoint(c["signer"], tuple(sorted(c["parties"])), c["transaction_id"],
                                           tuple(c["messages"]), int(c["signed_at"]), c["signature"]))
         where = "signature_slack"
         slack = doc.get("signature_slack") or {}
         keys = KeyHistory(early=min(int(slack.get("early", 0)), MAX_SLACK), late=min(int(slack.get("late", 0)), MAX_SLACK))
         for i, k in enumerate(doc["keys"]):
             where = f"keys[{i}]"
-            keys.add(KeyRecord(k["key_id"], load_signing_public(k["public_key"]), int(k["valid_from"]),
+            keys.add(KeyRecord(k["key_id"], raw_public_key(load_signing_public(k["public_key"])), int(k["valid_from"]),
                                int(k["valid_until"])))
     except KeyError as exc:
         raise BundleError(f"{where}: missing {exc.args[0]!r}") from None

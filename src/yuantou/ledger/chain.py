@@ -24,9 +24,9 @@ import functools
 import hashlib
 import json
 import re
-from datetime import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
@@ -122,9 +122,9 @@ def canonical(entry: Entry, digest: str | None = None) -> bytes:
                     f"{_quote(entry.authorization)},{_quote(digest)},{entry.recorded_at},{receipt}]").encode()
         except TypeError:
             pass  # a field that is not text (e.g. read from a doctored bundle): encoded as JSON encodes it
-    receipt = None if r is None else [r.key_id, r.signature, r.signed_at]
+    receipt_fields = None if r is None else [r.key_id, r.signature, r.signed_at]
     fields = [entry.height, entry.prev_hash, entry.sender, entry.receiver, entry.action,
-              entry.transaction_id, entry.message_id, entry.authorization, digest, entry.recorded_at, receipt]
+              entry.transaction_id, entry.message_id, entry.authorization, digest, entry.recorded_at, receipt_fields]
     return _CANONICAL(fields).encode()
 
 
@@ -267,8 +267,8 @@ def checkpoint_text(cp: Checkpoint) -> bytes:
 def checkpoint_for(chain: Iterable[Entry], a: str, b: str, transaction_id: str, signer: str,
                    private_key: Ed25519PrivateKey, signed_at: int) -> Checkpoint:
     """Sign the messages of ``transaction_id`` between ``a`` and ``b`` as ``chain`` holds them."""
-    parties = tuple(sorted((a, b)))
-    return sign_checkpoint((message_digest(e) for e in _between(chain, parties, transaction_id)), a, b,
+    low, high = sorted((a, b))
+    return sign_checkpoint((message_digest(e) for e in _between(chain, (low, high), transaction_id)), a, b,
                            transaction_id, signer, private_key, signed_at)
 
 

@@ -49,11 +49,12 @@ def compare(a: Side, b: Side) -> list[Divergence]:
     found: list[Divergence] = []
     for key in list(ours) + [k for k in theirs if k not in ours]:
         mine, other = ours.get(key), theirs.get(key)
-        held_by, missing_at, entry = (a, b, mine) if other is None else (b, a, other)
         if mine is not None and other is not None:
             if message_digest(mine) != message_digest(other):
                 found.append(Divergence("different", *key, _difference(mine, other, a.node, b.node)))
             continue
+        held_by, missing_at, entry = (a, b, mine) if mine is not None else (b, a, other)
+        assert entry is not None  # the key came from one side or the other
         sender = entry.sender
         if entry.receiver == missing_at.node and sender == held_by.node:  # sent by one, absent at its receiver
             if entry.receipt is not None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import httpx
 
-from yuantou.ledger.chain import Checkpoint, Entry, KeyHistory, KeyRecord
+from yuantou.ledger.chain import Checkpoint, Entry, KeyHistory, KeyRecord, raw_public_key
 from yuantou.protocol.keys import KeyError_
 from yuantou.protocol.registry_client import RegistryClient, parse_subscription
 from yuantou.protocol.signing import ALGORITHM
@@ -57,5 +57,5 @@ async def key_history(registry: RegistryClient, subscribers: Iterable[str], earl
             if (key_id, key.valid_from, key.valid_until) in seen:
                 continue  # one subscriber in several roles lists the same key more than once
             seen.add((key_id, key.valid_from, key.valid_until))
-            history.add(KeyRecord(key_id, key.public_key, int(key.valid_from), int(min(key.valid_until, 2 ** 62))))
+            history.add(KeyRecord(key_id, raw_public_key(key.public_key), int(key.valid_from), int(min(key.valid_until, 2 ** 62))))
     return history

@@ -18,8 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from yuantou.ledger.chain import (Entry, body_context, context_time, ed25519_sign, message_digest, parties_of,
-                                  set_digest)
+from yuantou.ledger.chain import Entry, body_context, context_time, ed25519_sign, message_digest, parties_of, set_digest
 
 
 @dataclass(frozen=True)

@@ -93,8 +93,9 @@ def transaction_digests(conn: Connection, me: str, wanted: list[tuple[str, str]]
     found: dict[tuple[str, str], list[str]] = {key: [] for key in wanted}
     for row in conn.execute(_TRANSACTIONS_DIGESTS, {"txs": sorted({tx for _, tx in wanted})}):
         other = row.receiver if row.sender == me else row.sender if row.receiver == me else None
-        if (other, row.transaction_id) in found:
-            found[(other, row.transaction_id)].append(row.message_digest)
+        key = (other, row.transaction_id)
+        if other is not None and key in found:
+            found[key].append(row.message_digest)
     return found
 
 
@@ -195,7 +196,7 @@ def save_pair_checkpoint(conn: Connection, cp: PairCheckpoint) -> None:
 
 
 def read_pair_checkpoints(conn: Connection) -> list[PairCheckpoint]:
-    return [PairCheckpoint(r.signer, (r.party_a, r.party_b), int(r.until), int(r.count), r.messages, int(r.height),
+    return [PairCheckpoint(r.signer, (r.party_a, r.party_b), int(r.until), int(r._mapping["count"]), r.messages, int(r.height),
                            r.head_hash, int(r.signed_at), r.signature)
             for r in conn.execute(select(ledger_pair_checkpoints))]
 

@@ -12,9 +12,22 @@ from __future__ import annotations
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from yuantou.ledger.chain import (GENESIS, Checkpoint, Entry, KeyHistory, Receipt, body_context, checkpoint_text,
-                                  context_time, entry_hash, message_digest_with, parties_of, receipt_text, set_digest,
-                                  signed_by)
+from yuantou.ledger.chain import (
+    GENESIS,
+    Checkpoint,
+    Entry,
+    KeyHistory,
+    Receipt,
+    body_context,
+    checkpoint_text,
+    context_time,
+    entry_hash,
+    message_digest_with,
+    parties_of,
+    receipt_text,
+    set_digest,
+    signed_by,
+)
 from yuantou.ledger.pair import PairCheckpoint, covered, pair_text
 from yuantou.protocol.signing import SignatureError, body_digest, parse_signature_header, signing_string
 
@@ -163,7 +176,7 @@ def check_run(entries: Iterable[Entry], keys: KeyHistory, start: int = 0, prev_h
     return run
 
 
-def _misplaced(position: int, height: int) -> Problem:
+def _misplaced(position: int, height: int | None) -> Problem:
     return Problem(position, f"stands at place {position} but says it is entry {height} "
                              "(an entry was removed, inserted or moved)")
 

@@ -21,7 +21,6 @@ from yuantou.store.db import Database, insert_ignoring_duplicates
 from yuantou.store.group_commit import GroupCommitter, Outcome
 from yuantou.store.tables import inbox
 
-
 # (conn, [(counterparty, transaction id)]) → our checkpoint on each
 CheckpointSigner = Callable[[Connection, list[tuple[str, str]]], dict[tuple[str, str], Checkpoint]]
 

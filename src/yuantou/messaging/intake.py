@@ -112,10 +112,10 @@ class Intake:
             return _nack(400, env.INVALID_REQUEST, str(exc), "$.context.ttl")
         reply_to = None
         if is_callback:
-            problem = await m.db.run(lambda c: self._match_callback(c, action, context, payload.get("message"), now))
-            if problem:
-                path = "$.context.bap_id" if problem.startswith("context.bap_id") else "$.context.message_id"
-                return _nack(400, env.INVALID_REQUEST, problem, path)
+            mismatch = await m.db.run(lambda c: self._match_callback(c, action, context, payload.get("message"), now))
+            if mismatch:
+                path = "$.context.bap_id" if mismatch.startswith("context.bap_id") else "$.context.message_id"
+                return _nack(400, env.INVALID_REQUEST, mismatch, path)
         else:
             if action != "search" and context.get("bpp_id") != config.subscriber_id:
                 return _nack(400, env.INVALID_REQUEST,

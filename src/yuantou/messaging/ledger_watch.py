@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from yuantou.messaging.core import Messenger
 from yuantou.ledger.store import counterparties, head, keyholders, one_sided_count, read_pair_checkpoints
+from yuantou.messaging.core import Messenger
 from yuantou.store.tables import ledger_checkpoints
 
 AUTO_VERIFY_UP_TO = 50_000  # entries: about 5 s of one core at libsodium's speed here
@@ -69,7 +69,7 @@ class LedgerWatch:
                  every: float = 60.0) -> None:
         self.messenger, self.database_url, self.signature_slack, self.every = messenger, database_url, signature_slack, every
         self.last: Verification | None = None
-        self._running: asyncio.Task | None = None
+        self._running: asyncio.Task[None] | None = None
 
     @property
     def running(self) -> bool:
@@ -82,14 +82,15 @@ class LedgerWatch:
         if self.last is None or (self.last.height != height and time.time() - self.last.started_at >= self.every):
             self.start()
 
-    def start(self) -> asyncio.Task:
-        if not self.running:
+    def start(self) -> asyncio.Task[None]:
+        if self._running is None or self._running.done():
             self._running = asyncio.create_task(self._verify())
         return self._running
 
     async def verify_now(self) -> Verification:
         """Verify (or join the check already running) and return its outcome."""
         await asyncio.shield(self.start())
+        assert self.last is not None  # the check just run recorded it, failed or not
         return self.last
 
     async def _verify(self) -> None:

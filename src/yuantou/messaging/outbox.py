@@ -23,10 +23,19 @@ import httpx
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.engine import Connection
 
-from yuantou.ledger.chain import (CHECKPOINT_HEADER, RECEIPT_HEADER, RELAYED, Checkpoint, Receipt, digest_of_message,
-                                  parse_checkpoint, parse_receipt, raw_public_key)
-from yuantou.ledger.verify import arriving_checkpoint_problem, receipt_problem
+from yuantou.ledger.chain import (
+    CHECKPOINT_HEADER,
+    RECEIPT_HEADER,
+    RELAYED,
+    Checkpoint,
+    Receipt,
+    digest_of_message,
+    parse_checkpoint,
+    parse_receipt,
+    raw_public_key,
+)
 from yuantou.ledger.store import append_entries, save_checkpoint
+from yuantou.ledger.verify import arriving_checkpoint_problem, receipt_problem
 from yuantou.protocol import capped_http
 from yuantou.protocol.keys import KeyPair
 from yuantou.protocol.registry_client import SubscriberKey
@@ -300,5 +309,5 @@ class OutboxSender:
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=min(wait if wait is not None else 5.0, 5.0))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass

@@ -20,11 +20,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from yuantou.ledger.chain import raw_public_key, signed_by
-from yuantou.messaging.core import Messenger
 from yuantou.ledger.pair import PairCheckpoint, agrees, from_json, pair_text, sign_pair, to_json
 from yuantou.ledger.store import counterparties, head, read_between, read_pair_checkpoints, save_pair_checkpoint
-from yuantou.protocol import envelope as env
+from yuantou.messaging.core import Messenger
 from yuantou.protocol import capped_http, json_guard
+from yuantou.protocol import envelope as env
 from yuantou.protocol.auth import AuthFailure, authenticate
 from yuantou.protocol.registry_client import first_valid
 

@@ -114,5 +114,5 @@ class Processor:
                 continue
             try:
                 await asyncio.wait_for(m.process_event.wait(), timeout=2.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass

@@ -70,9 +70,9 @@ class NodeConfig(BaseModel):
         return value.rstrip("/")
 
     @model_validator(mode="after")
-    def _schedule(self) -> "NodeConfig":
+    def _schedule(self) -> NodeConfig:
         try:
-            self.pool_schedule
+            _ = self.pool_schedule  # parsed here so that a bad schedule names its keys
         except (ValueError, ArithmeticError) as exc:
             raise ValueError(f"pool_cutoff/pool_pickup/pool_utc_offset/pool_step: {exc}") from None
         return self

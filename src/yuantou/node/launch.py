@@ -12,9 +12,11 @@ import os
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy.engine import Connection
 
-from yuantou.producer.catalog_file import load_catalog_file
+from yuantou.domain.catalog import CatalogItem
 from yuantou.node.config import NodeConfig, load_config
+from yuantou.producer.catalog_file import load_catalog_file
 from yuantou.producer.catalog_store import has_catalog, replace_catalog
 from yuantou.protocol.keys import KeyPair
 from yuantou.store.db import Database
@@ -23,12 +25,12 @@ CONFIG_ENV = "YUANTOU_NODE_CONFIG"
 GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
-def load_node(config_path: Path) -> tuple[NodeConfig, KeyPair, list | None]:
+def load_node(config_path: Path) -> tuple[NodeConfig, KeyPair, list[CatalogItem] | None]:
     """Config, keys and (for a producer) catalog items; raises ConfigError, KeyError_ or CatalogFileError."""
     config = load_config(config_path)
     keys = KeyPair.load(config.key_file)
     catalog = None
-    if config.is_producer:
+    if config.is_producer and config.catalog_file is not None:  # a producer's config names one (load_config)
         provider, catalog = load_catalog_file(config.catalog_file)
         updates = {}
         if provider.get("id") and not config.provider_id:
@@ -39,7 +41,7 @@ def load_node(config_path: Path) -> tuple[NodeConfig, KeyPair, list | None]:
     return config, keys, catalog
 
 
-def prepare_store(config: NodeConfig, catalog_items: list | None) -> bool:
+def prepare_store(config: NodeConfig, catalog_items: list[CatalogItem] | None) -> bool:
     """Migrate the store and (for a producer) import the catalog file the first time, before any worker serves.
     Afterwards the store is the truth: a restart keeps what orders took and what the API changed (``yuantou node
     import-catalog`` reads the file again on purpose). Returns whether the file was imported."""
@@ -48,7 +50,15 @@ def prepare_store(config: NodeConfig, catalog_items: list | None) -> bool:
         db.migrate()
         if catalog_items is None:
             return False
-        return db.transaction(lambda conn: not has_catalog(conn) and (replace_catalog(conn, catalog_items) or True))
+        items = catalog_items
+
+        def first_import(conn: Connection) -> bool:
+            if has_catalog(conn):
+                return False
+            replace_catalog(conn, items)
+            return True
+
+        return db.transaction(first_import)
     finally:
         db.close()
 
@@ -61,13 +71,14 @@ def serve(config_path: Path, config: NodeConfig, keys: KeyPair) -> None:
     from yuantou.node.bootstrap import Node
 
     # a stop never waits on a request still open (a long poll of /api/messages, a slow client) more than this
-    options = dict(host=config.host, port=config.port, log_level="warning", access_log=False,
-                   timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
     if config.workers == 1:
-        uvicorn.run(create_app(Node(config, keys, config_path=Path(config_path))), **options)
+        uvicorn.run(create_app(Node(config, keys, config_path=Path(config_path))), host=config.host, port=config.port,
+                    log_level="warning", access_log=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
     else:
         os.environ[CONFIG_ENV] = str(Path(config_path).resolve())
-        uvicorn.run("yuantou.node.launch:worker_app", factory=True, workers=config.workers, **options)
+        uvicorn.run("yuantou.node.launch:worker_app", factory=True, workers=config.workers, host=config.host,
+                    port=config.port, log_level="warning", access_log=False,
+                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
 
 
 def worker_app() -> FastAPI:

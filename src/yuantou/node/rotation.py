@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -73,14 +73,14 @@ async def rotate(config_path: Path, config: NodeConfig, keys: KeyPair, http: htt
     if not listed:
         raise RotationError(f"{config.directory_url} lists no key {config.key_id} for {config.subscriber_id}; "
                             "subscribe first (yuantou node subscribe); nothing was changed")
-    old_valid_from = datetime.fromtimestamp(parse_subscription(listed[0]).valid_from, timezone.utc)
+    old_valid_from = datetime.fromtimestamp(parse_subscription(listed[0]).valid_from, UTC)
 
     new_keys = KeyPair(Ed25519PrivateKey.generate(), keys.encryption)
     folder = config.key_file.resolve().parent / f"{config.key_file.name}-{new_key_id}"
     if folder.exists():
         raise RotationError(f"{folder} already exists; choose another --key-id; nothing was changed")
     new_keys.save(folder)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     new_config = config.model_copy(update={"key_id": new_key_id, "key_file": folder})
     answers = await subscribe(new_config, new_keys, http, valid_from=now, signed_by=(config.key_id, keys))
     if any(a["status_code"] != 200 for a in answers):

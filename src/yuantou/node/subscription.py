@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -21,7 +21,7 @@ async def directory_info(http: httpx.AsyncClient, directory_url: str) -> dict:
 
 
 def _iso(when: datetime) -> str:
-    return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 async def subscribe(config: NodeConfig, keys: KeyPair, http: httpx.AsyncClient, days: int = 365,
@@ -32,7 +32,7 @@ async def subscribe(config: NodeConfig, keys: KeyPair, http: httpx.AsyncClient, 
     new key with a key the directory already lists for it (``signed_by``: that key's id and keys)."""
     signer_key_id, signer = signed_by or (config.key_id, keys)
     answers = []
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     valid_from = valid_from or now
     valid_until = valid_until or now + timedelta(days=days)
     for beckn_type in config.beckn_types:

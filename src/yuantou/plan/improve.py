@@ -33,7 +33,7 @@ def improve_by_product(data: LPData, x: np.ndarray, owner: np.ndarray, products:
     by_owner = np.argsort(owner, kind="stable")
     bounds = np.searchsorted(owner[by_owner], [products, products + 1])
     changed = 0
-    for p, (lo, hi) in zip(products.tolist(), bounds.T.tolist()):
+    for _product, (lo, hi) in zip(products.tolist(), bounds.T.tolist()):
         if deadline is not None and time.perf_counter() > deadline:
             break
         cols = by_owner[lo:hi]

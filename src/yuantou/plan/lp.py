@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from typing import Any
 
 import highspy
 import numpy as np
 
+from yuantou.plan.highs import quiet_highs
 from yuantou.plan.matrix import LPData
 from yuantou.plan.sales import Grouping
-from yuantou.plan.highs import quiet_highs
 
 LOWER, BASIC, UPPER = 0, 1, 2
 _STATUS = {int(v): v for v in highspy.HighsBasisStatus.__members__.values()}
@@ -76,11 +77,12 @@ class PlanLP:
               tolerance: float = 1e-7, time_limit: float | None = None, max_rounds: int = 30) -> LPSolution | None:
         """The LP optimum under these bounds (None if infeasible or out of time)."""
         started = time.perf_counter()
-        given = {"col_lower": col_lower, "col_upper": col_upper, "row_lower": row_lower, "row_upper": row_upper}
+        given: dict[str, Any] = {"col_lower": col_lower, "col_upper": col_upper, "row_lower": row_lower,
+                                 "row_upper": row_upper}
         bounded = replace(self.core, **{k: v for k, v in given.items() if v is not None})
         n = bounded.num_cols
         iterations = 0
-        for rounds in range(1, max_rounds + 1):
+        for rounds in range(1, max_rounds + 1):  # noqa: B007 (read after the loop)
             left = None if time_limit is None else time_limit - (time.perf_counter() - started)
             h = highs(left, threads=self.threads)
             h.passModel(sales_columns(bounded, self.grouping).highs(maximize=True, integer=False))
@@ -124,6 +126,7 @@ class PlanLP:
         self.basis = (core, status.astype(np.int8), rows)
 
     def _highs_basis(self) -> highspy.HighsBasis:
+        assert self.basis is not None  # called only once a basis is kept
         core, groups, rows = self.basis
         basis = highspy.HighsBasis()
         basis.col_status = [_STATUS[v] for v in np.concatenate([core, groups]).tolist()]

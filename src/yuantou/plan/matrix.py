@@ -30,8 +30,8 @@ class ModelBuilder:
                 cost: float | np.ndarray = 0.0, integer: bool = False) -> np.ndarray:
         """Reserve columns; returns their indices in ``shape``."""
         size = int(np.prod(shape))
-        self._cols.append(tuple(np.broadcast_to(np.asarray(v, dtype=float), shape).ravel().copy()
-                                for v in (lower, upper, cost)) + (integer,))
+        low, high, price = (np.broadcast_to(np.asarray(v, dtype=float), shape).ravel().copy() for v in (lower, upper, cost))
+        self._cols.append((low, high, price, integer))
         index = np.arange(self.num_cols, self.num_cols + size).reshape(shape)
         self.num_cols += size
         return index
@@ -40,8 +40,8 @@ class ModelBuilder:
              upper: float | np.ndarray = INF) -> np.ndarray:
         """Reserve rows ``lower <= a·x <= upper``; returns their indices in ``shape``."""
         size = int(np.prod(shape))
-        self._rows.append(tuple(np.broadcast_to(np.asarray(v, dtype=float), shape).ravel().copy()
-                                for v in (lower, upper)))
+        low, high = (np.broadcast_to(np.asarray(v, dtype=float), shape).ravel().copy() for v in (lower, upper))
+        self._rows.append((low, high))
         index = np.arange(self.num_rows, self.num_rows + size).reshape(shape)
         self.num_rows += size
         return index

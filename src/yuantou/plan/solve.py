@@ -173,9 +173,9 @@ def solve(spec: PlanInput, time_limit: float | None = None, gap: float = 1e-4, t
             found = _relax_and_fix(model, threads, time_limit)
         else:  # an LP: solved as the fixed one, so its duals are the shadow prices
             core = model.builder.finish()
-            found = PlanLP(core, Grouping.by_segment(model.sales), threads).solve(
+            lp = PlanLP(core, Grouping.by_segment(model.sales), threads).solve(
                 *_fixed_bounds(model, core, np.zeros(model.setup.shape, dtype=bool)), time_limit=time_limit)
-            found = (found, found.bound) if found is not None else None
+            found = (lp, lp.bound) if lp is not None else None
         if found is not None:
             best, bound = found
             seconds = {"build": model.build_seconds, "solve": time.perf_counter() - solving, "shadow_prices": 0.0}
@@ -282,8 +282,8 @@ def read_plan(model: ProductionModel, values: np.ndarray, sold: np.ndarray, dual
                   for p, t in zip(*np.nonzero(on_hand > EPS))]
     expired = np.zeros((len(products), T))
     np.add.at(expired, model.slot_product[model.slot_expires], stock_values[model.slot_expires])
-    for i in np.nonzero(model.lot_expires)[0]:
-        last = model.lot_days[i] - 1
+    for i in np.nonzero(model.lot_expires)[0].tolist():
+        last = int(model.lot_days[i]) - 1
         if last >= 0:
             expired[model.lot_product[i], last] += float(quantity[i] - values[model.lot[i, :last + 1]].sum())
     waste = [{"product": products[p].id, "day": day[t], "where": "producer", "quantity": round(float(expired[p, t]), 6)}
@@ -346,11 +346,11 @@ def explain(spec: PlanInput, time_limit: float | None, threads: int | None) -> P
         return PlanInfeasible("the confirmed orders cannot all be met, and the diagnosis found no plan in time")
     values = np.asarray(h.getSolution().col_value)[:model.builder.num_cols]
     duals = _duals(model, core, values, threads)
-    twin, T = spec.twin, spec.days
+    twin = spec.twin
     lanes, resources = twin.lanes, twin.resources
     short = values[model.short]
     binding: dict[tuple, dict[str, Any]] = {}
-    shortfalls = []
+    shortfalls: list[dict[str, Any]] = []
     for i in np.nonzero(short > EPS)[0]:
         o = model.orders[i]
         p = twin.product(o.product)
@@ -393,7 +393,8 @@ def explain(spec: PlanInput, time_limit: float | None, threads: int | None) -> P
 def _causes_text(causes: list[dict[str, Any]]) -> str:
     if not causes:
         return "no single binding constraint found"
-    parts, full = [], {}
+    parts: list[str] = []
+    full: dict[str, list[dict[str, Any]]] = {}
     for c in causes:
         if c["kind"] == "resource":
             full.setdefault(c["resource"], []).append(c)

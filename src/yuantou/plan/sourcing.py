@@ -32,7 +32,6 @@ import numpy as np
 from yuantou.domain.sourcing import Offer, Purchase, Sourcing, SourcingFailure, diagnose, landed_cost
 from yuantou.plan.highs import quiet_highs
 
-
 DP_LIMIT = 1_000  # most common-bulk-unit multiples the dynamic programme handles before HiGHS takes over
 
 
@@ -130,7 +129,7 @@ def _by_mip(total: int, usable: list[Offer], step: Decimal, time_limit: float) -
             h.addConstr(sum(chosen[1:], chosen[0]) <= 1)
     if not pieces:
         return SourcingFailure("moq", "every producer's minimum batch exceeds its capacity")
-    h.addConstr(supply == total)
+    h.addConstr(supply == total)  # type: ignore[arg-type]  # highspy builds a constraint from ==; its stubs say bool
     h.minimize(objective)
     status = h.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal:

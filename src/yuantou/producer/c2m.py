@@ -14,7 +14,7 @@ import json
 import time
 import uuid
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -23,8 +23,8 @@ from sqlalchemy.engine import Connection
 
 from yuantou.domain.twin import ConfirmedOrder, ForecastDemand, Twin
 from yuantou.producer.twin_files import twin_from_json, twin_to_json
-from yuantou.protocol.json_guard import finite
 from yuantou.protocol.envelope import fulfillment_state
+from yuantou.protocol.json_guard import finite
 from yuantou.store.tables import c2m_runs, capacity_windows, catalog_items, demand_history, inbox, orders
 
 CLOSED_STATES = ("Cancelled", "Refused")
@@ -42,7 +42,7 @@ def _instant(stamp: str | None) -> datetime | None:
     if not stamp:
         return None
     try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(timezone.utc)
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
         return None
 
@@ -71,7 +71,7 @@ def order_lines(order: dict[str, Any], known_windows: dict[str, date | None] | N
         selected = (item.get("quantity") or {}).get("selected") or {}
         raw = selected.get("count", (selected.get("measure") or {}).get("value"))
         try:
-            quantity = float(raw)
+            quantity = float(raw)  # type: ignore[arg-type]  # anything a peer sent: what float() refuses is skipped
         except (TypeError, ValueError):
             continue
         window = (item.get("fulfillment_ids") or [None])[0]
@@ -120,7 +120,7 @@ Totals = dict[tuple[str, str], dict[date, float]]
 def demand_totals(conn: Connection, until: date, since: date | None = None) -> Totals:
     """Quantities per (product, region) and day, before ``until`` and not before ``since`` nor ``day_bounds``:
     sales plus imported history, sparse (only days with something)."""
-    earliest, _ = day_bounds(datetime.now(timezone.utc).date())
+    earliest, _ = day_bounds(datetime.now(UTC).date())
     since = max(since or earliest, earliest)
     totals: Totals = defaultdict(lambda: defaultdict(float))
     for o in confirmed_orders(conn):
@@ -240,7 +240,7 @@ def publish_offers(conn: Connection, offers: list[dict[str, Any]]) -> int:
                                                              capacity_windows.c.window_id == window_id)
                              .values(available=round(quantity / len(ids), 6)))
         else:
-            start = datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
+            start = datetime.fromisoformat(day).replace(tzinfo=UTC)
             conn.execute(capacity_windows.insert().values(
                 item_id=item, window_id=f"plan-{day}", start=start.isoformat().replace("+00:00", "Z"),
                 end=(start + timedelta(days=1)).isoformat().replace("+00:00", "Z"), available=round(quantity, 6)))

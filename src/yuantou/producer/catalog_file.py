@@ -113,7 +113,7 @@ def _sales_terms(rec: dict[str, Any], where: str, list_price: Decimal) -> dict[s
     raw_tiers = rec.get("tiers") or []
     if not isinstance(raw_tiers, list):
         raise CatalogFileError(f"{where}.tiers: must be a list of {{min_quantity, price}}")
-    tiers = []
+    tiers: list[tuple[Decimal, Decimal]] = []
     for k, tier in enumerate(raw_tiers):
         tw = f"{where}.tiers[{k}]"
         if not isinstance(tier, dict):

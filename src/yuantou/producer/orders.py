@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -21,9 +22,9 @@ from sqlalchemy.engine import Connection
 from yuantou.domain.amounts import AmountError, bounded
 from yuantou.domain.catalog import CatalogProblem, Line, QuotedLine, quote_lines, total
 from yuantou.producer.catalog_store import change_capacity, matches, read_catalog
-from yuantou.protocol.profile import catalog_json, fmt, window_json
 from yuantou.protocol import envelope as env
 from yuantou.protocol.envelope import BecknError
+from yuantou.protocol.profile import catalog_json, fmt, window_json
 from yuantou.store.tables import orders
 
 PROBLEM_CODES = {
@@ -251,7 +252,8 @@ def on_support(conn: Connection, message: dict, provider: Provider, **_: Any) ->
     return {"support": support}
 
 
-HANDLERS = {
+Handler = Callable[..., dict[str, Any]]  # (conn, message, *, provider, context) -> the callback's message
+HANDLERS: dict[str, Handler] = {
     "search": on_search, "select": on_select, "init": on_init, "confirm": on_confirm,
     "status": on_status, "cancel": on_cancel, "track": on_track, "update": on_update,
     "rating": on_rating, "support": on_support,

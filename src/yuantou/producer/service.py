@@ -8,7 +8,7 @@ run as jobs kept in the store (``jobs``), so any worker process can report on an
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -20,8 +20,18 @@ from yuantou.messaging.core import Messenger
 from yuantou.producer import c2m, jobs
 from yuantou.producer import orders as producer_orders
 from yuantou.producer.catalog_store import read_catalog, upsert_items
-from yuantou.producer.commands import (TWIN_SECTIONS, AdvanceOrder, EditTwin, ImportHistory, ProducerProblem, PutItems,
-                                       ReplaceTwin, RunForecast, RunPlan)
+from yuantou.producer.commands import (
+    TWIN_SECTIONS,
+    AdvanceOrder,
+    EditTwin,
+    ImportHistory,
+    ProblemKind,
+    ProducerProblem,
+    PutItems,
+    ReplaceTwin,
+    RunForecast,
+    RunPlan,
+)
 from yuantou.producer.twin_files import twin_from_json, twin_to_json
 from yuantou.protocol import envelope as env
 from yuantou.protocol.envelope import BecknError
@@ -33,7 +43,7 @@ SERIES_DAYS = 3660  # days per series at most in one page
 
 
 def today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def within_bounds(day: date, what: str) -> date:
@@ -117,8 +127,8 @@ class ProducerService:
         try:
             order, context = await self.db.run(lambda c: self.advance_order_in(c, command))
         except BecknError as exc:
-            kind = "not_found" if exc.code == env.ORDER_NOT_FOUND else "invalid" if exc.code == env.INVALID_REQUEST \
-                else "conflict"
+            kind: ProblemKind = "not_found" if exc.code == env.ORDER_NOT_FOUND else \
+                "invalid" if exc.code == env.INVALID_REQUEST else "conflict"
             raise ProducerProblem(kind, exc.message) from None
         self.messenger.outbox.wake()
         return {"order": order, "message_id": context["message_id"]}

@@ -80,12 +80,16 @@ class _Fields:
     def optional_number(self, name: str, **kwargs: Any) -> float | None:
         return None if self._raw(name) is None else self.number(name, **kwargs)
 
-    def day(self, name: str, optional: bool = False) -> date | None:
+    def day(self, name: str) -> date:
+        found = self.optional_day(name)
+        if found is None:
+            raise TwinError(f"{self._at(name)}: missing")
+        return found
+
+    def optional_day(self, name: str) -> date | None:
         value = self._raw(name)
         if value is None:
-            if optional:
-                return None
-            raise TwinError(f"{self._at(name)}: missing")
+            return None
         try:
             return date.fromisoformat(str(value).strip())
         except ValueError:
@@ -125,7 +129,7 @@ def _routing(f: _Fields) -> Routing:
 
 def _lot(f: _Fields) -> StockLot:
     return StockLot(id=f.text("id"), product=f.text("product"), quantity=f.number("quantity"),
-                    expires=f.day("expires", optional=True))
+                    expires=f.optional_day("expires"))
 
 
 def _lane(f: _Fields) -> Lane:
@@ -164,7 +168,7 @@ def twin_from_json(document: Any, source: str = "twin.json") -> Twin:
         raw = f.record.get("calendar") or {}
         if not isinstance(raw, dict):
             raise TwinError(f"{f.where}.calendar: should map dates to capacities")
-        calendar = {}
+        calendar: dict[date, float] = {}
         for key, value in raw.items():
             entry = _Fields({"date": key, "capacity": value}, f"{f.where}.calendar[{key!r}]", ".")
             calendar[entry.day("date")] = entry.number("capacity")

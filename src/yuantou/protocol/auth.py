@@ -12,7 +12,12 @@ from typing import Protocol
 
 from yuantou.protocol.registry_client import SubscriberKey
 from yuantou.protocol.signing import (
-    SIGNED_HEADERS, SignatureError, SignatureHeader, check_times, parse_signature_header, verify,
+    SIGNED_HEADERS,
+    SignatureError,
+    SignatureHeader,
+    check_times,
+    parse_signature_header,
+    verify,
 )
 
 AUTHORIZATION = "authorization"

@@ -16,7 +16,7 @@ use are skipped with the reason, never guessed at.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any
 
@@ -41,7 +41,12 @@ def tag_values(item: dict[str, Any], group: str) -> dict[str, str]:
     """The tags of one tag group (by its descriptor code) of an item, order or fulfillment, as code → value."""
     for tag_group in item.get("tags") or []:
         if (tag_group.get("descriptor") or {}).get("code") == group:
-            return {(t.get("descriptor") or {}).get("code"): t.get("value") for t in tag_group.get("list") or []}
+            values: dict[str, str] = {}
+            for tag in tag_group.get("list") or []:
+                code = (tag.get("descriptor") or {}).get("code")
+                if isinstance(code, str):  # a tag without a code says nothing
+                    values[code] = tag.get("value")
+            return values
     return {}
 
 
@@ -127,11 +132,12 @@ def offers_from_catalog(producer_id: str, catalog: dict[str, Any], spec: Product
                 skip("its fulfillment window id is longer than 128 characters")
                 continue
             bulk_steps = _whole(bulk, step)
-            tiers_steps = [(_whole(m, step), p) for m, p in tier_rows]
-            if bulk_steps is None or any(m is None for m, _ in tiers_steps):
+            tier_steps = [_whole(m, step) for m, _ in tier_rows]
+            if bulk_steps is None or None in tier_steps:
                 skip(f"its bulk unit or tier quantities are not whole multiples of the pool's step {step}")
                 continue
-            tiers = [PriceTier(0, int(price * minor_units))] + [PriceTier(m, int(p * minor_units)) for m, p in tiers_steps]
+            tiers = [PriceTier(0, int(price * minor_units))] + [
+                PriceTier(m, int(p * minor_units)) for m, (_, p) in zip(tier_steps, tier_rows) if m is not None]
             offers.append(Offer(
                 producer_id, provider.get("id", ""), item["id"], tuple(tiers), bulk_steps,
                 int((moq / step).to_integral_value(ROUND_CEILING)), int(capacity_by_window[window_id] // step),
@@ -220,7 +226,7 @@ def pool_tags(pool_id: str, terms: PoolTerms, outcome: dict[str, Any]) -> list[d
         tag("pool_id", pool_id),
         tag("pooled_quantity", _units(outcome["total"], terms.step)),
         tag("households", str(len(outcome["lines"]))),
-        tag("cutoff", datetime.fromtimestamp(terms.cutoff, timezone.utc).isoformat().replace("+00:00", "Z")),
+        tag("cutoff", datetime.fromtimestamp(terms.cutoff, UTC).isoformat().replace("+00:00", "Z")),
         tag("pickup_points", ",".join(sorted(terms.pickup_points))),
         tag("bulk_unit", _units(terms.bulk_unit, terms.step)),
         tag("unit", terms.unit),

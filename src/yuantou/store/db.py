@@ -93,10 +93,9 @@ class Database:
 
 def insert_ignoring_duplicates(conn: Connection, table, rows: list[dict]) -> list[bool]:  # noqa: ANN001
     """Insert each row unless its unique key exists; return which rows were new."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     # RETURNING says which rows went in on both backends (psycopg 3 under SQLAlchemy 2.1 reports no rowcount here)
     stmt = insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
     return [conn.execute(stmt, row).first() is not None for row in rows]

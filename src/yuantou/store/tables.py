@@ -7,8 +7,19 @@ the bytes, not a re-serialisation.
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Column, DateTime, Float, Integer, LargeBinary, MetaData, String, Table, Text,
-    UniqueConstraint, Index, text,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 PALETTE = ["#2f6f4f", "#d08c2c", "#3d6fb6", "#b5473a", "#7a5ea8", "#4f9d9a", "#a3894f", "#6b7b8c",
            "#c2607f", "#5d8a3a"]

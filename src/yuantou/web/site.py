@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI, Request
@@ -34,7 +35,7 @@ SCRIPTS = {"htmx.js": "htmx-2.0.11.min.js", "plotly.js": "plotly-basic-4.1.1.min
 def _clock(epoch: float | None) -> str:
     if epoch is None:
         return "—"
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _figure(figure: dict[str, Any]) -> str:

@@ -71,7 +71,7 @@ class Prices:
     unit_cost: np.ndarray
 
     @classmethod
-    def draw(cls, market: Market, products: int) -> "Prices":
+    def draw(cls, market: Market, products: int) -> Prices:
         rng = np.random.default_rng(market.seed + 1)
         platform = np.round(rng.uniform(market.price_min, market.price_max, products) * 2) / 2
         network = np.round(platform * (1 - market.commission) * (1 + market.producer_markup), 2)

@@ -11,10 +11,10 @@ unsolicited on_status back). Both ledgers record all of it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import numpy as np
@@ -32,7 +32,7 @@ HOUSEHOLDS_AT_ONCE = 8  # concurrent joins per organiser (its node group-commits
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class ReplayError(RuntimeError):
@@ -46,8 +46,8 @@ class Slots:
     first: datetime
 
     @classmethod
-    def from_now(cls) -> "Slots":
-        now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    def from_now(cls) -> Slots:
+        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         return cls(now + timedelta(days=1))
 
     def window(self, day: int) -> tuple[datetime, datetime]:
@@ -123,7 +123,7 @@ class DemoNetwork:
     def _region_day(self, day: int, region: int, asks: dict[int, list[int]]) -> dict[tuple[int, int], PoolBought]:
         organiser = self.organisers[region]
         start, end = self.slots.window(day)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         point = f"{self.demand.regions[region]}-pickup"
         below, at_tier = self.prices.pooled_consumer(self.market)
         opened: dict[int, str] = {}
@@ -182,8 +182,8 @@ class DemoNetwork:
                     _ok(api.post(f"/orders/{order_id}/fulfillment", json={"state": "Delivered"}),
                         f"{producer_id}: deliver an order")
 
-        with ThreadPoolExecutor(max(1, len(by_producer))) as pool:
-            list(pool.map(hand_over, by_producer))
+        with ThreadPoolExecutor(max(1, len(by_producer))) as deliveries:
+            list(deliveries.map(hand_over, by_producer))
 
 
 class NodeForecasts(Refitted):
@@ -199,7 +199,7 @@ class NodeForecasts(Refitted):
     def __init__(self, network: DemoNetwork, history: np.ndarray, warmup: int, every: int = 7) -> None:
         super().__init__(every)
         self.network, self.warmup = network, warmup
-        self.first_day = datetime.now(timezone.utc).date() - timedelta(days=len(network.demand.periods) + 7)
+        self.first_day = datetime.now(UTC).date() - timedelta(days=len(network.demand.periods) + 7)
         self._observed: dict[int, int] = {}  # product → simulated day of its next observation
         products = network.demand.products
         self._history = {p: [(k, float(history[k, p])) for k in range(history.shape[0])] for p in range(len(products))}

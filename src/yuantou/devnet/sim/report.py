@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +145,7 @@ td.num{{text-align:right;font-variant-numeric:tabular-nums}}.grid{{display:grid;
 .plot{{min-height:300px}}code{{font-size:.8rem}}li{{margin:.3rem 0}}</style>
 <script>{plotly}</script></head><body>
 <h1>Yuantou demo: the same demand, a network against a central platform</h1>
-<p>Generated {datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}. {replay.days} days replayed,
+<p>Generated {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}. {replay.days} days replayed,
 {replay.network.total("demand"):,.0f} units asked by households in {len(replay.demand.regions)} regions for
 {len(replay.demand.products)} products from {len(set(nodes_of(nodes, "producer")))} producers.</p>
 <h2>Comparison</h2>

@@ -5,15 +5,27 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from yuantou.devnet.sim.demand import Demand
 from yuantou.devnet.sim.forecaster import SpotForecaster
-from yuantou.devnet.sim.market import (Ledger, Market, PoolBought, Prices, Stock, naive_production, network_day,
-                                newsvendor_probability, platform_day, spot_production, split_households)
+from yuantou.devnet.sim.market import (
+    Ledger,
+    Market,
+    PoolBought,
+    Prices,
+    Stock,
+    naive_production,
+    network_day,
+    newsvendor_probability,
+    platform_day,
+    split_households,
+    spot_production,
+)
 
 
 class Forecaster(Protocol):
@@ -45,7 +57,7 @@ class Households:
     on_the_day: np.ndarray  # units per product asked by households that do not pool
 
     @classmethod
-    def of_day(cls, demand: Demand, t: int, market: Market) -> "Households":
+    def of_day(cls, demand: Demand, t: int, market: Market) -> Households:
         pooled: dict[tuple[int, int], list[int]] = {}
         on_the_day = np.zeros(len(demand.products))
         for p in range(len(demand.products)):

@@ -16,8 +16,7 @@ from pydantic import Field
 
 from yuantou.domain.twin import TwinError
 from yuantou.node.api.inputs import Count, Id, Input
-from yuantou.producer.commands import (EditTwin, ImportHistory, ProducerProblem, ReplaceTwin, RunForecast, RunPlan,
-                                       SalesDay)
+from yuantou.producer.commands import EditTwin, ImportHistory, ProducerProblem, ReplaceTwin, RunForecast, RunPlan, SalesDay
 from yuantou.producer.service import SERIES_DAYS, SERIES_PAGE, ProducerService
 from yuantou.producer.twin_files import twin_from_json, twin_to_json
 

@@ -1,0 +1,161 @@
+"""The role services in process, on a real store (SQLite, or PostgreSQL with YUANTOU_TEST_PG), through the node's
+own ASGI app and ``httpx.ASGITransport``: each command as the JSON API hands it to ``BuyerService`` or
+``ProducerService``, with no network and no other process. What crosses the network is tested end to end
+elsewhere (test_network, test_pools_api, test_fulfilment)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import storage
+
+from yuantou.devnet.localnet import LocalNetwork
+from yuantou.domain.catalog import CatalogItem, Window
+from yuantou.node.app import create_app
+from yuantou.node.bootstrap import Node
+from yuantou.node.config import NodeConfig
+from yuantou.protocol.keys import KeyPair
+from yuantou.protocol.profile import catalog_json
+
+pytestmark = pytest.mark.anyio  # anyio's pytest plugin (it comes with httpx) runs the async tests
+TOKEN = "a-token-long-enough-for-tests"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+LOCAL = "+08:00"
+
+
+def _config(tmp: Path, roles: list[str], database_url: str) -> NodeConfig:
+    keys = KeyPair.generate()
+    keys.save(tmp / "keys")
+    catalog = tmp / "catalog.json"
+    catalog.write_text('{"items": []}')
+    return NodeConfig(subscriber_id=f"{'-'.join(roles)}.test", url="http://127.0.0.1:9/beckn", roles=roles,
+                      key_file=tmp / "keys", directory_url="http://127.0.0.1:9", database_url=database_url,
+                      catalog_file=catalog, api_token=TOKEN, checkpoint_every_seconds=0, pool_utc_offset=LOCAL)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def node_client(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[tuple[Node, httpx.AsyncClient]]:
+    roles: list[str] = request.param
+    net = LocalNetwork(tmp_path, database=storage())
+    config = _config(tmp_path, roles, net.db_url("node"))
+    node = Node(config, KeyPair.load(config.key_file))
+    node.db.migrate()
+    app = create_app(node)
+    await node.start()
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://node",
+                                     headers=AUTH) as client:
+            yield node, client
+    finally:
+        await node.stop()
+        net.stop()
+
+
+def _days_ahead(days: int, hour: int) -> datetime:
+    return (datetime.now() + timedelta(days=days)).replace(hour=hour, minute=0, second=0, microsecond=0)
+
+
+def _orchard_catalog() -> dict[str, Any]:
+    start, end = _days_ahead(2, 0), _days_ahead(3, 0)
+    window = Window("w1", start.strftime("%Y-%m-%dT%H:%M:%S") + LOCAL, end.strftime("%Y-%m-%dT%H:%M:%S") + LOCAL, 500)
+    apple = CatalogItem("apple", "Fuji apples", "kg", Decimal("9.00"), "CNY", "fruit", (window,), "A",
+                        bulk_unit=Decimal(10), moq=Decimal(20), tiers=((Decimal(50), Decimal("8.00")),))
+    return catalog_json("orchard-provider", "Orchard", [apple])
+
+
+def _on_search(catalog: dict[str, Any]) -> dict[str, Any]:
+    return {"context": {"bpp_id": "orchard.test", "action": "on_search"}, "message": {"catalog": catalog}}
+
+
+def _pool(**overrides: Any) -> dict[str, Any]:
+    body = {"item_id": "apple", "pickup_points": ["gate-3"], "bulk_unit": "10", "moq": "20", "unit": "kg",
+            "window_start": _days_ahead(2, 9).isoformat(), "window_end": _days_ahead(2, 18).isoformat(),
+            "cutoff": _days_ahead(1, 20).isoformat(), "tiers": [{"min_quantity": "0", "price": "9.00"},
+                                                                 {"min_quantity": "50", "price": "8.00"}]}
+    return {**body, **overrides}
+
+
+def _join(household: str, lo: str, hi: str, **overrides: Any) -> dict[str, Any]:
+    body = {"household": household, "item_id": "apple", "min_quantity": lo, "max_quantity": hi, "max_price": "9.00",
+            "pickup_point": "gate-3", "window_start": _days_ahead(2, 9).isoformat(),
+            "window_end": _days_ahead(2, 18).isoformat()}
+    return {**body, **overrides}
+
+
+@pytest.mark.parametrize("node_client", [["buyer"]], indirect=True)
+async def test_organiser_and_household_commands_on_the_buyer_service(node_client):
+    node, api = node_client
+    refused = await api.post("/api/pools", json=_pool())
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "unknown_product", refused.text
+
+    assert node.buyer is not None  # a producer's on_search reaches the buyer service as the processor hands it
+    await node.db.run(lambda c: node.buyer.apply(c, "on_search", _on_search(_orchard_catalog()), 1.0))
+    late = await api.post("/api/pools", json=_pool(cutoff=_days_ahead(2, 19).isoformat()))
+    assert late.status_code == 400 and late.json()["error"]["path"] == "cutoff", late.text
+
+    opened = await api.post("/api/pools", json=_pool())
+    assert opened.status_code == 200, opened.text
+    pool_id = opened.json()["pool_id"]
+    joins = [await api.post("/api/intents", json=_join(h, lo, hi, pool_id=pool_id))
+             for h, lo, hi in (("flat-1", "20", "30"), ("flat-2", "20", "20"), ("flat-3", "10", "10"))]
+    assert [j.status_code for j in joins] == [200, 200, 200], [j.text for j in joins]
+    withdrawn = await api.post(f"/api/intents/{joins[2].json()['intent_id']}/withdraw")
+    assert withdrawn.json() == {"intent_id": joins[2].json()["intent_id"], "status": "withdrawn"}
+    again = await api.post(f"/api/intents/{joins[2].json()['intent_id']}/withdraw")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_withdrawn"
+
+    closed = (await api.post(f"/api/pools/{pool_id}/close")).json()
+    assert closed["status"] == "allocated" and closed["outcome"]["total"] == "50"
+    assert closed["outcome"]["unit_price"] == "8.00"  # 50 kg reach the second tier: everyone pays 8.00
+    lines = (await api.get("/api/households/flat-1")).json()
+    assert [(line["quantity"], line["unit_price"]) for line in lines] == [("30", "8.00")], lines
+    assert (await api.post(f"/api/pools/{pool_id}/close")).status_code == 409
+    assert (await api.get("/api/pools/no-such-pool")).status_code == 404
+    resource = await api.post(f"/api/pools/{pool_id}/resource")
+    assert resource.status_code == 409 and resource.json()["error"]["code"] == "not_unsourced"
+
+
+@pytest.mark.parametrize("node_client", [["producer"]], indirect=True)
+async def test_producer_commands_on_the_producer_service(node_client):
+    node, api = node_client
+    item = {"id": "rice", "name": "Rice", "unit": "kg", "price": "6.5", "category": "grain",
+            "windows": [{"id": "w1", "start": "2031-01-05T00:00:00Z", "end": "2031-01-06T00:00:00Z", "capacity": 100}]}
+    assert (await api.put("/api/catalog/items", json=[item])).json() == {"updated": ["rice"]}
+    catalog = (await api.get("/api/catalog")).json()
+    assert [i["id"] for i in catalog["providers"][0]["items"]] == ["rice"]
+    bad = await api.put("/api/catalog/items", json=[{**item, "price": "-1"}])
+    assert bad.status_code == 422 and "price" in bad.text
+
+    assert (await api.get("/api/twin")).status_code == 404  # no twin yet
+    assert (await api.post("/api/orders/nobody/fulfillment", json={"state": "Shipped"})).status_code == 404
+    forecast_early = await api.post("/api/forecast/run", json={"horizon": 7})
+    assert forecast_early.status_code == 409, forecast_early.text  # no demand yet
+
+    today = datetime.now().date()
+    rows = [{"product": "rice", "region": "north", "day": (today - timedelta(days=k)).isoformat(), "quantity": 10 + k % 3}
+            for k in range(1, 40)]
+    assert (await api.post("/api/demand/history", json=rows)).json() == {"imported": 39}
+    future = [{**rows[0], "day": (today + timedelta(days=5)).isoformat()}]
+    assert (await api.post("/api/demand/history", json=future)).status_code == 422
+    job = (await api.post("/api/forecast/run", json={"horizon": 7, "windows": 1})).json()
+    for _ in range(600):  # the job runs in this event loop's worker thread; poll its stored progress
+        state = (await api.get(f"/api/jobs/{job['job_id']}")).json()
+        if state["state"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    assert state["state"] == "done", state
+    run = (await api.get("/api/forecast")).json()
+    assert run["summary"]["series"] == 1 and len(run["series"][0]["mean"]) == 7
+    assert run["series"][0]["id"] == "rice/north"
