@@ -49,7 +49,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pg", default=os.environ.get("YUANTOU_TEST_PG", "postgresql://yuantou:yuantou@127.0.0.1:5432"))
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--smoke", action="store_true", help="1 s, one round, SQLite: does it run (keeps no figures)")
     args = parser.parse_args()
+    if args.smoke:
+        args.seconds, args.rounds, args.only = 1, 1, "sqlite"
     if not shutil.which("wrk"):
         sys.exit("bench/ledger_cost.py needs wrk: apt-get install wrk")
     node_args = argparse.Namespace(seconds=args.seconds, connections=args.connections, repeats=1)

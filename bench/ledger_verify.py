@@ -174,7 +174,10 @@ def main() -> None:
     parser.add_argument("--peers", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="build the ledger in this folder and keep it (reused if there)")
+    parser.add_argument("--smoke", action="store_true", help="2,000 entries, once: does it run (keeps no figures)")
     args = parser.parse_args()
+    if args.smoke:
+        args.entries, args.peers, args.repeats = 2000, 3, 1
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="yt-ledger-bench-"))
     root.mkdir(parents=True, exist_ok=True)

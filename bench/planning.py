@@ -106,7 +106,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sets", default="cap,capabc,holmberg")
     parser.add_argument("--only", nargs="*", default=[])
+    parser.add_argument("--smoke", action="store_true", help="one small instance of each set: does it run (keeps no figures)")
     args = parser.parse_args()
+    if args.smoke:
+        args.only = ["cap41", "p1"]
     from protocol import write_results
 
     header = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),

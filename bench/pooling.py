@@ -202,7 +202,10 @@ def main() -> None:
     parser.add_argument("--join-seconds", type=float, default=10)
     parser.add_argument("--skip-bulk", action="store_true", help="only the HTTP joins")
     parser.add_argument("--skip-http", action="store_true", help="only the bulk ingest, close and sourcing")
+    parser.add_argument("--smoke", action="store_true", help="2,000 intents once, 2 s of joins: does it run (keeps no figures)")
     args = parser.parse_args()
+    if args.smoke:
+        args.intents, args.places, args.repeats, args.join_rate, args.join_seconds = 2000, 50, 1, 100, 2
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "settings": vars(args)}
     if not args.skip_bulk:
         places, offers = market(args.places, seed=7)

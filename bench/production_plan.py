@@ -73,7 +73,10 @@ def main() -> None:
     parser.add_argument("--method", default="auto", choices=("auto", "mip", "fix"))
     parser.add_argument("--time-limit", type=float, default=None)
     parser.add_argument("--full-lp", action="store_true", help="also time HiGHS on the full LP relaxation")
+    parser.add_argument("--smoke", action="store_true", help="20 products, once: does it run (keeps no figures)")
     args = parser.parse_args()
+    if args.smoke:  # relax-and-fix: a second; branch and bound on 20 products uses its whole minute (MIP_SECONDS)
+        args.products, args.repeat, args.method = [20], 1, "fix"
     from protocol import write_results
 
     header = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),

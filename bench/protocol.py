@@ -91,7 +91,13 @@ def paced(base_url: str, path: str, requests_file: Path, seconds: float, connect
     return result | {"offered_rate": target, "probe": probe}
 
 
+SMOKE = "--smoke" in sys.argv  # a short run to show the benchmark still runs: its figures are not kept
+
+
 def write_results(name: str, results: dict, quiet: bool = False) -> None:
+    if SMOKE:
+        print(f"smoke run: bench/results/{name}.json left as it was")
+        return
     out = HERE / "results" / f"{name}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
@@ -204,7 +210,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, action="append", help="node worker processes (repeatable; default 1 and 2)")
     parser.add_argument("--pg", default=os.environ.get("YUANTOU_TEST_PG", "postgresql://yuantou:yuantou@127.0.0.1:5432"))
     parser.add_argument("--only", choices=["sqlite", "postgresql"], help="bench one backend only")
+    parser.add_argument("--smoke", action="store_true", help="1 s, once, SQLite, one worker: does it run (keeps no figures)")
     args = parser.parse_args()
+    if args.smoke:
+        args.seconds, args.repeats, args.only, args.workers = 1, 1, "sqlite", [1]
     if not shutil.which("wrk"):
         sys.exit("bench/protocol.py needs wrk: apt-get install wrk")
 

@@ -219,3 +219,19 @@ def test_a_lot_expiring_on_the_last_day_is_waste_not_stock() -> None:
     assert last == pytest.approx(10)  # only the lot that keeps
     assert [(w["day"], w["quantity"]) for w in result.waste] == [(day(2).isoformat(), pytest.approx(10))]
     assert result.margin == pytest.approx(result.objective)
+
+
+def test_branch_and_bound_without_a_time_limit_still_ends_with_its_best_plan(monkeypatch) -> None:
+    """A generated 20-product plan (392 batch decisions, below FIX_ABOVE_INTEGERS) ran unfinished for 600 s: a
+    plan asked for with no time limit stops at the default budget with the best plan found and its gap."""
+    import time
+
+    from yuantou.plan import solve as solving
+    from yuantou.plan.generate import generated_plan
+
+    monkeypatch.setattr(solving, "MIP_SECONDS", 3.0)
+    started = time.perf_counter()
+    plan = solving.solve(generated_plan(products=20), threads=2)
+    assert time.perf_counter() - started < 30
+    assert isinstance(plan, ProductionPlan) and plan.status in ("time_limit", "optimal"), plan
+    assert plan.status == "optimal" or 0 < plan.gap < 1
