@@ -232,6 +232,11 @@ def test_branch_and_bound_without_a_time_limit_still_ends_with_its_best_plan(mon
     monkeypatch.setattr(solving, "MIP_SECONDS", 3.0)
     started = time.perf_counter()
     plan = solving.solve(generated_plan(products=20), threads=2)
-    assert time.perf_counter() - started < 30
-    assert isinstance(plan, ProductionPlan) and plan.status in ("time_limit", "optimal"), plan
+    assert time.perf_counter() - started < 45
+    # the best plan branch and bound found by then; or, if it found none yet (a loaded machine), relax-and-fix's
+    assert isinstance(plan, ProductionPlan) and plan.status in ("time_limit", "optimal", "relax_and_fix"), plan
     assert plan.status == "optimal" or 0 < plan.gap < 1
+
+    monkeypatch.setattr(solving, "MIP_SECONDS", 0.01)  # no time to find anything: relax-and-fix's plan, not none
+    rushed = solving.solve(generated_plan(products=20), threads=2)
+    assert isinstance(rushed, ProductionPlan) and rushed.status == "relax_and_fix" and 0 < rushed.gap < 1, rushed

@@ -139,6 +139,7 @@ async def test_producer_commands_on_the_producer_service(node_client):
     assert bad.status_code == 422 and "price" in bad.text
 
     assert (await api.get("/api/twin")).status_code == 404  # no twin yet
+    assert (await api.post("/api/plan/publish")).status_code == 404  # no plan yet
     assert (await api.post("/api/orders/nobody/fulfillment", json={"state": "Shipped"})).status_code == 404
     forecast_early = await api.post("/api/forecast/run", json={"horizon": 7})
     assert forecast_early.status_code == 409, forecast_early.text  # no demand yet
@@ -150,12 +151,34 @@ async def test_producer_commands_on_the_producer_service(node_client):
     future = [{**rows[0], "day": (today + timedelta(days=5)).isoformat()}]
     assert (await api.post("/api/demand/history", json=future)).status_code == 422
     job = (await api.post("/api/forecast/run", json={"horizon": 7, "windows": 1})).json()
-    for _ in range(600):  # the job runs in this event loop's worker thread; poll its stored progress
-        state = (await api.get(f"/api/jobs/{job['job_id']}")).json()
-        if state["state"] != "running":
-            break
-        await asyncio.sleep(0.05)
-    assert state["state"] == "done", state
+    assert (await _finished(api, job))["state"] == "done"
     run = (await api.get("/api/forecast")).json()
     assert run["summary"]["series"] == 1 and len(run["series"][0]["mean"]) == 7
     assert run["series"][0]["id"] == "rice/north"
+
+    twin = {"resources": [{"id": "mill", "capacity": 100}],
+            "products": [{"id": "rice", "unit": "kg", "price": 6.5, "unit_cost": 2.0, "shelf_life": 30,
+                          "routings": [{"resource": "mill", "use": 0.1}]}],
+            "lanes": [{"region": "north", "cost_per_unit": 0.2, "days": 0}]}
+    assert (await api.put("/api/twin", json=twin)).json()["products"] == 1
+    edited = await api.put("/api/twin/resources/mill", json={"capacity": 80})
+    assert edited.status_code == 200 and edited.json()["resources"][0]["capacity"] == 80
+    assert (await api.delete("/api/twin/lanes/south")).status_code == 404
+    plan_job = (await api.post("/api/plan/run", json={"days": 7, "start": (today + timedelta(days=1)).isoformat()})).json()
+    assert (await _finished(api, plan_job))["state"] == "done"
+    plan = (await api.get("/api/plan")).json()
+    assert plan["status"] == "optimal" and plan["offers"], plan["summary"]
+    published = (await api.post("/api/plan/publish")).json()
+    assert published["plan_run"] == plan["run_id"] and published["published_windows"] >= 1
+    windows = (await api.get("/api/catalog")).json()["providers"][0]["fulfillments"]
+    assert any(w["id"].startswith("plan-") for w in windows), windows
+
+
+async def _finished(api: httpx.AsyncClient, job: dict[str, Any]) -> dict[str, Any]:
+    """Poll a job's stored progress until it ends (it runs in this event loop's worker thread)."""
+    for _ in range(1200):
+        state: dict[str, Any] = (await api.get(f"/api/jobs/{job['job_id']}")).json()
+        if state["state"] != "running":
+            return state
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job['job_id']} still running after 60 s")

@@ -154,6 +154,28 @@ def _relax_and_fix(model: ProductionModel, threads: int | None, time_limit: floa
     return fixed, relaxed.bound
 
 
+def _without_branching(model: ProductionModel, has_integers: bool, threads: int | None, time_limit: float | None,
+                       started: float) -> ProductionPlan | None:
+    """Relax-and-fix (or, with no batch decisions, the LP itself, whose duals are then the shadow prices)."""
+    solving = time.perf_counter()
+    if has_integers:
+        found = _relax_and_fix(model, threads, time_limit)
+    else:
+        core = model.builder.finish()
+        lp = PlanLP(core, Grouping.by_segment(model.sales), threads).solve(
+            *_fixed_bounds(model, core, np.zeros(model.setup.shape, dtype=bool)), time_limit=time_limit)
+        found = (lp, lp.bound) if lp is not None else None
+    if found is None:
+        return None
+    best, bound = found
+    seconds = {"build": model.build_seconds, "solve": time.perf_counter() - solving, "shadow_prices": 0.0}
+    plan = read_plan(model, best.values, best.sold, best.row_duals, "relax_and_fix" if has_integers else "optimal",
+                     max(bound - best.margin, 0.0) / max(abs(bound), 1e-9), seconds, best.columns)
+    plan.seconds["total"] = time.perf_counter() - started
+    plan.objective = best.margin
+    return plan
+
+
 def solve(spec: PlanInput, time_limit: float | None = None, gap: float = 1e-4, threads: int | None = None,
           shadow_prices: bool = True, method: str = "auto") -> ProductionPlan | PlanInfeasible:
     """The margin-maximising plan, or why the confirmed orders cannot be met.
@@ -175,22 +197,8 @@ def solve(spec: PlanInput, time_limit: float | None = None, gap: float = 1e-4, t
     if method == "mip" and len(integers) and time_limit is None:
         time_limit = MIP_SECONDS
     if not len(integers) or method == "fix":
-        solving = time.perf_counter()
-        if len(integers):
-            found = _relax_and_fix(model, threads, time_limit)
-        else:  # an LP: solved as the fixed one, so its duals are the shadow prices
-            core = model.builder.finish()
-            lp = PlanLP(core, Grouping.by_segment(model.sales), threads).solve(
-                *_fixed_bounds(model, core, np.zeros(model.setup.shape, dtype=bool)), time_limit=time_limit)
-            found = (lp, lp.bound) if lp is not None else None
-        if found is not None:
-            best, bound = found
-            seconds = {"build": model.build_seconds, "solve": time.perf_counter() - solving, "shadow_prices": 0.0}
-            plan = read_plan(model, best.values, best.sold, best.row_duals,
-                             "relax_and_fix" if len(integers) else "optimal",
-                             max(bound - best.margin, 0.0) / max(abs(bound), 1e-9), seconds, best.columns)
-            plan.seconds["total"] = time.perf_counter() - started
-            plan.objective = best.margin
+        plan = _without_branching(model, len(integers) > 0, threads, time_limit, started)
+        if plan is not None:
             return plan
         if not len(integers):
             return explain(spec, time_limit, threads)
@@ -198,9 +206,10 @@ def solve(spec: PlanInput, time_limit: float | None = None, gap: float = 1e-4, t
     status = h.getModelStatus()
     if status == highspy.HighsModelStatus.kInfeasible:
         return explain(spec, time_limit, threads)
-    if not h.getInfo().primal_solution_status:
-        return PlanInfeasible(f"HiGHS found no plan within the time limit ({time_limit} s; status "
-                              f"{h.modelStatusToString(status)})")
+    if not h.getInfo().primal_solution_status:  # out of time before branch and bound found any plan:
+        plan = _without_branching(model, True, threads, None, started)  # relax-and-fix finds one in seconds
+        return plan or PlanInfeasible(f"HiGHS found no plan within the time limit ({time_limit} s; status "
+                                      f"{h.modelStatusToString(status)})")
     x = np.asarray(h.getSolution().col_value)
     values, sold = x[:model.builder.num_cols], x[model.builder.num_cols:]
     duals_started = time.perf_counter()

@@ -84,3 +84,8 @@ class RunPlan:
     start: date | None = None  # first day (default: today, UTC)
     publish: bool = False  # offer the plan's room for new orders as catalog capacity
     time_limit: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishPlan:
+    """Offer the latest plan's room for new orders as capacity in the catalog's day windows."""

@@ -27,6 +27,7 @@ from yuantou.producer.commands import (
     ImportHistory,
     ProblemKind,
     ProducerProblem,
+    PublishPlan,
     PutItems,
     ReplaceTwin,
     RunForecast,
@@ -234,6 +235,16 @@ class ProducerService:
             return await self.db.run(lambda c: c2m.save_run(c, "forecast", "done", summary, result))
 
         return await jobs.start(self.db, "forecast", work, self._running)
+
+    async def publish_plan(self, command: PublishPlan) -> dict[str, Any]:
+        def publish(conn: Connection) -> dict[str, Any]:
+            run = c2m.latest_run(conn, "plan")
+            if run is None:
+                raise ProducerProblem("not_found", "no plan yet: POST /api/plan/run")
+            if run["status"] == "infeasible":
+                raise ProducerProblem("conflict", f"the latest plan ({run['run_id']}) is infeasible: it offers nothing")
+            return {"plan_run": run["run_id"], "published_windows": c2m.publish_offers(conn, run.get("offers") or [])}
+        return await self.db.run(publish)
 
     async def run_plan(self, command: RunPlan) -> dict[str, Any]:
         """Start planning production from the twin, the orders and the latest forecast; answers with the job."""

@@ -16,7 +16,16 @@ from pydantic import Field
 
 from yuantou.domain.twin import TwinError
 from yuantou.node.api.inputs import Count, Id, Input
-from yuantou.producer.commands import EditTwin, ImportHistory, ProducerProblem, ReplaceTwin, RunForecast, RunPlan, SalesDay
+from yuantou.producer.commands import (
+    EditTwin,
+    ImportHistory,
+    ProducerProblem,
+    PublishPlan,
+    ReplaceTwin,
+    RunForecast,
+    RunPlan,
+    SalesDay,
+)
 from yuantou.producer.service import SERIES_DAYS, SERIES_PAGE, ProducerService
 from yuantou.producer.twin_files import twin_from_json, twin_to_json
 
@@ -91,6 +100,10 @@ def c2m_router(producer: ProducerService) -> APIRouter:
     @api.post("/plan/run", status_code=202, summary="plan production from the twin, orders and forecast (a job)")
     async def plan_run(body: PlanRunIn) -> dict[str, Any]:
         return await producer.run_plan(RunPlan(body.days, body.start, body.publish, body.time_limit))
+
+    @api.post("/plan/publish", summary="offer the latest plan's room for new orders as catalog capacity")
+    async def publish_plan() -> dict[str, Any]:
+        return await producer.publish_plan(PublishPlan())
 
     @api.get("/plan", summary="the latest plan: its tables, or why the confirmed orders cannot be met")
     async def latest_plan() -> dict[str, Any]:
