@@ -201,6 +201,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.sets, args.limit, args.speed_series, args.speed_repeat = "weekly,carparts", 2, 1, 1  # hourly: as weekly
+        args.jobs = 1  # beside the test suites in CI: no process pool to start
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "settings": vars(args)}
     for key in args.sets.split(","):
         if key in M4_SETS:
