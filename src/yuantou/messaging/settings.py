@@ -15,9 +15,7 @@ class MessagingSettings:
     domain: str
     city: str
     country: str
-    roles: tuple[str, ...]
-    serves_requests: bool  # a producer (BPP): takes search, select, init, confirm, …
-    serves_callbacks: bool  # a buyer (BAP): takes on_search, on_select, …
+    roles: tuple[str, ...]  # what it is, as its NACKs name it (the roles it serves plug in as handlers)
     request_ttl: str = "PT30S"
     clock_skew_seconds: int = 5
     signature_backdating_seconds: int = 120

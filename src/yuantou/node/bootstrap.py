@@ -33,7 +33,7 @@ def messaging_settings(config: NodeConfig) -> MessagingSettings:
     return MessagingSettings(
         subscriber_id=config.subscriber_id, url=config.url, directory_url=config.directory_url,
         domain=config.domain, city=config.city, country=config.country, roles=tuple(config.roles),
-        serves_requests=config.is_producer, serves_callbacks=config.is_buyer, request_ttl=config.request_ttl,
+        request_ttl=config.request_ttl,
         clock_skew_seconds=config.clock_skew_seconds, signature_backdating_seconds=config.signature_backdating_seconds,
         ledger=config.ledger, outbox_max_attempts=config.outbox_max_attempts,
         checkpoint_every_seconds=config.checkpoint_every_seconds,
