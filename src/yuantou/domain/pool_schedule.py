@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from yuantou.domain.pooling import Intent, PoolTerms
 from yuantou.domain.sourcing import Offer
@@ -36,21 +37,35 @@ def parse_offset(text: str) -> timezone:
     return timezone(delta if match[1] == "+" else -delta)
 
 
+def parse_zone(text: str) -> tzinfo:
+    """An IANA time zone (``Asia/Shanghai``: local clocks, summer time included) or a fixed UTC offset (``+08:00``)."""
+    name = text.strip()
+    if _OFFSET.match(name):
+        return parse_offset(name)
+    if not name or name.startswith(("/", ".")) or ".." in name:
+        raise ValueError(f"{text!r} is neither an IANA time zone like Asia/Shanghai nor a UTC offset like +08:00")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{text!r} is neither an IANA time zone like Asia/Shanghai nor a UTC offset like +08:00") from None
+
+
 @dataclass(frozen=True)
 class PoolSchedule:
     cutoff: time
     pickup_start: time
     pickup_end: time
-    zone: timezone
+    zone: tzinfo
     step: Decimal = Decimal(1)
 
     @classmethod
-    def parse(cls, cutoff: str, pickup: str, utc_offset: str, step: str) -> PoolSchedule:
+    def parse(cls, cutoff: str, pickup: str, zone: str, step: str) -> PoolSchedule:
+        """``zone``: an IANA time zone or a UTC offset (``parse_zone``)."""
         start, sep, end = pickup.partition("-")
         if not sep:
             raise ValueError(f"pickup window {pickup!r}: expected HH:MM-HH:MM")
         schedule = cls(parse_clock(cutoff, "cut-off"), parse_clock(start, "pickup start"),
-                       parse_clock(end, "pickup end"), parse_offset(utc_offset), Decimal(step))
+                       parse_clock(end, "pickup end"), parse_zone(zone), Decimal(step))
         if schedule.pickup_end <= schedule.pickup_start:
             raise ValueError(f"pickup window {pickup!r} must end after it starts")
         if schedule.step <= 0:

@@ -53,7 +53,10 @@ class NodeConfig(BaseModel):
     outbox_max_attempts: int = Field(default=30, ge=1)
     pool_cutoff: str = Field("20:00", description="daily time at which automatically opened pools close")
     pool_pickup: str = Field("09:00-18:00", description="the next day's pickup window of those pools")
-    pool_utc_offset: str = "+08:00"
+    time_zone: str | None = Field(None, description="the node's local time: an IANA zone such as Asia/Shanghai, or a UTC "
+                                                     "offset such as +08:00 (default: pool_utc_offset)")
+    pool_utc_offset: str = Field("+08:00", description="the fixed UTC offset of the node's local time (time_zone "
+                                                       "supersedes it)")
     pool_step: str = Field("1", description="smallest quantity a household can ask for in those pools")
     ledger: bool = Field(default=True, description="keep the counter-signed ledger; off only to measure its cost")
     checkpoint_every_seconds: int = Field(default=300, ge=0, description="how often to agree a pair checkpoint "
@@ -71,15 +74,18 @@ class NodeConfig(BaseModel):
 
     @model_validator(mode="after")
     def _schedule(self) -> NodeConfig:
+        if self.time_zone is not None and "pool_utc_offset" in self.model_fields_set:
+            raise ValueError("time_zone and pool_utc_offset: give one of them (time_zone takes an IANA zone or an offset)")
         try:
             _ = self.pool_schedule  # parsed here so that a bad schedule names its keys
         except (ValueError, ArithmeticError) as exc:
-            raise ValueError(f"pool_cutoff/pool_pickup/pool_utc_offset/pool_step: {exc}") from None
+            raise ValueError(f"pool_cutoff/pool_pickup/time_zone/pool_utc_offset/pool_step: {exc}") from None
         return self
 
     @property
     def pool_schedule(self) -> PoolSchedule:
-        return PoolSchedule.parse(self.pool_cutoff, self.pool_pickup, self.pool_utc_offset, self.pool_step)
+        return PoolSchedule.parse(self.pool_cutoff, self.pool_pickup, self.time_zone or self.pool_utc_offset,
+                                  self.pool_step)
 
     @property
     def signature_slack(self) -> tuple[int, int]:

@@ -85,7 +85,7 @@ def pool_router(buyer: BuyerService) -> APIRouter:
     api = APIRouter(tags=["pools"])
 
     @api.post("/pools", summary="open a pool (organiser)",
-              description="Times without an offset are the node's local time (its pool_utc_offset).")
+              description="Times without an offset are the node's local time (its time_zone).")
     async def open_pool(body: PoolIn) -> dict[str, Any]:
         return await buyer.open_pool(open_pool_command(body))
 
