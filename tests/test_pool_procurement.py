@@ -156,12 +156,31 @@ def test_a_pool_is_bought_across_producers_and_re_sourced_when_producers_fail(tm
         assert tags["pool_id"] == pool_id and tags["pooled_quantity"] == "180" and tags["households"] == "18"
         assert tags["pickup_points"] == "gate-3,school"
 
+        # each allocated line has its pickup code; nothing can be handed out before its goods leave the producer
+        codes = {h: api.get(f"/households/{h}").json()[0]["pickup_code"] for h in households}
+        assert all(len(c) == 8 and c.isdigit() for c in codes.values())
+        assert len({codes[h] for h in households if households[h][0] == "gate-3"}) == 12  # unique at the point
+        early = api.post("/pickup-points/gate-3/hand-out", json={"code": codes["g0"]})
+        assert early.status_code == 409 and early.json()["error"]["code"] == "not_arrived", early.text
+
         # the producer's progress reaches every household's line
         for o in ridge_orders:
             assert ridge.post(f"/orders/{o['order_id']}/fulfillment", json={"state": "Shipped"}).status_code == 200
         wait_for(lambda: all(api.get(f"/households/{h}").json()[0]["status"] == "shipped" for h in ("g0", "s5")))
         _, kept = kept_lists(net, dashboard_lists)
         assert {r["status"] for rows in kept.values() for r in rows} == {"shipped"}
+
+        # the organiser hands g0's line out by its code: its final state, seen by the household; once only
+        handed = api.post("/pickup-points/gate-3/hand-out", json={"code": codes["g0"][:4] + " " + codes["g0"][4:]})
+        assert handed.status_code == 200 and handed.json()["household"] == "g0", handed.text
+        assert api.get("/households/g0").json()[0]["status"] == "handed_out"
+        again = api.post("/pickup-points/gate-3/hand-out", json={"code": codes["g0"]})
+        assert again.status_code == 409 and again.json()["error"]["code"] == "already_handed_out"
+        elsewhere = api.post("/pickup-points/school/hand-out", json={"code": codes["g1"]})  # g1 collects at gate-3
+        assert elsewhere.status_code == 404 and elsewhere.json()["error"]["code"] == "unknown_code"
+        sheet = api.get("/pickup-points/gate-3/hand-out").json()
+        assert (sheet["handed_out"], sheet["left"]) == (1, 11) and "g0" not in sheet["not_collected"]
+        assert sorted(sheet["not_collected"]) == sorted(f"g{i}" for i in range(1, 12))
 
         # every pooled order the organiser sent is valid Beckn core 1.1.1 and carries the pool
         db = Database(net.buyers["organiser"].db_url)

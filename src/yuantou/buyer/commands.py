@@ -80,6 +80,14 @@ class Resource:
 
 
 @dataclass(frozen=True, slots=True)
+class HandOut:
+    """The organiser enters (or scans) the pickup code a household shows at the pickup point."""
+
+    pickup_point: str
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
 class Search:
     """Ask the network (through the gateway) or one producer for its catalog."""
 

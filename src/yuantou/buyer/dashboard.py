@@ -11,6 +11,7 @@ from yuantou.buyer.bought_pools import BoughtPools
 from yuantou.buyer.pool_desk import terms_from_json
 from yuantou.buyer.pool_lists import units
 from yuantou.buyer.views import pool_view
+from yuantou.domain.handout import HANDED_OUT
 from yuantou.store.tables import pool_intents, pools
 
 
@@ -56,10 +57,10 @@ def purchase_rows(conn: Connection, bought: BoughtPools) -> dict[str, list[dict[
 
 
 def pick_rows(conn: Connection, bought: BoughtPools) -> dict[str, Any]:
-    """What is still to hand out at each pickup point; lines already delivered are only counted."""
+    """What is still to hand out at each pickup point; lines delivered or handed out are only counted."""
     pick, handed = {}, 0
     for point, rows in bought.pick_lists(conn).items():
-        waiting = [r for r in rows if r["status"] != "delivered"]
+        waiting = [r for r in rows if r["status"] not in ("delivered", HANDED_OUT)]
         handed += len(rows) - len(waiting)
         if waiting:
             pick[point] = waiting

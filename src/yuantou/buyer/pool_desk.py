@@ -10,6 +10,7 @@ and every household's line — is one transaction.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from yuantou.domain.handout import new_pickup_code
 from yuantou.domain.pool_book import Opener, PoolBook
 from yuantou.domain.pooling import (
     Allocation,
@@ -74,6 +76,16 @@ def outcome_json(outcome: Allocation | Failure) -> str:
     return json.dumps({"failed": False, "total": outcome.total, "unit_price": outcome.unit_price,
                        "lines": [[line.intent_id, line.household, line.quantity] for line in outcome.lines],
                        "priced_out": list(outcome.priced_out), "left_out": list(outcome.left_out)})
+
+
+def codes_in_use(conn: Connection, pickup_points: set[str]) -> dict[str, set[str]]:
+    """The pickup codes of lines still to be handed out at each of these pickup points (a new code must differ)."""
+    taken: dict[str, set[str]] = {point: set() for point in pickup_points}
+    for point, code in conn.execute(select(pool_intents.c.pickup_point, pool_intents.c.pickup_code).where(
+            pool_intents.c.pickup_point.in_(sorted(pickup_points)), pool_intents.c.pickup_code.is_not(None),
+            pool_intents.c.handed_out_at.is_(None))):
+        taken[point].add(code)
+    return taken
 
 
 def intent_from_row(row: Any) -> Intent:
@@ -196,6 +208,7 @@ class PoolDesk:
         open_pool = pool
 
         def change() -> Allocation | Failure:
+            points = {intent_id: intent.pickup_point for intent_id, intent in open_pool.intents.items()}
             self.book.close(open_pool)
             outcome = open_pool.outcome
             assert outcome is not None  # closing a pool decides it
@@ -206,9 +219,12 @@ class PoolDesk:
             if isinstance(outcome, Failure):
                 conn.execute(update(pool_intents).where(*joined).values(status="failed", quantity=0, updated_at=now))
                 return outcome
+            taken = codes_in_use(conn, {points[line.intent_id] for line in outcome.lines})
             for line in outcome.lines:
+                code = new_pickup_code(taken.setdefault(points[line.intent_id], set()), secrets.randbelow)
                 conn.execute(update(pool_intents).where(pool_intents.c.intent_id == line.intent_id).values(
-                    status="allocated", quantity=line.quantity, unit_price=outcome.unit_price, updated_at=now))
+                    status="allocated", quantity=line.quantity, unit_price=outcome.unit_price, updated_at=now,
+                    pickup_code=code))
             for status, ids in (("priced_out", outcome.priced_out), ("left_out", outcome.left_out)):
                 if ids:
                     conn.execute(update(pool_intents).where(pool_intents.c.intent_id.in_(ids))

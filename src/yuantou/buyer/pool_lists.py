@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from yuantou.buyer.pool_desk import terms_from_json
 from yuantou.buyer.procurement import placed
+from yuantou.domain.handout import HANDED_OUT
 from yuantou.domain.pooling import MINOR_UNITS, PoolTerms
 from yuantou.domain.procurement import LIVE, Line, line_status, split_supply
 from yuantou.store.tables import pool_intents, pool_orders, pools
@@ -58,6 +59,8 @@ class PoolState:
 
     def status_of(self, intent_id: str) -> str:
         member = self.members[intent_id]
+        if member["handed_out_at"] is not None:
+            return HANDED_OUT
         return line_status(self.procurement, self.split[intent_id], member["quantity"])
 
     def suppliers(self, intent_id: str) -> list[dict[str, Any]]:
@@ -93,7 +96,7 @@ def household_lines(conn: Connection, household: str) -> list[dict[str, Any]]:
                 "asked": [units(r["min_quantity"], terms.step), units(r["max_quantity"], terms.step)],
                 "quantity": units(r["quantity"], terms.step), "unit_price": price(r["unit_price"]),
                 "amount": amount(r["quantity"], terms.step, r["unit_price"]), "currency": terms.currency,
-                "suppliers": []}
+                "pickup_code": r["pickup_code"], "suppliers": []}
         if r["status"] == "allocated":
             state = states.get(r["pool_id"]) or states.setdefault(r["pool_id"], PoolState(conn, r["pool_id"]))
             line["status"] = state.status_of(r["intent_id"])

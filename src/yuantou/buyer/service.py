@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -28,6 +29,7 @@ from yuantou.buyer.commands import (
     Cancel,
     ClosePool,
     Confirm,
+    HandOut,
     Join,
     OpenPool,
     OrderProblem,
@@ -36,16 +38,17 @@ from yuantou.buyer.commands import (
     Withdraw,
 )
 from yuantou.buyer.pool_desk import PoolDesk
-from yuantou.buyer.pool_lists import household_lines, pick_lists, purchase_lists
+from yuantou.buyer.pool_lists import PoolState, household_lines, pick_lists, purchase_lists, units
 from yuantou.buyer.procurement import Procurement
 from yuantou.buyer.views import open_pool_view, pool_view, pool_views
+from yuantou.domain.handout import HANDED_OUT, hand_out_problem
 from yuantou.domain.pool_schedule import PoolSchedule, terms_from_offers
 from yuantou.domain.pooling import MINOR_UNITS, Intent, PoolProblem, PoolTerms, PriceTier, ProductSpec, to_steps
 from yuantou.domain.sourcing import Offer
 from yuantou.messaging.core import Messenger
 from yuantou.protocol.profile import offers_from_catalog, offers_product
 from yuantou.store.group_commit import GroupCommitter
-from yuantou.store.tables import inbox, orders, pools
+from yuantou.store.tables import inbox, orders, pool_intents, pools
 
 log = logging.getLogger(__name__)
 CatalogKey = tuple[str, str, str]  # (producer, provider, item)
@@ -246,6 +249,38 @@ class BuyerService:
         if view is None:
             raise PoolProblem("unknown_pool", f"no pool {pool_id}", "pool_id")
         return view
+
+    async def hand_out(self, command: HandOut) -> dict[str, Any]:
+        """Hand out the line whose pickup code was shown at this pickup point: its final state."""
+        def run(conn: Connection) -> dict[str, Any]:
+            code = command.code.replace(" ", "")
+            row = conn.execute(select(pool_intents.c.intent_id, pool_intents.c.pool_id, pool_intents.c.handed_out_at)
+                               .where(pool_intents.c.pickup_point == command.pickup_point,
+                                      pool_intents.c.pickup_code == code, pool_intents.c.status == "allocated")
+                               .order_by(pool_intents.c.handed_out_at.is_not(None))).first()
+            if row is None:
+                raise PoolProblem("unknown_code", f"no line at {command.pickup_point} has pickup code {code}", "code")
+            state = PoolState(conn, row.pool_id)
+            problem = hand_out_problem(state.status_of(row.intent_id), row.handed_out_at is not None)
+            if problem:
+                raise problem
+            now = time.time()
+            conn.execute(update(pool_intents).where(pool_intents.c.intent_id == row.intent_id)
+                         .values(handed_out_at=now, updated_at=now))
+            member = state.members[row.intent_id]
+            return {"intent_id": row.intent_id, "pool_id": row.pool_id, "household": member["household"],
+                    "pickup_point": command.pickup_point, "item": state.terms.spec.item_id or state.terms.spec.category,
+                    "quantity": units(member["quantity"], state.terms.step), "unit": state.terms.unit,
+                    "status": HANDED_OUT, "handed_out_at": now}
+        return await self.db.run(run)
+
+    async def hand_out_sheet(self, pickup_point: str) -> dict[str, Any]:
+        """At one pickup point: every line of the bought pools, who has collected and who has not."""
+        lists = await self.pick_lists(pickup_point)
+        rows = lists.get(pickup_point, [])
+        waiting = [r for r in rows if r["status"] != HANDED_OUT]
+        return {"pickup_point": pickup_point, "lines": rows, "handed_out": len(rows) - len(waiting),
+                "left": len(waiting), "not_collected": sorted({r["household"] for r in waiting})}
 
     # -- pools: what the organiser and households read ---------------------------------------
 

@@ -145,8 +145,11 @@ pool_intents = Table(
     Column("quantity", Integer, nullable=True),  # allocated steps
     Column("unit_price", Integer, nullable=True),
     Column("updated_at", Float, nullable=False),
+    Column("pickup_code", String(16), nullable=True),  # shown by the household at the pickup point
+    Column("handed_out_at", Float, nullable=True),  # its final state
 )
 Index("ix_pool_intents_pool", pool_intents.c.pool_id, pool_intents.c.status)
+Index("ix_pool_intents_pickup_code", pool_intents.c.pickup_point, pool_intents.c.pickup_code)
 Index("ix_pool_intents_household", pool_intents.c.household)
 
 pool_orders = Table(

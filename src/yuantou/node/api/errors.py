@@ -16,7 +16,8 @@ from yuantou.producer.commands import ProducerProblem
 from yuantou.protocol.json_guard import finite
 
 POOL_STATUS = {"unknown_pool": 404, "unknown_intent": 404, "pool_closed": 409, "already_withdrawn": 409,
-               "duplicate_intent": 409, "pool_full": 409, "not_unsourced": 409}
+               "duplicate_intent": 409, "pool_full": 409, "not_unsourced": 409, "unknown_code": 404,
+               "not_arrived": 409, "already_handed_out": 409}
 ORDER_STATUS = {"unknown_producer": 404, "unknown_order": 404, "not_quoted": 409}
 PRODUCER_STATUS = {"invalid": 422, "not_found": 404, "conflict": 409}
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import Field, ValidationError
 
-from yuantou.buyer.commands import ClosePool, Join, OpenPool, Resource, Tier, Withdraw
+from yuantou.buyer.commands import ClosePool, HandOut, Join, OpenPool, Resource, Tier, Withdraw
 from yuantou.buyer.service import BuyerService
 from yuantou.domain.pooling import PoolProblem
 from yuantou.node.api.errors import pool_refusal_body, pool_refusal_status
@@ -63,6 +63,10 @@ class IntentIn(Input):
     window_end: datetime
     pool_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
         None, description="join this pool rather than the best one")
+
+
+class HandOutIn(Input):
+    code: Annotated[str, Field(min_length=1, max_length=20, description="the pickup code the household shows")]
 
 
 def open_pool_command(body: PoolIn) -> OpenPool:
@@ -121,6 +125,16 @@ def pool_router(buyer: BuyerService) -> APIRouter:
     @api.get("/purchase-lists", summary="per producer: what was ordered from it for pools (以销定采)")
     async def purchase_list(producer: str | None = None) -> dict[str, list[dict[str, Any]]]:
         return await buyer.purchase_lists(producer)
+
+    @api.post("/pickup-points/{pickup_point}/hand-out", summary="hand out the line whose pickup code a household "
+                                                                 "shows (its final state)")
+    async def hand_out(pickup_point: str, body: HandOutIn) -> dict[str, Any]:
+        return await buyer.hand_out(HandOut(pickup_point, body.code))
+
+    @api.get("/pickup-points/{pickup_point}/hand-out", summary="what is left to hand out at a pickup point, and who "
+                                                                "has not collected")
+    async def hand_out_sheet(pickup_point: str) -> dict[str, Any]:
+        return await buyer.hand_out_sheet(pickup_point)
 
     @api.post("/pools/{pool_id}/resource", summary="try again to buy a pool that could not be sourced")
     async def resource(pool_id: str) -> dict[str, Any]:
