@@ -6,6 +6,7 @@ elsewhere (test_network, test_pools_api, test_fulfilment)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -94,8 +95,18 @@ def _join(household: str, lo: str, hi: str, **overrides: Any) -> dict[str, Any]:
     return {**body, **overrides}
 
 
+def _receipt_check(folder: Path, receipt: dict[str, Any], public_key: str) -> Any:
+    from typer.testing import CliRunner
+
+    from yuantou.cli import app
+
+    path = folder / "receipt.json"
+    path.write_text(json.dumps(receipt, ensure_ascii=False), encoding="utf-8")
+    return CliRunner().invoke(app, ["receipt", "check", str(path), "--public-key", public_key])
+
+
 @pytest.mark.parametrize("node_client", [["buyer"]], indirect=True)
-async def test_organiser_and_household_commands_on_the_buyer_service(node_client):
+async def test_organiser_and_household_commands_on_the_buyer_service(node_client, tmp_path):
     node, api = node_client
     refused = await api.post("/api/pools", json=_pool())
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "unknown_product", refused.text
@@ -121,6 +132,17 @@ async def test_organiser_and_household_commands_on_the_buyer_service(node_client
     assert closed["outcome"]["unit_price"] == "8.00"  # 50 kg reach the second tier: everyone pays 8.00
     lines = (await api.get("/api/households/flat-1")).json()
     assert [(line["quantity"], line["unit_price"]) for line in lines] == [("30", "8.00")], lines
+    assert len(lines[0]["pickup_code"]) == 8
+
+    # the line's receipt, signed by the organiser's node, checks offline against the key its /health lists
+    public_key = (await api.get("/health")).json()["signing_public_key"]
+    receipt = lines[0]["receipt"]
+    assert receipt["receipt"]["quantity"] == "30" and receipt["receipt"]["organiser"] == node.config.subscriber_id
+    checked = _receipt_check(tmp_path, receipt, public_key)
+    assert checked.exit_code == 0 and "valid" in checked.output, checked.output
+    forged = {**receipt, "receipt": {**receipt["receipt"], "quantity": "40"}}
+    refused = _receipt_check(tmp_path, forged, public_key)
+    assert refused.exit_code == 2 and "does not match" in refused.output, refused.output
     assert (await api.post(f"/api/pools/{pool_id}/close")).status_code == 409
     assert (await api.get("/api/pools/no-such-pool")).status_code == 404
     resource = await api.post(f"/api/pools/{pool_id}/resource")

@@ -85,7 +85,8 @@ def procurement_view(conn: Connection, pool_id: str) -> dict[str, Any]:
 
 def household_lines(conn: Connection, household: str) -> list[dict[str, Any]]:
     """A household's own lines: what it asked, what it got, at what price, where, and how far along."""
-    rows = conn.execute(select(pool_intents, pools.c.terms).join(pools, pools.c.pool_id == pool_intents.c.pool_id)
+    rows = conn.execute(select(pool_intents, pools.c.terms, pools.c.closed_at)
+                        .join(pools, pools.c.pool_id == pool_intents.c.pool_id)
                         .where(pool_intents.c.household == household).order_by(pool_intents.c.joined_at)).mappings()
     states: dict[str, PoolState] = {}
     out = []
@@ -96,7 +97,9 @@ def household_lines(conn: Connection, household: str) -> list[dict[str, Any]]:
                 "asked": [units(r["min_quantity"], terms.step), units(r["max_quantity"], terms.step)],
                 "quantity": units(r["quantity"], terms.step), "unit_price": price(r["unit_price"]),
                 "amount": amount(r["quantity"], terms.step, r["unit_price"]), "currency": terms.currency,
-                "pickup_code": r["pickup_code"], "suppliers": []}
+                "pickup_code": r["pickup_code"], "suppliers": [], "household": household,
+                "item": terms.spec.item_id or terms.spec.category, "pickup_window": list(terms.window),
+                "allocated_at": r["closed_at"] if r["status"] == "allocated" else None}
         if r["status"] == "allocated":
             state = states.get(r["pool_id"]) or states.setdefault(r["pool_id"], PoolState(conn, r["pool_id"]))
             line["status"] = state.status_of(r["intent_id"])

@@ -40,6 +40,7 @@ from yuantou.buyer.commands import (
 from yuantou.buyer.pool_desk import PoolDesk
 from yuantou.buyer.pool_lists import PoolState, household_lines, pick_lists, purchase_lists, units
 from yuantou.buyer.procurement import Procurement
+from yuantou.buyer.receipts import iso, sign_receipt
 from yuantou.buyer.views import open_pool_view, pool_view, pool_views
 from yuantou.domain.handout import HANDED_OUT, hand_out_problem
 from yuantou.domain.pool_schedule import PoolSchedule, terms_from_offers
@@ -291,7 +292,15 @@ class BuyerService:
         return await self.db.run(lambda c: self._view(c, pool_id))
 
     async def household_lines(self, household: str) -> list[dict[str, Any]]:
-        return await self.db.run(lambda c: household_lines(c, household))
+        """A household's lines; each allocated one with its receipt, signed with this node's key."""
+        lines = await self.db.run(lambda c: household_lines(c, household))
+        signer = self.messenger.signer
+        for line in lines:
+            if line["allocated_at"] is not None:
+                fields = {**line, "organiser": self.messenger.config.subscriber_id,
+                          "pickup_window": [iso(t) for t in line["pickup_window"]], "allocated_at": iso(line["allocated_at"])}
+                line["receipt"] = sign_receipt(fields, self.messenger.keys.signing, signer.key_id_header)
+        return lines
 
     async def pick_lists(self, pickup_point: str | None = None) -> dict[str, list[dict[str, Any]]]:
         return await self.db.run(lambda c: pick_lists(c, pickup_point))

@@ -11,11 +11,13 @@ from yuantou.cli.ledger import ledger_app
 from yuantou.cli.node import node_app
 from yuantou.cli.plan import plan_app
 from yuantou.cli.pool import pool_app
+from yuantou.cli.receipt import receipt_app
 from yuantou.cli.walkthrough import walkthrough_app
 
 app = typer.Typer(help="Yuantou: producers and pooled buyers trading point to point over Beckn.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 for group, name in ((keys_app, "keys"), (directory_app, "directory"), (node_app, "node"), (pool_app, "pool"),
-                    (plan_app, "plan"), (forecast_app, "forecast"), (ledger_app, "ledger")):
+                    (plan_app, "plan"), (forecast_app, "forecast"), (ledger_app, "ledger"),
+                    (receipt_app, "receipt")):
     app.add_typer(group, name=name)
 app.registered_commands += walkthrough_app.registered_commands

@@ -64,7 +64,7 @@ def create_app(node: Node) -> FastAPI:
     @app.get("/health")
     async def health() -> dict[str, object]:
         return {"subscriber_id": config.subscriber_id, "roles": config.roles, "url": config.url,
-                "key_id": messenger.signer.key_id_header}
+                "key_id": messenger.signer.key_id_header, "signing_public_key": messenger.keys.signing_public_b64}
 
     def require_token(request: Request) -> None:
         if not bearer_valid(node.config.api_token, request.headers.get("authorization")):
