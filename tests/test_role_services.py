@@ -108,8 +108,10 @@ def _receipt_check(folder: Path, receipt: dict[str, Any], public_key: str) -> An
 @pytest.mark.parametrize("node_client", [["buyer"]], indirect=True)
 async def test_organiser_and_household_commands_on_the_buyer_service(node_client, tmp_path):
     node, api = node_client
-    refused = await api.post("/api/pools", json=_pool())
+    refused = await api.post("/api/pools", json=_pool(), headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "unknown_product", refused.text
+    assert refused.json()["error"]["text"] == "本节点认识的生产者都不供应这个商品。"
+    assert refused.headers["content-language"] == "zh-CN"
 
     assert node.buyer is not None  # a producer's on_search reaches the buyer service as the processor hands it
     await node.db.run(lambda c: node.buyer.apply(c, "on_search", _on_search(_orchard_catalog()), 1.0))
@@ -126,6 +128,10 @@ async def test_organiser_and_household_commands_on_the_buyer_service(node_client
     assert withdrawn.json() == {"intent_id": joins[2].json()["intent_id"], "status": "withdrawn"}
     again = await api.post(f"/api/intents/{joins[2].json()['intent_id']}/withdraw")
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_withdrawn"
+    assert again.json()["error"]["text"] == "This order line was already withdrawn."  # no language asked: English
+    over = await api.post("/api/intents", json=_join("flat-4", "20", "20", pool_id=pool_id, max_price="1.00"),
+                          headers={"Accept-Language": "zh"})  # the join fast path answers in the language too
+    assert over.status_code == 400 and over.json()["error"]["text"] == "价格高于您的限价：提高限价才能参团。", over.text
 
     closed = (await api.post(f"/api/pools/{pool_id}/close")).json()
     assert closed["status"] == "allocated" and closed["outcome"]["total"] == "50"

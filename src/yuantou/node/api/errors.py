@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 
 from yuantou.buyer.commands import OrderProblem
 from yuantou.domain.pooling import PoolProblem
+from yuantou.i18n.locales import DEFAULT, negotiate
+from yuantou.i18n.refusals import refusal_text
 from yuantou.messaging.core import OutgoingInvalid
 from yuantou.producer.commands import ProducerProblem
 from yuantou.protocol.json_guard import finite
@@ -26,14 +28,18 @@ def pool_refusal_status(problem: PoolProblem) -> int:
     return POOL_STATUS.get(problem.code, 400)
 
 
-def pool_refusal_body(problem: PoolProblem) -> dict[str, Any]:
-    return {"error": {"code": problem.code, "message": problem.message, "path": problem.path}}
+def pool_refusal_body(problem: PoolProblem, locale: str = DEFAULT) -> dict[str, Any]:
+    """``text``: one sentence for a person, in their language; ``message``: the English detail, for scripts."""
+    return {"error": {"code": problem.code, "message": problem.message, "path": problem.path,
+                      "text": refusal_text(problem.code, locale)}}
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PoolProblem)
-    async def pool_problem(_: Request, exc: PoolProblem) -> JSONResponse:
-        return JSONResponse(pool_refusal_body(exc), pool_refusal_status(exc))
+    async def pool_problem(request: Request, exc: PoolProblem) -> JSONResponse:
+        locale = negotiate(request.headers.get("accept-language"))
+        return JSONResponse(pool_refusal_body(exc, locale), pool_refusal_status(exc),
+                            headers={"Content-Language": locale.replace("_", "-")})
 
     @app.exception_handler(OrderProblem)
     async def order_problem(_: Request, exc: OrderProblem) -> JSONResponse:

@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError
 from yuantou.buyer.commands import ClosePool, HandOut, Join, OpenPool, Resource, Tier, Withdraw
 from yuantou.buyer.service import BuyerService
 from yuantou.domain.pooling import PoolProblem
+from yuantou.i18n.locales import negotiate
 from yuantou.node.api.errors import pool_refusal_body, pool_refusal_status
 from yuantou.node.api.inputs import Id, Input, Number, PositiveAmount, ShortText
 from yuantou.protocol.json_guard import finite
@@ -179,7 +180,8 @@ class JoinFastPath:
             try:
                 status, answer = 200, await self.buyer.join(join_command(body))
             except PoolProblem as problem:
-                status, answer = pool_refusal_status(problem), pool_refusal_body(problem)
+                locale = negotiate(dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1"))
+                status, answer = pool_refusal_status(problem), pool_refusal_body(problem, locale)
         data = json.dumps(finite(answer), default=str).encode()  # an echoed inf input is null, not Infinity
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})

@@ -1,0 +1,1 @@
+"""Languages and money: Simplified Chinese and English from gettext catalogs (Babel), amounts per locale."""

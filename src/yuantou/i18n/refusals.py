@@ -1,0 +1,36 @@
+"""What a refused pool or hand-out command says to a person, by its code: one sentence each, translated.
+
+The API answers these as ``error.text`` in the request's language, beside the English ``message`` with its
+details (ids, numbers) for scripts and logs; pages show the text next to the field (``error.path``).
+"""
+
+from __future__ import annotations
+
+from yuantou.i18n.catalogs import N_, gettext
+
+REFUSALS: dict[str, str] = {
+    "bad_quantity": N_("Enter a quantity the pool sells: a positive number in its steps."),
+    "bad_price": N_("Enter a positive price in whole cents (fen)."),
+    "bad_terms": N_("These pool terms do not fit together: check the tiers, bulk unit, minimum batch and times."),
+    "bad_product": N_("Name an item, or a category."),
+    "bad_pickup": N_("This pool does not deliver to that pickup point."),
+    "bad_window": N_("This pool delivers outside the time you can collect."),
+    "unknown_product": N_("No producer this node knows offers that product."),
+    "unknown_pool": N_("There is no such pool."),
+    "unknown_intent": N_("There is no such order line."),
+    "pool_closed": N_("This pool has closed: it takes no more changes."),
+    "already_withdrawn": N_("This order line was already withdrawn."),
+    "duplicate_intent": N_("This order line exists already."),
+    "pool_full": N_("This pool is full."),
+    "wrong_product": N_("This pool sells another product."),
+    "price_too_low": N_("The price is above your limit: raise the limit to join."),
+    "not_unsourced": N_("Only a pool that could not be bought can be sourced again."),
+    "unknown_code": N_("No order line at this pickup point has that pickup code."),
+    "not_arrived": N_("The goods for this line have not left the producer yet."),
+    "already_handed_out": N_("This line was already handed out."),
+}
+FALLBACK = N_("This request was refused.")
+
+
+def refusal_text(code: str, locale: str) -> str:
+    return gettext(locale, REFUSALS.get(code, FALLBACK))
