@@ -151,8 +151,18 @@ async def test_organiser_and_household_commands_on_the_buyer_service(node_client
     assert refused.exit_code == 2 and "does not match" in refused.output, refused.output
     assert (await api.post(f"/api/pools/{pool_id}/close")).status_code == 409
     assert (await api.get("/api/pools/no-such-pool")).status_code == 404
-    resource = await api.post(f"/api/pools/{pool_id}/resource")
+    still_open = (await api.post("/api/pools", json=_pool(pickup_points=["gate-9"]))).json()["pool_id"]
+    resource = await api.post(f"/api/pools/{still_open}/resource")
     assert resource.status_code == 409 and resource.json()["error"]["code"] == "not_unsourced"
+    # no producer is reachable from here: procurement gives the closed pool up as unsourced; it may be tried again
+    for _ in range(400):
+        procurement = (await api.get(f"/api/pools/{pool_id}")).json()["procurement"]
+        if procurement and procurement["state"] == "unsourced":
+            break
+        await asyncio.sleep(0.05)
+    assert procurement and procurement["state"] == "unsourced", procurement
+    retried = await api.post(f"/api/pools/{pool_id}/resource")
+    assert retried.status_code == 200 and retried.json()["procurement"]["state"] == "pending", retried.text
 
 
 @pytest.mark.parametrize("node_client", [["producer"]], indirect=True)
