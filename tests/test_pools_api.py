@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from beckn_peer import wait_for
 from conftest import storage
 
 from yuantou.devnet.localnet import LocalNetwork
@@ -264,3 +265,23 @@ def test_pool_input_is_checked_where_it_is_given(buyer_net):
     assert early.status_code == 400, early.text
     message = early.json()["error"]["message"]
     assert "pool-" not in message or api.get(f"/pools/{message.split('pool-')[1].split()[0]}").status_code == 200
+
+
+def test_offers_are_refreshed_from_every_listed_producer_and_a_city_without_producers_is_named(buyer_net):
+    api = buyer_net.buyers["organiser"].client(timeout=20)
+    refreshed = api.post("/offers/refresh").json()
+    assert refreshed["last_refresh"]["producers_listed"] == ["market.yuantou.local"] and refreshed["warning"] is None
+    sent = refreshed["last_refresh"]["search"]
+    assert api.get(f"/messages/{sent['message_id']}", params={"wait": 15}).json()  # the market answered again
+    offers = api.get("/offers").json()["offers"]
+    assert {o["producer"] for o in offers} == {"market.yuantou.local"} and all(o["seen_at"] for o in offers)
+    assert {"plum", "pear"} <= {o["item_id"] for o in offers}
+
+    # a node set up for a city no producer serves says so, rather than finding nothing in silence
+    lonely = buyer_net.add_node("lonely", ["buyer"], extra={"city": "std:0999", "offers_refresh_seconds": 3600})
+    try:
+        client = lonely.client(timeout=20)
+        found = wait_for(lambda: client.get("/offers").json()["warning"])  # its refresh at start
+        assert "lists no producer for domain" in found and "std:0999" in found, found
+    finally:
+        buyer_net.kill(lonely)

@@ -115,6 +115,10 @@ async def test_organiser_and_household_commands_on_the_buyer_service(node_client
 
     assert node.buyer is not None  # a producer's on_search reaches the buyer service as the processor hands it
     await node.db.run(lambda c: node.buyer.apply(c, "on_search", _on_search(_orchard_catalog()), 1.0))
+    held = (await api.get("/api/offers")).json()["offers"]
+    assert [(o["producer"], o["item_id"], o["price"], o["seen_at"]) for o in held] == [("orchard.test", "apple", "9", 1.0)]
+    unreachable = (await api.post("/api/offers/refresh")).json()  # no directory listens where this one points
+    assert "cannot be asked for producers" in unreachable["warning"] and unreachable["offers"] == held
     late = await api.post("/api/pools", json=_pool(cutoff=_days_ahead(2, 19).isoformat()))
     assert late.status_code == 400 and late.json()["error"]["path"] == "cutoff", late.text
 

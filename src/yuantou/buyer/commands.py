@@ -88,6 +88,11 @@ class HandOut:
 
 
 @dataclass(frozen=True, slots=True)
+class RefreshOffers:
+    """Ask every producer the directory lists for this node's domain and city for its catalog again."""
+
+
+@dataclass(frozen=True, slots=True)
 class Search:
     """Ask the network (through the gateway) or one producer for its catalog."""
 

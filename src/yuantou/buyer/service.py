@@ -19,6 +19,7 @@ from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import httpx
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
@@ -33,6 +34,7 @@ from yuantou.buyer.commands import (
     Join,
     OpenPool,
     OrderProblem,
+    RefreshOffers,
     Resource,
     Search,
     Withdraw,
@@ -106,8 +108,11 @@ def intent_of(command: Join, step: Decimal, zone: tzinfo) -> Intent:
 class BuyerService:
     """The buyer role of a node (an organiser's node, 团长)."""
 
-    def __init__(self, messenger: Messenger, schedule: PoolSchedule, gateway_url: str | None = None) -> None:
+    def __init__(self, messenger: Messenger, schedule: PoolSchedule, gateway_url: str | None = None,
+                 refresh_seconds: int = 0) -> None:
         self.messenger = messenger
+        self.refresh_seconds = refresh_seconds  # how often the producers' catalogs are asked for again (0: never)
+        self.last_refresh: dict[str, Any] | None = None
         self.db = messenger.db
         self.schedule = schedule
         self.gateway_url = gateway_url or messenger.config.directory_url
@@ -126,6 +131,8 @@ class BuyerService:
         self._tasks = [asyncio.create_task(self._close_pools_loop(), name="pools"),
                        asyncio.create_task(self.pool_writes.run(), name="pool-writes"),
                        asyncio.create_task(self.procurement.run(self.db), name="procurement")]
+        if self.refresh_seconds:
+            self._tasks.append(asyncio.create_task(self._refresh_loop(), name="offers"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -177,6 +184,44 @@ class BuyerService:
             except Exception:
                 log.exception("closing due pools failed; will retry")
             await asyncio.sleep(every)
+
+    async def _refresh_loop(self) -> None:
+        """Keep the producers' offers fresh with no one searching by hand: at start, then every refresh_seconds."""
+        while True:
+            try:
+                await self.refresh_offers(RefreshOffers())
+            except Exception:
+                log.exception("refreshing the producers' offers failed; will retry")
+            await asyncio.sleep(self.refresh_seconds)
+
+    async def refresh_offers(self, command: RefreshOffers) -> dict[str, Any]:
+        """Search the network again for every producer's catalog, and say so when the directory knows none."""
+        config = self.messenger.config
+        warning = None
+        try:
+            listed = await self.messenger.registry.lookup(type="BPP", domain=config.domain, city=config.city)
+        except (httpx.HTTPError, ValueError) as exc:
+            listed, warning = [], f"the directory at {config.directory_url} cannot be asked for producers: {exc}"
+        producers = sorted({str(e.get("subscriber_id")) for e in listed if e.get("subscriber_id")})
+        if warning is None and not producers:
+            warning = (f"the directory lists no producer for domain {config.domain} and city {config.city}: check "
+                       f"this node's domain and city")
+        sent = await self.search(Search()) if producers else None
+        self.last_refresh = {"at": time.time(), "producers_listed": producers, "warning": warning, "search": sent}
+        return self.offers()
+
+    def offers(self) -> dict[str, Any]:
+        """Every producer's offer this node holds, when each arrived, and how the last refresh went."""
+        rows = []
+        for (producer, provider, item_id), piece in sorted(self.catalogs.items()):
+            item = piece["providers"][0]["items"][0]
+            price = item.get("price") or {}
+            rows.append({"producer": producer, "provider": provider, "item_id": item_id,
+                         "name": (item.get("descriptor") or {}).get("name"),
+                         "category": (item.get("category_ids") or [None])[0], "price": price.get("value"),
+                         "currency": price.get("currency"), "seen_at": self.catalog_seen.get((producer, provider, item_id))})
+        return {"offers": rows, "last_refresh": self.last_refresh,
+                "warning": (self.last_refresh or {}).get("warning")}
 
     # -- pools: the organiser's and households' commands -------------------------------------
 

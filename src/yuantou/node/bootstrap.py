@@ -53,7 +53,8 @@ class Node:
         self.buyer: BuyerService | None = None
         self.producer: ProducerService | None = None
         if config.is_buyer:
-            self.buyer = BuyerService(self.messenger, config.pool_schedule, config.gateway_url)
+            self.buyer = BuyerService(self.messenger, config.pool_schedule, config.gateway_url,
+                                      config.offers_refresh_seconds)
             self.messenger.callbacks = self.buyer
         if config.is_producer:
             provider = Provider(config.provider_id or config.subscriber_id, config.provider_name or config.subscriber_id)

@@ -63,6 +63,8 @@ class NodeConfig(BaseModel):
                                                                          "with each counterparty (0: never)")
     checkpoint_settle_seconds: int = Field(default=60, ge=0, description="pair checkpoints cover messages at least "
                                                                           "this old, so none is still in flight")
+    offers_refresh_seconds: int = Field(default=600, ge=0, description="buyer: ask every producer the directory "
+                                        "lists for its catalog again this often, and once at start (0: only on demand)")
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes sharing the port and store")
 
     @field_validator("url", "directory_url")

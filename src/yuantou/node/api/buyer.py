@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
-from yuantou.buyer.commands import AskQuote, AskStatus, Cancel, Confirm, OrderLine, Search
+from yuantou.buyer.commands import AskQuote, AskStatus, Cancel, Confirm, OrderLine, RefreshOffers, Search
 from yuantou.buyer.service import BuyerService
 from yuantou.node.api.inputs import Id, Input, MessageId, Quantity, ShortText, SubscriberId, Text
 
@@ -54,6 +54,14 @@ def quote_command(action: str, body: OrderIn) -> AskQuote:
 
 def buyer_router(buyer: BuyerService) -> APIRouter:
     api = APIRouter(tags=["buyer"])
+
+    @api.get("/offers", summary="every producer's offer this node holds, and how the last refresh went")
+    async def offers() -> dict[str, Any]:
+        return buyer.offers()
+
+    @api.post("/offers/refresh", summary="ask every producer the directory lists for its catalog again")
+    async def refresh_offers() -> dict[str, Any]:
+        return await buyer.refresh_offers(RefreshOffers())
 
     @api.post("/search")
     async def search(body: SearchIn) -> dict[str, Any]:
