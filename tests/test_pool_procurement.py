@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -141,6 +143,14 @@ def test_a_pool_is_bought_across_producers_and_re_sourced_when_producers_fail(tm
         assert sum(float(r["quantity"]) for rows in picks.values() for r in rows) == 180
         assert all(r["status"] == "ordered" and r["from"][0]["producer"] == "ridge.yuantou.local"
                    for rows in picks.values() for r in rows)
+        # the same lists as a spreadsheet, in the reader's language, amounts with their currency
+        sheet = api.get("/pick-lists.csv", headers={"Accept-Language": "zh-CN"})
+        assert sheet.headers["content-type"].startswith("text/csv") and sheet.content.startswith(b"\xef\xbb\xbf")
+        rows = list(csv.reader(io.StringIO(sheet.content.decode("utf-8-sig"))))
+        assert rows[0][:4] == ["自提点", "住户", "商品", "数量"] and len(rows) == 1 + 18
+        assert {r[5] for r in rows[1:]} == {"¥95.00"} and {r[0] for r in rows[1:]} == {"gate-3", "school"}
+        english = list(csv.reader(io.StringIO(api.get("/pick-lists.csv").content.decode("utf-8-sig"))))
+        assert english[0][0] == "Pickup point" and {r[5] for r in english[1:]} == {"CNY\u00a095.00"}
         purchases = api.get("/purchase-lists").json()
         assert list(purchases) == ["ridge.yuantou.local"]
         assert sum(float(o["quantity"]) for o in purchases["ridge.yuantou.local"]) == 180

@@ -129,7 +129,7 @@ def pool_pick_lists(state: PoolState, pickup_point: str | None = None) -> dict[s
             "pool_id": state.pool_id, "household": line.household, "intent_id": line.intent_id,
             "item": state.terms.spec.item_id or state.terms.spec.category,
             "quantity": units(line.quantity, state.terms.step), "unit": state.terms.unit,
-            "amount": amount(line.quantity, state.terms.step, member["unit_price"]),
+            "amount": amount(line.quantity, state.terms.step, member["unit_price"]), "currency": state.terms.currency,
             "status": state.status_of(line.intent_id), "from": state.suppliers(line.intent_id)})
     return lists
 

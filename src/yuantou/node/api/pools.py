@@ -14,10 +14,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from pydantic import Field, ValidationError
 
 from yuantou.buyer.commands import ClosePool, HandOut, Join, OpenPool, Resource, Tier, Withdraw
+from yuantou.buyer.pick_list_csv import pick_list_csv
 from yuantou.buyer.service import BuyerService
 from yuantou.domain.pooling import PoolProblem
 from yuantou.i18n.locales import negotiate
@@ -122,6 +124,15 @@ def pool_router(buyer: BuyerService) -> APIRouter:
     @api.get("/pick-lists", summary="per pickup point: who collects how much, from which producer")
     async def pick_list(pickup_point: str | None = None) -> dict[str, list[dict[str, Any]]]:
         return await buyer.pick_lists(pickup_point)
+
+    @api.get("/pick-lists.csv", summary="the pick lists as a spreadsheet (UTF-8 with BOM), columns in the reader's "
+                                        "language", response_class=Response)
+    async def pick_list_spreadsheet(request: Request, pickup_point: str | None = None) -> Response:
+        locale = negotiate(request.headers.get("accept-language"))
+        text = pick_list_csv(await buyer.pick_lists(pickup_point), locale)
+        return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="pick-lists.csv"',
+                                 "Content-Language": locale.replace("_", "-")})
 
     @api.get("/purchase-lists", summary="per producer: what was ordered from it for pools (以销定采)")
     async def purchase_list(producer: str | None = None) -> dict[str, list[dict[str, Any]]]:
