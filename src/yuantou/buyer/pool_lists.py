@@ -19,13 +19,13 @@ from sqlalchemy.engine import Connection
 from yuantou.buyer.pool_desk import terms_from_json
 from yuantou.buyer.procurement import placed
 from yuantou.domain.handout import HANDED_OUT
-from yuantou.domain.pooling import MINOR_UNITS, PoolTerms
+from yuantou.domain.pooling import MINOR_UNITS, PoolTerms, from_steps
 from yuantou.domain.procurement import LIVE, Line, line_status, split_supply
 from yuantou.store.tables import pool_intents, pool_orders, pools
 
 
 def units(steps: int | None, step: Decimal) -> str | None:
-    return None if steps is None else format((steps * step).normalize(), "f")
+    return None if steps is None else from_steps(steps, step)
 
 
 def price(minor: int | Decimal | None) -> str | None:

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 
 from yuantou.buyer.orders import select_message
 from yuantou.buyer.pool_desk import terms_from_json
-from yuantou.domain.pooling import MINOR_UNITS, PoolTerms, ProductSpec
+from yuantou.domain.pooling import MINOR_UNITS, PoolTerms, ProductSpec, from_steps
 from yuantou.domain.procurement import AWAITING, LIVE, PlacedOrder, is_bought, less_ordered_elsewhere, next_purchases
 from yuantou.domain.sourcing import Offer, Purchase, SourcingFailure
 from yuantou.plan.sourcing import source
@@ -45,10 +45,6 @@ OffersFor = Callable[[ProductSpec, tuple[float, float], Decimal], list[Offer]]
 QueueRequest = Callable[..., dict]  # (conn, action, message, *, transaction_id, bpp_id, bpp_uri) -> context
 
 
-def units(steps: int, step: Decimal) -> str:
-    return format((steps * step).normalize(), "f")
-
-
 def placed(row: Any) -> PlacedOrder:
     return PlacedOrder(row["order_key"], row["producer_id"], row["item_id"], row["quantity"], row["stage"],
                        row["fulfillment"], row["updated_at"])
@@ -58,7 +54,7 @@ def order_message(row: Any, terms: PoolTerms, pool_id: str, outcome: dict[str, A
     """``message`` of the select and init for one producer's share of a pool."""
     stops = [{"type": "end", "location": {"descriptor": {"name": point}}} for point in sorted(terms.pickup_points)]
     message = select_message(row["provider_id"], [{"id": row["item_id"], "unit": terms.unit,
-                                                   "quantity": units(row["quantity"], terms.step)}],
+                                                   "quantity": from_steps(row["quantity"], terms.step)}],
                              row["window_id"], stops=stops)
     message["order"]["tags"] = pool_tags(pool_id, terms, outcome)
     return message

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -25,10 +24,6 @@ FIELDS = ("organiser", "intent_id", "household", "pool_id", "item", "quantity", 
 
 class ReceiptProblem(ValueError):
     """What is wrong with a receipt, in words a household can act on."""
-
-
-def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 def signed_text(fields: dict[str, Any]) -> bytes:

@@ -42,19 +42,31 @@ from yuantou.buyer.commands import (
 from yuantou.buyer.pool_desk import PoolDesk
 from yuantou.buyer.pool_lists import PoolState, household_lines, pick_lists, purchase_lists, units
 from yuantou.buyer.procurement import Procurement
-from yuantou.buyer.receipts import iso, sign_receipt
+from yuantou.buyer.receipts import sign_receipt
 from yuantou.buyer.views import open_pool_view, pool_view, pool_views
 from yuantou.domain.handout import HANDED_OUT, hand_out_problem
 from yuantou.domain.pool_schedule import PoolSchedule, terms_from_offers
 from yuantou.domain.pooling import MINOR_UNITS, Intent, PoolProblem, PoolTerms, PriceTier, ProductSpec, to_steps
 from yuantou.domain.sourcing import Offer
+from yuantou.i18n.catalogs import N_, gettext
+from yuantou.i18n.locales import DEFAULT as DEFAULT_LOCALE
 from yuantou.messaging.core import Messenger
+from yuantou.protocol.envelope import epoch_iso
 from yuantou.protocol.profile import offers_from_catalog, offers_product
 from yuantou.store.group_commit import GroupCommitter
 from yuantou.store.tables import inbox, orders, pool_intents, pools
 
 log = logging.getLogger(__name__)
 CatalogKey = tuple[str, str, str]  # (producer, provider, item)
+
+
+NO_PRODUCERS = N_("The directory lists no producer for domain {domain} and city {city}: check this node's domain and "
+                  "city.")
+DIRECTORY_UNREACHABLE = N_("The directory at {directory} cannot be asked for producers: {reason}")
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def money_minor(value: Decimal, path: str) -> int:
@@ -113,6 +125,7 @@ class BuyerService:
         self.messenger = messenger
         self.refresh_seconds = refresh_seconds  # how often the producers' catalogs are asked for again (0: never)
         self.last_refresh: dict[str, Any] | None = None
+        self._refresh_warning: tuple[str, dict[str, str]] | None = None
         self.db = messenger.db
         self.schedule = schedule
         self.gateway_url = gateway_url or messenger.config.directory_url
@@ -194,34 +207,38 @@ class BuyerService:
                 log.exception("refreshing the producers' offers failed; will retry")
             await asyncio.sleep(self.refresh_seconds)
 
-    async def refresh_offers(self, command: RefreshOffers) -> dict[str, Any]:
+    async def refresh_offers(self, command: RefreshOffers, locale: str = DEFAULT_LOCALE) -> dict[str, Any]:
         """Search the network again for every producer's catalog, and say so when the directory knows none."""
         config = self.messenger.config
-        warning = None
+        warning: tuple[str, dict[str, str]] | None = None  # a text to translate, and what fills it
         try:
             listed = await self.messenger.registry.lookup(type="BPP", domain=config.domain, city=config.city)
         except (httpx.HTTPError, ValueError) as exc:
-            listed, warning = [], f"the directory at {config.directory_url} cannot be asked for producers: {exc}"
+            listed, warning = [], (DIRECTORY_UNREACHABLE, {"directory": config.directory_url, "reason": str(exc)})
         producers = sorted({str(e.get("subscriber_id")) for e in listed if e.get("subscriber_id")})
         if warning is None and not producers:
-            warning = (f"the directory lists no producer for domain {config.domain} and city {config.city}: check "
-                       f"this node's domain and city")
+            warning = (NO_PRODUCERS, {"domain": config.domain, "city": config.city})
         sent = await self.search(Search()) if producers else None
-        self.last_refresh = {"at": time.time(), "producers_listed": producers, "warning": warning, "search": sent}
-        return self.offers()
+        self._refresh_warning = warning
+        self.last_refresh = {"at": time.time(), "producers_listed": producers, "search": sent}
+        return self.offers(locale)
 
-    def offers(self) -> dict[str, Any]:
-        """Every producer's offer this node holds, when each arrived, and how the last refresh went."""
+    def offers(self, locale: str = DEFAULT_LOCALE) -> dict[str, Any]:
+        """Every producer's offer this node holds, when each arrived, and how the last refresh went (its warning
+        in ``locale``)."""
         rows = []
         for (producer, provider, item_id), piece in sorted(self.catalogs.items()):
             item = piece["providers"][0]["items"][0]
-            price = item.get("price") or {}
+            price = _object(item.get("price"))  # a peer's catalog: whatever the schema let through
             rows.append({"producer": producer, "provider": provider, "item_id": item_id,
-                         "name": (item.get("descriptor") or {}).get("name"),
+                         "name": _object(item.get("descriptor")).get("name"),
                          "category": (item.get("category_ids") or [None])[0], "price": price.get("value"),
                          "currency": price.get("currency"), "seen_at": self.catalog_seen.get((producer, provider, item_id))})
-        return {"offers": rows, "last_refresh": self.last_refresh,
-                "warning": (self.last_refresh or {}).get("warning")}
+        warning = self._refresh_warning
+        text = None if warning is None else gettext(locale, warning[0], **warning[1])
+        return {"offers": rows, "last_refresh": None if self.last_refresh is None else {**self.last_refresh,
+                                                                                        "warning": text},
+                "warning": text}
 
     # -- pools: the organiser's and households' commands -------------------------------------
 
@@ -343,7 +360,8 @@ class BuyerService:
         for line in lines:
             if line["allocated_at"] is not None:
                 fields = {**line, "organiser": self.messenger.config.subscriber_id,
-                          "pickup_window": [iso(t) for t in line["pickup_window"]], "allocated_at": iso(line["allocated_at"])}
+                          "pickup_window": [epoch_iso(t) for t in line["pickup_window"]],
+                          "allocated_at": epoch_iso(line["allocated_at"])}
                 line["receipt"] = sign_receipt(fields, self.messenger.keys.signing, signer.key_id_header)
         return lines
 

@@ -39,6 +39,11 @@ class PoolProblem(ValueError):
         self.code, self.message, self.path = code, message, path
 
 
+def from_steps(steps: int, step: Decimal) -> str:
+    """Whole steps back as a quantity in units, as people write it (``"2.5"``, never ``"2.50"`` or ``"2.5E+0"``)."""
+    return format((steps * step).normalize(), "f")
+
+
 def to_steps(quantity: Decimal | int | str, step: Decimal, path: str = "quantity") -> int:
     """A quantity in units as a whole number of steps; refuses what is not a multiple of the step."""
     try:

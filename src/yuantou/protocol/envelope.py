@@ -68,6 +68,11 @@ def nack(error: BecknError | None = None) -> dict[str, Any]:
     return body
 
 
+def epoch_iso(epoch: float) -> str:
+    """A moment in seconds since the epoch as RFC 3339 in UTC (``…Z``), as Beckn and the Yuantou profile write times."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

@@ -16,14 +16,15 @@ use are skipped with the reason, never guessed at.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any
 
 from yuantou.domain.amounts import bounded
 from yuantou.domain.catalog import CatalogItem, Window
-from yuantou.domain.pooling import MINOR_UNITS, PoolTerms, PriceTier, ProductSpec
+from yuantou.domain.pooling import MINOR_UNITS, PoolTerms, PriceTier, ProductSpec, from_steps
 from yuantou.domain.sourcing import Offer
+from yuantou.protocol.envelope import epoch_iso
 
 CAPACITY_TAG = "yuantou.capacity"
 POOLING_TAG = "yuantou.pooling"
@@ -214,21 +215,17 @@ def catalog_json(provider_id: str, provider_name: str, items: list[CatalogItem])
 
 # -- the pool an order serves ------------------------------------------------------------------
 
-def _units(steps: int, step: Decimal) -> str:
-    return format((steps * step).normalize(), "f")
-
-
 def pool_tags(pool_id: str, terms: PoolTerms, outcome: dict[str, Any]) -> list[dict[str, Any]]:
     """The ``yuantou.pool`` tag group: which pool an order serves and what was pooled."""
     def tag(code: str, value: str) -> dict[str, Any]:
         return {"descriptor": {"code": code}, "value": value}
     return [{"descriptor": {"code": POOL_TAG}, "list": [
         tag("pool_id", pool_id),
-        tag("pooled_quantity", _units(outcome["total"], terms.step)),
+        tag("pooled_quantity", from_steps(outcome["total"], terms.step)),
         tag("households", str(len(outcome["lines"]))),
-        tag("cutoff", datetime.fromtimestamp(terms.cutoff, UTC).isoformat().replace("+00:00", "Z")),
+        tag("cutoff", epoch_iso(terms.cutoff)),
         tag("pickup_points", ",".join(sorted(terms.pickup_points))),
-        tag("bulk_unit", _units(terms.bulk_unit, terms.step)),
+        tag("bulk_unit", from_steps(terms.bulk_unit, terms.step)),
         tag("unit", terms.unit),
     ]}]
 

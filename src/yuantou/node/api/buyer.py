@@ -6,11 +6,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import Field
 
 from yuantou.buyer.commands import AskQuote, AskStatus, Cancel, Confirm, OrderLine, RefreshOffers, Search
 from yuantou.buyer.service import BuyerService
+from yuantou.i18n.locales import negotiate
 from yuantou.node.api.inputs import Id, Input, MessageId, Quantity, ShortText, SubscriberId, Text
 
 
@@ -56,12 +57,12 @@ def buyer_router(buyer: BuyerService) -> APIRouter:
     api = APIRouter(tags=["buyer"])
 
     @api.get("/offers", summary="every producer's offer this node holds, and how the last refresh went")
-    async def offers() -> dict[str, Any]:
-        return buyer.offers()
+    async def offers(request: Request) -> dict[str, Any]:
+        return buyer.offers(negotiate(request.headers.get("accept-language")))
 
     @api.post("/offers/refresh", summary="ask every producer the directory lists for its catalog again")
-    async def refresh_offers() -> dict[str, Any]:
-        return await buyer.refresh_offers(RefreshOffers())
+    async def refresh_offers(request: Request) -> dict[str, Any]:
+        return await buyer.refresh_offers(RefreshOffers(), negotiate(request.headers.get("accept-language")))
 
     @api.post("/search")
     async def search(body: SearchIn) -> dict[str, Any]:
