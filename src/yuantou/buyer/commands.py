@@ -62,7 +62,29 @@ class Join:
 
 @dataclass(frozen=True, slots=True)
 class Withdraw:
+    """Leave a pool before its cut-off; a household (named) may only withdraw its own line."""
+
     intent_id: str
+    household: str | None = None  # None: the organiser, who may withdraw any line
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A household changes its line in an open pool: a new quantity (or range) and price limit, same pool."""
+
+    intent_id: str
+    household: str
+    min_quantity: Decimal
+    max_quantity: Decimal
+    max_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """A household introduces itself at the storefront: a display name and a phone, no password."""
+
+    name: str
+    phone: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -195,6 +195,26 @@ class PoolDesk:
             return intent
         return self._guarded(conn, change)
 
+    def change(self, conn: Connection, intent_id: str, new: Intent, now: float | None = None) -> Pool:
+        """Replace an open line by ``new`` in the same pool, or refuse and keep the old one (memory and store).
+
+        The old line leaves first, so a new maximum is checked against the pool without it."""
+        now = time.time() if now is None else now
+        pool_id = conn.execute(select(pool_intents.c.pool_id).where(pool_intents.c.intent_id == intent_id)).scalar()
+        try:
+            with conn.begin_nested():  # undone as a whole if the new line is refused
+                self.withdraw(conn, intent_id, now)
+                return self.join(conn, new, now, pool_id=pool_id)
+        except PoolProblem:
+            pool = self.book.pools.get(str(pool_id))
+            if pool is not None and intent_id not in pool.intents:  # withdrawn from memory, then refused: put back
+                row = conn.execute(select(pool_intents).where(pool_intents.c.intent_id == intent_id)).mappings().one()
+                self.book.admit(pool, intent_from_row(row), now)
+            raise
+        except BaseException:
+            self.load(conn)
+            raise
+
     def close(self, conn: Connection, pool_id: str, now: float | None = None) -> Allocation | Failure:
         """Close one pool now (an organiser's decision, or its cut-off): allocate and record every line."""
         now = time.time() if now is None else now

@@ -9,6 +9,7 @@ purchase list per producer says what was bought from it (以销定采: only what
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -85,7 +86,7 @@ def procurement_view(conn: Connection, pool_id: str) -> dict[str, Any]:
 
 def household_lines(conn: Connection, household: str) -> list[dict[str, Any]]:
     """A household's own lines: what it asked, what it got, at what price, where, and how far along."""
-    rows = conn.execute(select(pool_intents, pools.c.terms, pools.c.closed_at)
+    rows = conn.execute(select(pool_intents, pools.c.terms, pools.c.closed_at, pools.c.outcome)
                         .join(pools, pools.c.pool_id == pool_intents.c.pool_id)
                         .where(pool_intents.c.household == household).order_by(pool_intents.c.joined_at)).mappings()
     states: dict[str, PoolState] = {}
@@ -106,6 +107,8 @@ def household_lines(conn: Connection, household: str) -> list[dict[str, Any]]:
             line["suppliers"] = state.suppliers(r["intent_id"])
             if line["status"] == "unsourced":
                 line.update(amount=None, note=state.note)  # nothing is charged for a pool not bought
+        elif r["status"] == "failed" and r["outcome"]:
+            line["failure"] = json.loads(r["outcome"]).get("code")  # why the pool was not bought: empty, below_moq…
         out.append(line)
     return out
 

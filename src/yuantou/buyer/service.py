@@ -28,6 +28,7 @@ from yuantou.buyer.commands import (
     AskQuote,
     AskStatus,
     Cancel,
+    Change,
     ClosePool,
     Confirm,
     HandOut,
@@ -35,24 +36,47 @@ from yuantou.buyer.commands import (
     OpenPool,
     OrderProblem,
     RefreshOffers,
+    Register,
     Resource,
     Search,
     Withdraw,
 )
-from yuantou.buyer.pool_desk import PoolDesk
+from yuantou.buyer import households
+from yuantou.buyer.households import Household, Registration
+from yuantou.buyer.pool_desk import PoolDesk, intent_from_row
+from yuantou.buyer.pool_feed import PoolFeed
 from yuantou.buyer.pool_lists import PoolState, household_lines, pick_lists, purchase_lists, units
 from yuantou.buyer.procurement import Procurement
+from yuantou.buyer.sources import Source, product_sources
 from yuantou.buyer.receipts import sign_receipt
-from yuantou.buyer.views import open_pool_view, pool_view, pool_views
+from yuantou.buyer.views import (
+    PoolSnapshot,
+    open_lines_of,
+    open_pool_view,
+    pool_member_rows,
+    pool_view,
+    pool_views,
+    snapshot_of,
+    stored_snapshot,
+)
 from yuantou.domain.handout import HANDED_OUT, hand_out_problem
 from yuantou.domain.pool_schedule import PoolSchedule, terms_from_offers
-from yuantou.domain.pooling import MINOR_UNITS, Intent, PoolProblem, PoolTerms, PriceTier, ProductSpec, to_steps
+from yuantou.domain.pooling import (
+    MINOR_UNITS,
+    Intent,
+    PoolProblem,
+    PoolStatus,
+    PoolTerms,
+    PriceTier,
+    ProductSpec,
+    to_steps,
+)
 from yuantou.domain.sourcing import Offer
 from yuantou.i18n.catalogs import N_, gettext
 from yuantou.i18n.locales import DEFAULT as DEFAULT_LOCALE
 from yuantou.messaging.core import Messenger
 from yuantou.protocol.envelope import epoch_iso
-from yuantou.protocol.profile import offers_from_catalog, offers_product
+from yuantou.protocol.profile import OfferTerms, offer_terms, offers_from_catalog, offers_product
 from yuantou.store.group_commit import GroupCommitter
 from yuantou.store.tables import inbox, orders, pool_intents, pools
 
@@ -88,6 +112,10 @@ def epoch(moment: datetime, zone: tzinfo) -> float:
 def terms_of(command: OpenPool, zone: tzinfo) -> PoolTerms:
     """The pool's terms in whole steps and minor units; a number that is not a whole step is named."""
     step = command.step
+    for i, point in enumerate(command.pickup_points):
+        if not point.strip() or "," in point:  # the pool tag lists points comma-separated for producers
+            raise PoolProblem("bad_pickup_name", f"pickup point {point!r}: give a name without commas",
+                              f"pickup_points[{i}]")
     try:
         tiers = tuple(PriceTier(to_steps(t.min_quantity, step, f"tiers[{i}].min_quantity"),
                                 money_minor(t.price, f"tiers[{i}].price")) for i, t in enumerate(command.tiers))
@@ -132,10 +160,12 @@ class BuyerService:
         # the latest offer of every (producer, provider, item) seen in on_search, and when each arrived
         self.catalogs: dict[CatalogKey, dict[str, Any]] = {}
         self.catalog_seen: dict[CatalogKey, float] = {}
+        self._sources: dict[ProductSpec, tuple[Source, ...]] = {}  # found once per product, until a catalog arrives
         self.pool_desk = PoolDesk(self._pool_terms_for)
         self.procurement = Procurement(self.offers_for, lambda: {bpp_id for bpp_id, _, _ in self.catalogs},
                                        messenger.queue_request, messenger.registry, messenger.outbox.wake)
         self.pool_writes = GroupCommitter(self.db, on_commit_failure=lambda: self.db.run(self.pool_desk.load))
+        self.feed = PoolFeed()  # wakes the storefront's live pages when a pool changes
         self._tasks: list[asyncio.Task[Any]] = []
 
     async def start(self) -> None:
@@ -163,6 +193,7 @@ class BuyerService:
                 fresh = buyer_orders.catalog_pieces(payload["context"].get("bpp_id", ""), catalog)
                 self.catalogs.update(fresh)
                 self.catalog_seen.update(dict.fromkeys(fresh, received_at))
+                self._sources.clear()
 
     def unsolicited_status_problem(self, conn: Connection, sender: str | None, transaction_id: str,
                                    message: Any) -> str | None:
@@ -173,6 +204,18 @@ class BuyerService:
     def offered(self, spec: ProductSpec) -> bool:
         """Whether a producer's catalog we hold lists the product at all."""
         return any(offers_product(piece, spec) for piece in self.catalogs.values())
+
+    def sources(self, spec: ProductSpec) -> tuple[Source, ...]:
+        """The producers (name, place) whose catalogs list ``spec``: the source a household sees."""
+        found = self._sources.get(spec)
+        if found is None:
+            found = self._sources[spec] = product_sources(self.catalogs, spec)
+        return found
+
+    def offer_terms(self, producer: str, provider: str, item: str) -> OfferTerms | None:
+        """A producer's terms for one item, as the organiser's open-pool form starts from them."""
+        piece = self.catalogs.get((producer, provider, item))
+        return None if piece is None else offer_terms(piece)
 
     def offers_for(self, spec: ProductSpec, window: tuple[float, float], step: Decimal) -> list[Offer]:
         """Every producer's offer of ``spec`` deliverable in ``window``, from the catalogs we hold."""
@@ -194,6 +237,7 @@ class BuyerService:
                     log.info("pool %s closed: %s", pool_id, type(outcome).__name__)
                 if closed:
                     self.procurement.pending = True
+                    self.feed.bump(pool_id for pool_id, _ in closed)
             except Exception:
                 log.exception("closing due pools failed; will retry")
             await asyncio.sleep(every)
@@ -268,21 +312,114 @@ class BuyerService:
 
     async def join(self, command: Join) -> dict[str, Any]:
         result: dict[str, Any] = await self.pool_writes.submit(self.join_change(command))
+        self.feed.bump([result["pool_id"]])
         return result
 
     async def withdraw(self, command: Withdraw) -> dict[str, Any]:
         def run(conn: Connection) -> dict[str, Any]:
+            pool_id = self._own_line(conn, command.intent_id, command.household)["pool_id"]
             self.pool_desk.withdraw(conn, command.intent_id)
-            return {"intent_id": command.intent_id, "status": "withdrawn"}
+            return {"intent_id": command.intent_id, "pool_id": pool_id, "status": "withdrawn"}
         result: dict[str, Any] = await self.pool_writes.submit(run)
+        self.feed.bump([result["pool_id"]])
         return result
+
+    async def change(self, command: Change) -> dict[str, Any]:
+        """A household's new quantity and price limit for its line, in the same pool, as one change."""
+        def run(conn: Connection) -> dict[str, Any]:
+            row = self._own_line(conn, command.intent_id, command.household)
+            pool = self.pool_desk.book.pools.get(row["pool_id"])
+            if pool is None or row["status"] != "joined":
+                raise PoolProblem("pool_closed", f"pool {row['pool_id']} has closed or the line was withdrawn; it can "
+                                                 "no longer change", "intent_id")
+            old, step = intent_from_row(row), pool.terms.step
+            new = Intent("intent-" + uuid.uuid4().hex[:16], command.household, old.spec,
+                         to_steps(command.min_quantity, step, "min_quantity"),
+                         to_steps(command.max_quantity, step, "max_quantity"),
+                         money_minor(command.max_price, "max_price"), old.pickup_point, old.window)
+            new.check()
+            changed = self.pool_desk.change(conn, command.intent_id, new)
+            return {"intent_id": new.id, "replaces": command.intent_id, "pool_id": changed.id,
+                    "pool": open_pool_view(changed)}
+        result: dict[str, Any] = await self.pool_writes.submit(run)
+        self.feed.bump([result["pool_id"]])
+        return result
+
+    @staticmethod
+    def _own_line(conn: Connection, intent_id: str, household: str | None) -> Any:
+        """The stored line, if it exists and (when a household asks) is that household's: another's is unknown."""
+        row = conn.execute(select(pool_intents).where(pool_intents.c.intent_id == intent_id)).mappings().first()
+        if row is None or (household is not None and row["household"] != household):
+            raise PoolProblem("unknown_intent", f"no intent {intent_id}", "intent_id")
+        return row
 
     async def close_pool(self, command: ClosePool) -> dict[str, Any]:
         def run(conn: Connection) -> dict[str, Any]:
             self.pool_desk.close(conn, command.pool_id)
             self.procurement.pending = True
             return self._view(conn, command.pool_id)
-        return await self.db.run(run)
+        view = await self.db.run(run)
+        self.feed.bump([command.pool_id])
+        return view
+
+    # -- households at the storefront ---------------------------------------------------------
+
+    def open_snapshots(self, pickup_point: str | None = None) -> list[PoolSnapshot]:
+        """The open pools (at one pickup point, or all), from memory: soonest cut-off first."""
+        now = time.time()
+        found = [snapshot_of(pool) for pool in self.pool_desk.book.pools.values()
+                 if pool.status is PoolStatus.OPEN and now < pool.terms.cutoff
+                 and (pickup_point is None or pickup_point in pool.terms.pickup_points)]
+        return sorted(found, key=lambda s: (s.terms.cutoff, s.pool_id))
+
+    async def snapshot(self, pool_id: str) -> PoolSnapshot | None:
+        """One pool as a household sees it: open ones from memory, closed ones from the store."""
+        pool = self.pool_desk.book.pools.get(pool_id)
+        if pool is not None and pool.status is PoolStatus.OPEN:
+            return snapshot_of(pool)
+        return await self.db.run(lambda c: stored_snapshot(c, pool_id))
+
+    async def pool_members(self, pool_id: str) -> list[dict[str, Any]]:
+        return await self.db.run(lambda c: pool_member_rows(c, pool_id))
+
+    async def open_lines(self, household: str) -> dict[str, dict[str, Any]]:
+        """A household's lines still open to change, by pool."""
+        return await self.db.run(lambda c: open_lines_of(c, household))
+
+    def item_name(self, item: str | None) -> str | None:
+        """What a producer's catalog calls an item id (peer text, shown escaped), if this node holds it."""
+        for (_, _, item_id), piece in self.catalogs.items():
+            if item_id == item:
+                descriptor = piece["providers"][0]["items"][0].get("descriptor")
+                name = descriptor.get("name") if isinstance(descriptor, dict) else None
+                return name if isinstance(name, str) and name.strip() else None
+        return None
+
+    def producer_name(self, producer: str) -> str:
+        for (producer_id, _, _), piece in self.catalogs.items():
+            if producer_id == producer:
+                descriptor = piece["providers"][0].get("descriptor")
+                name = descriptor.get("name") if isinstance(descriptor, dict) else None
+                return name if isinstance(name, str) and name.strip() else producer
+        return producer
+
+    async def register(self, command: Register) -> Registration:
+        return await self.db.run(lambda c: households.register(c, command.name, command.phone))
+
+    async def session_from_link(self, link_secret: str) -> tuple[Household, str] | None:
+        return await self.db.run(lambda c: households.session_from_link(c, link_secret))
+
+    async def household_of(self, session_secret: str | None) -> Household | None:
+        return await self.db.run(lambda c: households.household_of(c, session_secret))
+
+    async def new_link(self, household_id: str) -> str:
+        return await self.db.run(lambda c: households.new_link(c, household_id))
+
+    async def end_session(self, session_secret: str | None) -> None:
+        await self.db.run(lambda c: households.end_session(c, session_secret))
+
+    async def contacts(self, household_ids: set[str]) -> dict[str, Household]:
+        return await self.db.run(lambda c: households.contacts(c, household_ids))
 
     async def resource(self, command: Resource) -> dict[str, Any]:
         def run(conn: Connection) -> dict[str, Any]:

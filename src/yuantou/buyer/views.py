@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from yuantou.buyer.pool_desk import terms_from_json
-from yuantou.buyer.pool_lists import price, procurement_view, units
-from yuantou.domain.pooling import Pool, PoolTerms
+from yuantou.buyer.pool_lists import PoolState, price, procurement_view, units
+from yuantou.domain.pooling import Pool, PoolTerms, from_steps
 from yuantou.store.tables import pool_intents, pools
 
 
@@ -60,3 +61,60 @@ def pool_views(conn: Connection, status: str | None = None) -> list[dict[str, An
     if status:
         query = query.where(pools.c.status == status)
     return [view for pid in conn.execute(query).scalars() if (view := pool_view(conn, pid)) is not None]
+
+
+@dataclass(frozen=True)
+class PoolSnapshot:
+    """A pool at one moment, as a household's page shows it: its terms and running totals."""
+
+    pool_id: str
+    terms: PoolTerms
+    status: str
+    pooled: int  # steps: the members' minimums while open, the allocated total once closed
+    households: int
+
+
+def snapshot_of(pool: Pool) -> PoolSnapshot:
+    return PoolSnapshot(pool.id, pool.terms, pool.status.value, pool.min_total, len(pool.households))
+
+
+def stored_snapshot(conn: Connection, pool_id: str) -> PoolSnapshot | None:
+    row = conn.execute(select(pools.c.terms, pools.c.status, pools.c.outcome).where(pools.c.pool_id == pool_id)).first()
+    if row is None:
+        return None
+    members = conn.execute(select(pool_intents.c.household, pool_intents.c.min_quantity, pool_intents.c.quantity)
+                           .where(pool_intents.c.pool_id == pool_id, pool_intents.c.status != "withdrawn")).all()
+    outcome = json.loads(row.outcome) if row.outcome else None
+    pooled = outcome["total"] if outcome and not outcome["failed"] else sum(m.min_quantity for m in members)
+    return PoolSnapshot(pool_id, terms_from_json(row.terms), row.status, pooled, len({m.household for m in members}))
+
+
+def open_lines_of(conn: Connection, household: str) -> dict[str, dict[str, Any]]:
+    """A household's lines still open to change, by pool: what it asked, in the pool's units and currency."""
+    rows = conn.execute(select(pool_intents.c.intent_id, pool_intents.c.pool_id, pool_intents.c.min_quantity,
+                               pool_intents.c.max_quantity, pool_intents.c.max_price, pools.c.terms)
+                        .join(pools, pools.c.pool_id == pool_intents.c.pool_id)
+                        .where(pool_intents.c.household == household, pool_intents.c.status == "joined")).all()
+    lines = {}
+    for r in rows:
+        terms = terms_from_json(r.terms)
+        lines[r.pool_id] = {"intent_id": r.intent_id, "min": from_steps(r.min_quantity, terms.step),
+                            "max": from_steps(r.max_quantity, terms.step), "max_price": price(r.max_price),
+                            "unit": terms.unit, "currency": terms.currency}
+    return lines
+
+
+def pool_member_rows(conn: Connection, pool_id: str) -> list[dict[str, Any]]:
+    """Each household's line in one pool, as the organiser reviews it: asked, got, status, pickup code."""
+    row = conn.execute(select(pools.c.terms, pools.c.procurement).where(pools.c.pool_id == pool_id)).first()
+    if row is None:
+        return []
+    terms = terms_from_json(row.terms)
+    state = PoolState(conn, pool_id) if row.procurement else None
+    members = conn.execute(select(pool_intents).where(pool_intents.c.pool_id == pool_id)
+                           .order_by(pool_intents.c.joined_at)).mappings().all()
+    return [{"intent_id": m["intent_id"], "household": m["household"], "pickup_point": m["pickup_point"],
+             "asked": [units(m["min_quantity"], terms.step), units(m["max_quantity"], terms.step)],
+             "quantity": units(m["quantity"], terms.step), "unit": terms.unit, "pickup_code": m["pickup_code"],
+             "status": state.status_of(m["intent_id"]) if state and m["intent_id"] in state.members else m["status"]}
+            for m in members]

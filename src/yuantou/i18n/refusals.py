@@ -28,9 +28,22 @@ REFUSALS: dict[str, str] = {
     "unknown_code": N_("No order line at this pickup point has that pickup code."),
     "not_arrived": N_("The goods for this line have not left the producer yet."),
     "already_handed_out": N_("This line was already handed out."),
+    "bad_number": N_("Enter a number, such as 2 or 2.5."),
+    "bad_name": N_("Enter your name as the organiser should call it: up to 32 characters."),
+    "bad_phone": N_("Enter a phone number of 5 to 15 digits."),
+    "bad_pickup_name": N_("Give each pickup point a name without commas."),
+    "bad_time": N_("Enter a date and time."),
 }
 FALLBACK = N_("This request was refused.")
+# where one code covers several mistakes, the field it names picks the sentence
+REFUSALS_AT: dict[tuple[str, str], str] = {
+    ("bad_terms", "cutoff"): N_("The cut-off must come before the delivery window starts, and not be past."),
+    ("bad_terms", "window"): N_("The delivery window must end after it starts."),
+    ("bad_terms", "tiers"): N_("Price tiers start at 0, rise in quantity and never cost more per unit."),
+    ("bad_terms", "max_quantity"): N_("The maximum must be at least one bulk unit and the minimum batch."),
+    ("bad_terms", "bulk_unit"): N_("The bulk unit must be positive."),
+}
 
 
-def refusal_text(code: str, locale: str) -> str:
-    return gettext(locale, REFUSALS.get(code, FALLBACK))
+def refusal_text(code: str, locale: str, path: str | None = None) -> str:
+    return gettext(locale, REFUSALS_AT.get((code, path or "")) or REFUSALS.get(code, FALLBACK))

@@ -25,7 +25,9 @@ from yuantou.node.subscription import answer_challenge
 from yuantou.protocol.limits import PathLimit, RequestLimits
 from yuantou.web.auth import bearer_valid
 from yuantou.web.node_pages import DashboardFeed, mount_dashboard
+from yuantou.web.console import mount_console
 from yuantou.web.site import mount_api_docs
+from yuantou.web.storefront import mount_storefront
 
 
 def create_app(node: Node) -> FastAPI:
@@ -86,12 +88,19 @@ def create_app(node: Node) -> FastAPI:
 
     mount_dashboard(app, DashboardFeed(messenger, watch, lambda: node.config.api_token,
                                        config.provider_name or config.subscriber_id, node.buyer, node.producer))
+    if node.buyer is not None:
+        zone = node.buyer.schedule.zone
+        mount_storefront(app, node.buyer, config.provider_name or config.subscriber_id, zone, config.subscriber_id,
+                         lambda: messenger.keys.signing_public_b64)
+        public = config.url.removesuffix("/").removesuffix("/beckn")  # what households' links and QR codes name
+        mount_console(app, node.buyer, zone, lambda _: public, nav=[("/dashboard", "Dashboard")])
     mount_api_docs(app, f"Yuantou node {config.subscriber_id}")
     install_error_handlers(app)
 
     # outermost: no handler (nor the join fast path) reads a body over its limit or nested too deep
     app.add_middleware(RequestLimits, limits=[PathLimit("/api", config.max_api_body_bytes, api=True),
                                               PathLimit("/dashboard", 64 << 10, api=True),
-                                              PathLimit("/login", 4 << 10, api=True)],
+                                              PathLimit("/login", 4 << 10, api=True),
+                                              PathLimit("/shop", 32 << 10, api=True)],
                        default=PathLimit("/", config.max_body_bytes))
     return app

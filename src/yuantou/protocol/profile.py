@@ -148,6 +148,46 @@ def offers_from_catalog(producer_id: str, catalog: dict[str, Any], spec: Product
     return offers, skipped
 
 
+@dataclass(frozen=True)
+class OfferTerms:
+    """One catalog item's terms as an organiser's pool form starts from them (numbers as written, in its unit)."""
+
+    item_id: str
+    name: str | None
+    category: str | None
+    grade: str | None
+    unit: str
+    currency: str
+    tiers: tuple[tuple[Decimal, Decimal], ...]  # (from quantity, price), the first from 0 at the list price
+    bulk_unit: Decimal | None
+    moq: Decimal
+    windows: tuple[tuple[str, float, float, Decimal], ...]  # (id, start, end, capacity), soonest first
+
+
+def offer_terms(catalog: dict[str, Any]) -> OfferTerms | None:
+    """The first item of a single-item catalog piece, or None if a number in it cannot be read."""
+    provider = (catalog.get("providers") or [{}])[0]
+    item = (provider.get("items") or [{}])[0]
+    terms = tag_values(item, POOLING_TAG)
+    try:
+        price = bounded((item.get("price") or {}).get("value"), positive=True)
+        tiers = sorted((bounded(code.split(":", 1)[1], positive=True), bounded(v, positive=True))
+                       for code, v in terms.items() if code and code.startswith("tier:"))
+        bulk = bounded(terms["bulk_unit"], positive=True) if terms.get("bulk_unit") else None
+        moq = bounded(terms.get("moq") or 0)
+        capacity = {k: bounded(v) for k, v in tag_values(item, CAPACITY_TAG).items()}
+    except (InvalidOperation, TypeError, ValueError, AttributeError):
+        return None
+    windows = sorted(((w, start, end, capacity[w]) for w, (start, end) in _window_ranges(provider).items()
+                      if w in capacity), key=lambda w: (w[1], w[0]))
+    descriptor = item.get("descriptor") if isinstance(item.get("descriptor"), dict) else {}
+    measure = (((item.get("quantity") or {}).get("unitized") or {}).get("measure") or {})
+    return OfferTerms(str(item.get("id")), descriptor.get("name"), (item.get("category_ids") or [None])[0],
+                      terms.get("grade"), str(measure.get("unit", "unit")),
+                      str((item.get("price") or {}).get("currency", "CNY")),
+                      ((Decimal(0), price), *tiers), bulk, moq, tuple(windows))
+
+
 # -- writing: a producer's catalog -------------------------------------------------------------
 
 def fmt(value: Decimal | float) -> str:

@@ -286,6 +286,28 @@ web_sessions = Table(
     Column("revoked_at", Float, nullable=True),  # logged out
 )
 
+# -- households (a buyer node's storefront: no passwords, a session bound to each device) ------
+
+households = Table(
+    "households",
+    metadata,
+    Column("household_id", String(64), primary_key=True),  # "hh-" + 128 random bits: never guessed
+    Column("name", String(64), nullable=False),  # what the organiser calls it at the pickup point
+    Column("phone", String(32), nullable=False),
+    Column("link_hash", String(64), nullable=False, unique=True),  # BLAKE2b of its personal link's secret
+    Column("created_at", Float, nullable=False),
+)
+
+household_sessions = Table(
+    "household_sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),  # BLAKE2b of the device's cookie: the cookie never stored
+    Column("household_id", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+Index("ix_household_sessions_household", household_sessions.c.household_id)
+
 # -- directory ---------------------------------------------------------------------------
 
 subscribers = Table(

@@ -73,6 +73,8 @@ def mount_dashboard(app: FastAPI, feed: DashboardFeed) -> None:  # noqa: C901 (o
     if is_buyer:
         pages["/dashboard/buyer"] = ("buyer / organiser", BUYER)
     nav = [(href, label) for href, (label, _) in pages.items()]
+    if is_buyer:
+        nav.append(("/dashboard/organiser", "organiser console"))
     subtitle = f"{config.subscriber_id} · {', '.join(config.roles)}"
     router = APIRouter(include_in_schema=False)
     bought = BoughtPools()  # the pick and purchase panels' lists, kept between polls

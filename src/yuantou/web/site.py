@@ -21,13 +21,16 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from yuantou.protocol.envelope import epoch_iso
 from yuantou.protocol.json_guard import finite
 from yuantou.store.db import Database
 from yuantou.web import auth
+from yuantou.web.guards import same_origin
 
 STATIC = Path(__file__).parent / "static"
 SCRIPTS = {"htmx.js": "htmx-2.0.11.min.js", "plotly.js": "plotly-basic-4.1.1.min.js",
            "dashboard.js": "dashboard.js", "dashboard.css": "dashboard.css",
+           "shop.js": "shop.js", "shop.css": "shop.css", "console.js": "console.js",
            "swagger-ui.js": "swagger-ui-bundle-5.35.0.js", "swagger-ui.css": "swagger-ui-5.35.0.css",
            "swagger-favicon.png": "swagger-favicon-32x32.png", "LICENSES.txt": "THIRD-PARTY-LICENSES.txt"}
 
@@ -44,7 +47,7 @@ def _figure(figure: dict[str, Any]) -> str:
 
 
 templates = Environment(loader=PackageLoader("yuantou.web", "templates"), autoescape=select_autoescape(["html"]))
-templates.filters.update(clock=_clock, figure=_figure)
+templates.filters.update(clock=_clock, figure=_figure, iso=epoch_iso)
 
 
 def render(name: str, **context: Any) -> str:
@@ -63,7 +66,7 @@ def panel(request: Request, name: str, **context: Any) -> Response:
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
                            "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
                            "form-action 'self'; frame-ancestors 'none'")
-PAGES = ("/dashboard", "/login", "/logout")  # the HTML every node and directory serves itself
+PAGES = ("/dashboard", "/login", "/logout", "/shop")  # the HTML every node and directory serves itself
 
 
 def mount_site(app: FastAPI, token: Callable[[], str], title: str, db: Database, site_id: str,
@@ -167,15 +170,17 @@ class DashboardGuard:
             return await self.app(scope, receive, send)
         await refusal(scope, receive, send)
 
-    async def allowed(self, request: Request) -> bool:
+    async def allowed(self, request: Request) -> str | None:
+        """How the request proves it holds the token: ``bearer`` (a script), ``session`` (a browser), or None."""
         token = self.token()
         if auth.bearer_valid(token, request.headers.get("authorization")):
-            return True
+            return "bearer"
         secret = request.cookies.get(self.cookie)
-        return bool(secret) and await self.db.run(lambda c: auth.session_valid(c, token, secret))
+        return "session" if secret and await self.db.run(lambda c: auth.session_valid(c, token, secret)) else None
 
     async def refusal(self, request: Request) -> Response | None:
-        if not await self.allowed(request):
+        how = await self.allowed(request)
+        if how is None:
             if request.headers.get("hx-request"):  # a panel's poll: send the whole page to the login
                 return Response(status_code=401, headers={"HX-Redirect": auth.login_url("/dashboard")})
             if request.method == "GET":
@@ -183,6 +188,9 @@ class DashboardGuard:
                 return RedirectResponse(auth.login_url(request.url.path + (f"?{query}" if query else "")),
                                         status_code=303)
             return Response("log in first", status_code=401)
-        if request.method != "GET" and not request.headers.get("hx-request"):
-            return Response("dashboard actions come from the dashboard (HX-Request header)", status_code=403)
+        # a browser's cookie rides along on any site's request: its actions must come from the console's own pages
+        if how == "session" and request.method != "GET" and (not request.headers.get("hx-request")
+                                                            or not same_origin(request)):
+            return Response("dashboard actions come from the dashboard (HX-Request header, this host's Origin)",
+                            status_code=403)
         return None

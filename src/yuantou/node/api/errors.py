@@ -31,7 +31,7 @@ def pool_refusal_status(problem: PoolProblem) -> int:
 def pool_refusal_body(problem: PoolProblem, locale: str = DEFAULT) -> dict[str, Any]:
     """``text``: one sentence for a person, in their language; ``message``: the English detail, for scripts."""
     return {"error": {"code": problem.code, "message": problem.message, "path": problem.path,
-                      "text": refusal_text(problem.code, locale)}}
+                      "text": refusal_text(problem.code, locale, problem.path)}}
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,0 +1,42 @@
+"""Numbers and times as people type them into a form; what cannot be read is a refusal naming its field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+
+from yuantou.domain.pooling import PoolProblem
+
+
+def number(value: str | None, field: str, optional: bool = False) -> Decimal | None:
+    """``2.5``, ``2,5`` or ``2，5`` (a Chinese keyboard's comma); empty is None when ``optional``."""
+    text = (value or "").strip().replace(",", ".").replace("，", ".")
+    if not text and optional:
+        return None
+    try:
+        parsed = Decimal(text)
+    except InvalidOperation:
+        raise PoolProblem("bad_number", f"{field} is not a number", field) from None
+    if not parsed.is_finite():
+        raise PoolProblem("bad_number", f"{field} is not a number", field)
+    return parsed
+
+
+def moment(value: str | None, field: str) -> datetime:
+    """A ``datetime-local`` input's value (the node's local time) or an ISO time with its offset."""
+    try:
+        return datetime.fromisoformat((value or "").strip())
+    except ValueError:
+        raise PoolProblem("bad_time", f"{field} is not a date and time", field) from None
+
+
+MAX_FIELDS = 60
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """An urlencoded form's fields, first value of each (the body's size is bounded by ``RequestLimits``)."""
+    body = (await request.body()).decode("utf-8", "replace")
+    return {k: v[0] for k, v in parse_qs(body, max_num_fields=MAX_FIELDS).items()}
