@@ -20,8 +20,10 @@ SOURCE = Path(yuantou.__file__).parent
 
 
 def marked_texts() -> set[str]:
-    """Every text the code marks for translation (``N_``, ``gettext``'s ``_``), as Babel's extractor finds it."""
-    found = extract_from_dir(str(SOURCE), method_map=[("**.py", "python")],
+    """Every text the code and the page templates mark for translation (``N_``, ``_``), as Babel's extractors
+    find it."""
+    found = extract_from_dir(str(SOURCE), method_map=[("**.py", "python"),
+                                                      ("**/templates/**.html", "jinja2.ext:babel_extract")],
                              keywords={"N_": None, "_": None}, comment_tags=(), strip_comment_tags=True)
     return {message for _, _, message, _, _ in found if isinstance(message, str)}
 

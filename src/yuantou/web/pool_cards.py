@@ -20,7 +20,7 @@ NEXT_TIER = N_("{more} more and everyone pays {price}")
 BEST_TIER = N_("Everyone pays the best price: {price}")
 PROGRESS = N_("{pooled} of the {batch} minimum batch")
 BATCH_REACHED = N_("Minimum batch of {batch} reached: {pooled} pooled")
-HOUSEHOLDS = N_("{count} households joined")
+HOUSEHOLDS = N_("Households joined: {count}")
 
 
 @dataclass(frozen=True)

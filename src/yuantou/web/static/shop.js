@@ -2,15 +2,16 @@
 // and "my orders" refreshed while open. Everything it shows was rendered, and escaped, by the node.
 "use strict";
 (function () {
-  function left(seconds) {
+  function left(seconds, units) {
     var h = Math.floor(seconds / 3600), m = Math.floor(seconds % 3600 / 60), s = Math.floor(seconds % 60);
-    return (h ? h + "h " : "") + (h || m ? m + "m " : "") + s + "s";
+    var u = (units || "h m s").split(" ");
+    return (h ? h + u[0] + " " : "") + (h || m ? m + u[1] + " " : "") + s + u[2];
   }
   function tick() {
     var now = Date.now() / 1000;
     document.querySelectorAll(".countdown[data-cutoff]").forEach(function (el) {
       var rest = parseFloat(el.dataset.cutoff) - now;
-      el.textContent = rest > 0 ? el.dataset.left.replace("{time}", left(rest)) : el.dataset.closed;
+      el.textContent = rest > 0 ? el.dataset.left.replace("{time}", left(rest, el.dataset.units)) : el.dataset.closed;
     });
   }
   function live() {
