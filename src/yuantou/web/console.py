@@ -226,7 +226,7 @@ def mount_console(app: FastAPI, buyer: BuyerService, zone: tzinfo, public_base: 
         except PoolProblem as problem:
             errors = {_field(problem.path): refusal_text(problem.code, locale_of(request), problem.path)}
             return pool_form(request, producer, provider, item, form, errors)
-        return Response(status_code=204, headers={"HX-Location": f"{HOME}/pools/{opened['pool_id']}"})
+        return Response(status_code=204, headers={"HX-Redirect": f"{HOME}/pools/{opened['pool_id']}"})
 
     # -- pick lists and hand-out ----------------------------------------------------------------------
 

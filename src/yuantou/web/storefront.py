@@ -111,6 +111,7 @@ def mount_storefront(app: FastAPI, buyer: BuyerService, shop_name: str, zone: tz
             return point if point in c.pickup_points else c.pickup_points[0]
         context.setdefault("errors", {})
         context.setdefault("form", {})
+        context.setdefault("page_error", None)
         return page("shop/offers.html", seen, status, here="offers", page_title=heading, heading=heading, cards=cards,
                     lines=lines, point_of=point_of, errors_for=context.pop("errors_for", None),
                     done=request.query_params.get("done"), **context)
@@ -333,8 +334,10 @@ def mount_storefront(app: FastAPI, buyer: BuyerService, shop_name: str, zone: tz
         heading = gettext(seen.locale, N_("Offers at {point}"), point=point) if point else \
             gettext(seen.locale, N_("Today's offers"))
         again = Visit(seen.locale, seen.household, seen.session, back)
-        return await offers_page(request, again, snapshots, heading, point, 422, errors=refused(seen, problem),
-                                 errors_for=pool_id, form=form)
+        errors = refused(seen, problem)
+        shown = any(s.pool_id == pool_id for s in snapshots)
+        return await offers_page(request, again, snapshots, heading, point, 422, errors=errors, errors_for=pool_id,
+                                 form=form, page_error=None if shown else next(iter(errors.values())))
 
     def done(form: dict[str, str], what: str, pool_id: str) -> Response:
         back = safe_back(form.get("back")).split("#")[0]
