@@ -129,7 +129,7 @@ async def test_organiser_and_household_commands_on_the_buyer_service(node_client
              for h, lo, hi in (("flat-1", "20", "30"), ("flat-2", "20", "20"), ("flat-3", "10", "10"))]
     assert [j.status_code for j in joins] == [200, 200, 200], [j.text for j in joins]
     withdrawn = await api.post(f"/api/intents/{joins[2].json()['intent_id']}/withdraw")
-    assert withdrawn.json() == {"intent_id": joins[2].json()["intent_id"], "status": "withdrawn"}
+    assert withdrawn.json() == {"intent_id": joins[2].json()["intent_id"], "pool_id": pool_id, "status": "withdrawn"}
     again = await api.post(f"/api/intents/{joins[2].json()['intent_id']}/withdraw")
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_withdrawn"
     assert again.json()["error"]["text"] == "This order line was already withdrawn."  # no language asked: English

@@ -91,7 +91,7 @@ def create_app(node: Node) -> FastAPI:
     if node.buyer is not None:
         zone = node.buyer.schedule.zone
         mount_storefront(app, node.buyer, config.provider_name or config.subscriber_id, zone, config.subscriber_id,
-                         lambda: messenger.keys.signing_public_b64)
+                         lambda: messenger.keys.signing_public_b64, config.storefront_registrations_per_minute)
         public = config.url.removesuffix("/").removesuffix("/beckn")  # what households' links and QR codes name
         mount_console(app, node.buyer, zone, lambda _: public, nav=[("/dashboard", "Dashboard")])
     mount_api_docs(app, f"Yuantou node {config.subscriber_id}")

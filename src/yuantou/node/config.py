@@ -65,6 +65,8 @@ class NodeConfig(BaseModel):
                                                                           "this old, so none is still in flight")
     offers_refresh_seconds: int = Field(default=600, ge=0, description="buyer: ask every producer the directory "
                                         "lists for its catalog again this often, and once at start (0: only on demand)")
+    storefront_registrations_per_minute: int = Field(
+        default=30, ge=1, le=100_000, description="households a client address may register per minute at /shop")
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes sharing the port and store")
 
     @field_validator("url", "directory_url")

@@ -49,8 +49,7 @@ NOTICES = {"joined": N_("You joined. You can change or withdraw until the cut-of
            "changed": N_("Your order was changed."), "withdrawn": N_("You withdrew from this pool."),
            "welcome": N_("Welcome! Choose a quantity and tap Join.")}
 STREAM_SECONDS = 120  # a live stream ends after this (the browser reconnects), so no shutdown waits on it
-LINK_GUESSES = guards.RateLimit(count=10, seconds=60)  # wrong personal links per address and minute
-REGISTRATIONS = guards.RateLimit(count=30, seconds=60)
+LINK_TRIES_PER_MINUTE = 10  # personal links opened per address: a household needs one, a guesser millions
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,11 @@ def safe_back(target: str | None, default: str = "/shop") -> str:
 
 
 def mount_storefront(app: FastAPI, buyer: BuyerService, shop_name: str, zone: tzinfo, node_id: str,
-                     public_key: Callable[[], str]) -> None:  # noqa: C901 (one nested function per route)
+                     public_key: Callable[[], str], registrations_per_minute: int = 30) -> None:  # noqa: C901
+    """``registrations_per_minute``: per client address (a building behind one NAT still gets its neighbours in)."""
     router = APIRouter(prefix="/shop", include_in_schema=False)
+    link_tries = guards.RateLimit(count=LINK_TRIES_PER_MINUTE, seconds=60)
+    registrations = guards.RateLimit(count=registrations_per_minute, seconds=60)
     session_cookie = cookie_name(node_id).replace("session", "household")
     live_cache: dict[tuple[str, int, str], str] = {}
 
@@ -260,7 +262,7 @@ def mount_storefront(app: FastAPI, buyer: BuyerService, shop_name: str, zone: tz
         if isinstance(form, Response):
             return form
         back = safe_back(form.get("next"))
-        if not REGISTRATIONS.allow(guards.client_address(request)):
+        if not registrations.allow(guards.client_address(request)):
             return page("shop/message.html", seen, 429, page_title="429", heading=gettext(seen.locale, N_("Slow down")),
                         message=gettext(seen.locale, N_("Too many tries from this address: wait a minute.")))
         try:
@@ -289,7 +291,7 @@ def mount_storefront(app: FastAPI, buyer: BuyerService, shop_name: str, zone: tz
     async def personal_link(link: str, request: Request) -> Response:
         seen = await visit(request)
         address = guards.client_address(request)
-        if not LINK_GUESSES.allow(address):
+        if not link_tries.allow(address):
             return page("shop/message.html", seen, 429, page_title="429", heading=gettext(seen.locale, N_("Slow down")),
                         message=gettext(seen.locale, N_("Too many tries from this address: wait a minute.")))
         opened = await buyer.session_from_link(link)
