@@ -13,14 +13,19 @@ import json
 import os
 import threading
 import time
+from collections.abc import AsyncIterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
 from yuantou.devnet.localnet import LocalNetwork, free_port
+from yuantou.node.app import create_app
+from yuantou.node.bootstrap import Node
+from yuantou.node.config import NodeConfig
 from yuantou.protocol.keys import KeyPair
 from yuantou.store.db import Database
 
@@ -181,3 +186,43 @@ def peer(network):
     network.register(p.subscriber_id, p.url, ["BAP", "BPP"], p.keys, p.key_id)
     yield p
     p.close()
+
+
+# -- a node in process (the role services' tests): its own ASGI app over httpx.ASGITransport, a real store ------
+
+NODE_TOKEN = "a-token-long-enough-for-tests"
+
+
+def _node_config(tmp: Path, roles: list[str], database_url: str) -> NodeConfig:
+    keys = KeyPair.generate()
+    keys.save(tmp / "keys")
+    catalog = tmp / "catalog.json"
+    catalog.write_text('{"items": []}')
+    return NodeConfig(subscriber_id=f"{'-'.join(roles)}.test", url="http://127.0.0.1:9/beckn", roles=roles,
+                      key_file=tmp / "keys", directory_url="http://127.0.0.1:9", database_url=database_url,
+                      catalog_file=catalog, api_token=NODE_TOKEN, checkpoint_every_seconds=0, pool_utc_offset="+08:00")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def node_client(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[tuple[Node, httpx.AsyncClient]]:
+    """A node with the roles ``request.param`` names, started in process on SQLite or PostgreSQL, and a client of
+    its app holding its API token."""
+    roles: list[str] = request.param
+    net = LocalNetwork(tmp_path, database=storage())
+    config = _node_config(tmp_path, roles, net.db_url("node"))
+    node = Node(config, KeyPair.load(config.key_file))
+    node.db.migrate()
+    app = create_app(node)
+    await node.start()
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://node",
+                                     headers={"Authorization": f"Bearer {NODE_TOKEN}"}) as client:
+            yield node, client
+    finally:
+        await node.stop()
+        net.stop()

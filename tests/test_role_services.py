@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -15,53 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import storage
+from conftest import storage  # noqa: F401 (its nodes use the store backend: run on PostgreSQL too)
 
-from yuantou.devnet.localnet import LocalNetwork
 from yuantou.domain.catalog import CatalogItem, Window
-from yuantou.node.app import create_app
-from yuantou.node.bootstrap import Node
-from yuantou.node.config import NodeConfig
-from yuantou.protocol.keys import KeyPair
 from yuantou.protocol.profile import catalog_json
 
 pytestmark = pytest.mark.anyio  # anyio's pytest plugin (it comes with httpx) runs the async tests
-TOKEN = "a-token-long-enough-for-tests"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-LOCAL = "+08:00"
-
-
-def _config(tmp: Path, roles: list[str], database_url: str) -> NodeConfig:
-    keys = KeyPair.generate()
-    keys.save(tmp / "keys")
-    catalog = tmp / "catalog.json"
-    catalog.write_text('{"items": []}')
-    return NodeConfig(subscriber_id=f"{'-'.join(roles)}.test", url="http://127.0.0.1:9/beckn", roles=roles,
-                      key_file=tmp / "keys", directory_url="http://127.0.0.1:9", database_url=database_url,
-                      catalog_file=catalog, api_token=TOKEN, checkpoint_every_seconds=0, pool_utc_offset=LOCAL)
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def node_client(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[tuple[Node, httpx.AsyncClient]]:
-    roles: list[str] = request.param
-    net = LocalNetwork(tmp_path, database=storage())
-    config = _config(tmp_path, roles, net.db_url("node"))
-    node = Node(config, KeyPair.load(config.key_file))
-    node.db.migrate()
-    app = create_app(node)
-    await node.start()
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://node",
-                                     headers=AUTH) as client:
-            yield node, client
-    finally:
-        await node.stop()
-        net.stop()
+LOCAL = "+08:00"  # the nodes' fixed offset (conftest.node_client)
 
 
 def _days_ahead(days: int, hour: int) -> datetime:

@@ -9,11 +9,11 @@ import re
 
 import httpx
 import pytest
+from conftest import storage  # noqa: F401 (its nodes use the store backend: run on PostgreSQL too)
 from hypothesis import given
 from hypothesis import strategies as st
-from test_role_services import _on_search, _orchard_catalog, _pool, anyio_backend, node_client  # noqa: F401 (fixtures)
-
 from sqlalchemy import select
+from test_role_services import _on_search, _orchard_catalog, _pool
 
 from yuantou.buyer.commands import Change
 from yuantou.domain.household import NAME_CHARACTERS, clean_name, clean_phone

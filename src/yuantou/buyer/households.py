@@ -75,16 +75,45 @@ def session_from_link(conn: Connection, link_secret: str, now: float | None = No
     return Household(row["household_id"], row["name"], row["phone"]), _open_session(conn, row["household_id"], now)
 
 
-def household_of(conn: Connection, session_secret: str | None, now: float | None = None) -> Household | None:
-    """The household this device's session belongs to, if the session is open."""
+def session_of(conn: Connection, session_secret: str | None, now: float | None = None) -> tuple[Household, float] | None:
+    """The session's household and when the session expires, if it is open."""
     if not session_secret or len(session_secret) > SECRET_MAX:
         return None
     now = time.time() if now is None else now
-    row = conn.execute(select(households.c.household_id, households.c.name, households.c.phone)
+    row = conn.execute(select(households.c.household_id, households.c.name, households.c.phone,
+                              household_sessions.c.expires_at)
                        .join(household_sessions, household_sessions.c.household_id == households.c.household_id)
                        .where(household_sessions.c.session_hash == _hash(session_secret),
                               household_sessions.c.expires_at >= now)).first()
-    return None if row is None else Household(row.household_id, row.name, row.phone)
+    return None if row is None else (Household(row.household_id, row.name, row.phone), row.expires_at)
+
+
+class SessionCache:
+    """Open sessions seen lately, so that a household's every tap does not cost a store transaction.
+
+    Coherent because one process serves a buyer node's storefront (``workers = 1``) and every way a session ends
+    (signing out, expiry) passes here."""
+
+    def __init__(self, most: int = 100_000) -> None:
+        self.most = most
+        self._open: dict[str, tuple[Household, float]] = {}
+
+    def get(self, session_secret: str, now: float | None = None) -> Household | None:
+        found = self._open.get(session_secret)
+        if found is None:
+            return None
+        if found[1] < (time.time() if now is None else now):
+            del self._open[session_secret]
+            return None
+        return found[0]
+
+    def put(self, session_secret: str, household: Household, expires_at: float) -> None:
+        if len(self._open) >= self.most:
+            self._open.clear()
+        self._open[session_secret] = (household, expires_at)
+
+    def forget(self, session_secret: str | None) -> None:
+        self._open.pop(session_secret or "", None)
 
 
 def end_session(conn: Connection, session_secret: str | None) -> None:

@@ -23,6 +23,7 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
+from yuantou.buyer import households
 from yuantou.buyer import orders as buyer_orders
 from yuantou.buyer.commands import (
     AskQuote,
@@ -41,14 +42,13 @@ from yuantou.buyer.commands import (
     Search,
     Withdraw,
 )
-from yuantou.buyer import households
 from yuantou.buyer.households import Household, Registration
 from yuantou.buyer.pool_desk import PoolDesk, intent_from_row
 from yuantou.buyer.pool_feed import PoolFeed
 from yuantou.buyer.pool_lists import PoolState, household_lines, pick_lists, purchase_lists, units
 from yuantou.buyer.procurement import Procurement
-from yuantou.buyer.sources import Source, product_sources
 from yuantou.buyer.receipts import sign_receipt
+from yuantou.buyer.sources import Source, product_sources
 from yuantou.buyer.views import (
     PoolSnapshot,
     open_lines_of,
@@ -166,6 +166,7 @@ class BuyerService:
                                        messenger.queue_request, messenger.registry, messenger.outbox.wake)
         self.pool_writes = GroupCommitter(self.db, on_commit_failure=lambda: self.db.run(self.pool_desk.load))
         self.feed = PoolFeed()  # wakes the storefront's live pages when a pool changes
+        self.sessions = households.SessionCache()
         self._tasks: list[asyncio.Task[Any]] = []
 
     async def start(self) -> None:
@@ -410,13 +411,23 @@ class BuyerService:
         return await self.db.run(lambda c: households.session_from_link(c, link_secret))
 
     async def household_of(self, session_secret: str | None) -> Household | None:
-        return await self.db.run(lambda c: households.household_of(c, session_secret))
+        if not session_secret:
+            return None
+        cached = self.sessions.get(session_secret)
+        if cached is not None:
+            return cached
+        found = await self.db.run(lambda c: households.session_of(c, session_secret))
+        if found is None:
+            return None
+        self.sessions.put(session_secret, *found)
+        return found[0]
 
     async def new_link(self, household_id: str) -> str:
         return await self.db.run(lambda c: households.new_link(c, household_id))
 
     async def end_session(self, session_secret: str | None) -> None:
         await self.db.run(lambda c: households.end_session(c, session_secret))
+        self.sessions.forget(session_secret)
 
     async def contacts(self, household_ids: set[str]) -> dict[str, Household]:
         return await self.db.run(lambda c: households.contacts(c, household_ids))

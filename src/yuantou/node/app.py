@@ -24,8 +24,8 @@ from yuantou.node.bootstrap import Node
 from yuantou.node.subscription import answer_challenge
 from yuantou.protocol.limits import PathLimit, RequestLimits
 from yuantou.web.auth import bearer_valid
-from yuantou.web.node_pages import DashboardFeed, mount_dashboard
 from yuantou.web.console import mount_console
+from yuantou.web.node_pages import DashboardFeed, mount_dashboard
 from yuantou.web.site import mount_api_docs
 from yuantou.web.storefront import mount_storefront
 

@@ -25,12 +25,12 @@ from yuantou.domain.pooling import PoolProblem
 from yuantou.i18n.catalogs import N_, gettext
 from yuantou.i18n.money import money
 from yuantou.i18n.refusals import refusal_text
+from yuantou.web.form_values import form_of, moment, number
 from yuantou.web.languages import language_context, locale_of
 from yuantou.web.local_text import day_and_time, local, quantity, time_span
 from yuantou.web.order_lines import STATUS
 from yuantou.web.pool_cards import pool_card
 from yuantou.web.qr import qr_svg
-from yuantou.web.form_values import form_of, moment, number
 from yuantou.web.site import render
 
 HOME = "/dashboard/organiser"

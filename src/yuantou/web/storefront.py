@@ -38,8 +38,8 @@ from yuantou.web import guards
 from yuantou.web.auth import cookie_name
 from yuantou.web.form_values import form_of, number
 from yuantou.web.languages import LANGUAGE_COOKIE, LANGUAGE_NAMES, language_context, locale_of
-from yuantou.web.order_lines import line_view
 from yuantou.web.local_text import unit_price
+from yuantou.web.order_lines import line_view
 from yuantou.web.pool_cards import PoolCard, pool_card
 from yuantou.web.site import render
 
@@ -49,6 +49,7 @@ NOTICES = {"joined": N_("You joined. You can change or withdraw until the cut-of
            "changed": N_("Your order was changed."), "withdrawn": N_("You withdrew from this pool."),
            "welcome": N_("Welcome! Choose a quantity and tap Join.")}
 STREAM_SECONDS = 120  # a live stream ends after this (the browser reconnects), so no shutdown waits on it
+COALESCE_SECONDS = 0.1  # a page gets at most ten updates a second, however many households join
 LINK_TRIES_PER_MINUTE = 10  # personal links opened per address: a household needs one, a guesser millions
 
 
@@ -434,16 +435,19 @@ def mount_storefront(app: FastAPI, buyer: BuyerService, shop_name: str, zone: tz
             ends = loop.time() + STREAM_SECONDS
             yield "retry: 1000\n\n"
             while loop.time() < ends:
-                if not await buyer.feed.wait(min(15.0, max(0.1, ends - loop.time()))):
-                    yield ": still here\n\n"
-                    continue
+                sent = False
                 for pool_id in pool_ids:
                     version = buyer.feed.version(pool_id)
                     if version != shown[pool_id]:
                         shown[pool_id] = version
                         html = live_html(pool_id, locale)
                         if html is not None:
+                            sent = True
                             yield f"event: pool\ndata: {json.dumps({'pool_id': pool_id, 'html': html})}\n\n"
+                if sent:  # a burst of joins: at most one update per page every COALESCE_SECONDS, the latest
+                    await asyncio.sleep(COALESCE_SECONDS)
+                elif not await buyer.feed.wait(min(15.0, max(0.1, ends - loop.time()))):
+                    yield ": still here\n\n"
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
