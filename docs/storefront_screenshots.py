@@ -8,6 +8,7 @@ Debian's Chromium.
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 import time
@@ -22,8 +23,8 @@ from shop_scene import POINTS, Household, start_shop  # noqa: E402
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PHONE = {"width": 390, "height": 844}
-NEIGHBOURS = [("王阿姨", "13800138000", "10"), ("李先生", "13900001111", "6"), ("张家", "13700002222", "4.5"),
-              ("陈奶奶", "13600003333", "3")]
+NEIGHBOURS = [("王阿姨", "13800138000", "10"), ("李先生", "13900001111", "6"), ("张家", "13700002222", "4"),
+              ("陈奶奶", "13600003333", "5")]  # 25 kg: whole 5 kg crates, so everyone gets what they asked
 
 
 def wait_until(check, timeout: float = 30) -> None:  # noqa: ANN001
@@ -51,9 +52,8 @@ def main() -> None:  # noqa: PLR0915 (one scene, shot in order)
         for order in producer.get("/orders").json():
             producer.post(f"/orders/{order['order_id']}/fulfillment", json={"state": "Shipped"})
         wait_until(lambda: {r["status"] for r in api.get("/pick-lists").json()[POINTS[0]]} == {"shipped"})
-        codes = {line["household"]: line["pickup_code"] for line in api.get("/pick-lists").json()[POINTS[0]]}
-        first_code = next(iter(codes.values()))
-        api.post(f"/pickup-points/{POINTS[0]}/hand-out", json={"code": first_code})
+        code = re.search(r'pickup-code">(\d{8})<', people[0].get("/shop/orders").text).group(1)  # 王阿姨 collects
+        api.post(f"/pickup-points/{POINTS[0]}/hand-out", json={"code": code})
 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)

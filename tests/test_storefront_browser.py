@@ -88,6 +88,11 @@ def new_page(browser, language: str, viewport: dict, cookies: list | None = None
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
+    # a stylesheet, script or image the node does not serve is a broken page too (the browser's favicon guess aside)
+    assets = ("stylesheet", "script", "image")
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400
+            and r.request.resource_type in assets else None)
+    page.on("requestfailed", lambda r: errors.append(f"failed {r.url}") if r.resource_type in assets else None)
     page.errors = errors
     return page
 

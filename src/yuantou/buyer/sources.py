@@ -27,8 +27,9 @@ def _text(value: Any) -> str | None:
 
 def _place(provider: dict[str, Any]) -> str | None:
     locations = provider.get("locations")
-    first = locations[0] if isinstance(locations, list) and locations and isinstance(locations[0], dict) else {}
-    city = first.get("city") if isinstance(first.get("city"), dict) else {}
+    first: dict[str, Any] = locations[0] if isinstance(locations, list) and locations and isinstance(
+        locations[0], dict) else {}
+    city: dict[str, Any] = first["city"] if isinstance(first.get("city"), dict) else {}
     return _text(city.get("name")) or _text(first.get("address")) or _text(city.get("code"))
 
 

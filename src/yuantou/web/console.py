@@ -43,7 +43,7 @@ CLOSED = {"open": N_("Open"), "allocated": N_("Allocated"), "failed": N_("Failed
 PROCUREMENT = {"pending": N_("To be bought"), "ordering": N_("Ordering"), "ordered": N_("Ordered"),
                "unsourced": N_("Could not be bought")}
 HANDED = N_("Handed out: {quantity} of {item} to {household}.")
-CONSOLE_NAV = [(HOME, N_("Pools")), (f"{HOME}/offers", N_("Offers")), (f"{HOME}/pick-lists", N_("Pick lists")),
+CONSOLE_NAV = [(HOME, N_("Pools")), (f"{HOME}/offers", N_("Producers' offers")), (f"{HOME}/pick-lists", N_("Pick lists")),
                (f"{HOME}/hand-out", N_("Hand out"))]
 
 

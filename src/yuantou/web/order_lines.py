@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import tzinfo
+from decimal import Decimal
 from typing import Any
 
 from markupsafe import Markup
@@ -47,14 +48,15 @@ def line_view(line: dict[str, Any], item_name: Callable[[str | None], str | None
     elif status in ("shipped", "delivered"):
         explanation = gettext(locale, SHIPPED_HINT)
     code = line.get("pickup_code")
+    got = line["quantity"] is not None and Decimal(line["quantity"]) > 0  # allocated; else show what was asked
     producers = "; ".join(dict.fromkeys(producer_name(s["producer"]) for s in line.get("suppliers") or []))
     return {
         "intent_id": line["intent_id"], "status": status, "status_text": gettext(locale, STATUS.get(status, status)),
         "title": item_name(line["item"]) or line["item"], "explanation": explanation,
-        "quantity_text": quantity(line["quantity"], unit) if line["quantity"] else f"{wanted} {unit}",
+        "quantity_text": quantity(line["quantity"], unit) if got else f"{wanted} {unit}",
         "unit_price_text": unit_price(line["unit_price"], currency, unit, locale) if line["unit_price"] else None,
         "amount_text": money(line["amount"], currency, locale) if line.get("amount") else None,
-        "pickup_point": line["pickup_point"], "pickup_text": time_span(*line["pickup_window"], zone, locale),
+        "pickup_point": line["pickup_point"], "pickup_text": time_span(line["pickup_window"][0], line["pickup_window"][1], zone, locale),
         "producers": producers, "pickup_code": code, "receipt": line.get("receipt"),
         "qr": qr_svg(code, gettext(locale, N_("Pickup code {code} as a QR code"), code=code)) if code else Markup(""),
     }

@@ -30,7 +30,7 @@ from yuantou.web.guards import same_origin
 STATIC = Path(__file__).parent / "static"
 SCRIPTS = {"htmx.js": "htmx-2.0.11.min.js", "plotly.js": "plotly-basic-4.1.1.min.js",
            "dashboard.js": "dashboard.js", "dashboard.css": "dashboard.css",
-           "shop.js": "shop.js", "shop.css": "shop.css", "console.js": "console.js",
+           "shop.js": "shop.js", "shop.css": "shop.css", "console.js": "console.js", "console.css": "console.css",
            "swagger-ui.js": "swagger-ui-bundle-5.35.0.js", "swagger-ui.css": "swagger-ui-5.35.0.css",
            "swagger-favicon.png": "swagger-favicon-32x32.png", "LICENSES.txt": "THIRD-PARTY-LICENSES.txt"}
 
@@ -176,7 +176,8 @@ class DashboardGuard:
         if auth.bearer_valid(token, request.headers.get("authorization")):
             return "bearer"
         secret = request.cookies.get(self.cookie)
-        return "session" if secret and await self.db.run(lambda c: auth.session_valid(c, token, secret)) else None
+        valid: bool = bool(secret) and await self.db.run(lambda c: auth.session_valid(c, token, secret))
+        return "session" if valid else None
 
     async def refusal(self, request: Request) -> Response | None:
         how = await self.allowed(request)
