@@ -161,3 +161,18 @@ def test_an_accepted_name_is_trimmed_printable_and_short(text: str) -> None:
         return
     assert cleaned == cleaned.strip() and 0 < len(cleaned) <= NAME_CHARACTERS and "  " not in cleaned
     assert clean_name(cleaned) == cleaned and cleaned.isprintable()
+
+
+@pytest.mark.parametrize("node_client", [["buyer"]], indirect=True)
+async def test_text_from_a_peers_catalog_is_shown_escaped(node_client):
+    node, api = node_client
+    catalog = _orchard_catalog()
+    provider = catalog["providers"][0]
+    provider["descriptor"]["name"] = '<script>alert("orchard")</script>'
+    provider["items"][0]["descriptor"]["name"] = '<img src=x onerror=alert(1)>'
+    await node.db.run(lambda c: node.buyer.apply(c, "on_search", _on_search(catalog), 1.0))
+    pool_id = (await api.post("/api/pools", json=_pool())).json()["pool_id"]
+    for path in (f"/shop/pools/{pool_id}", f"/dashboard/organiser/pools/{pool_id}", "/dashboard/organiser/offers"):
+        page = (await api.get(path)).text
+        assert "<script>alert" not in page and "<img src=x" not in page, path
+        assert "&lt;script&gt;alert(&#34;orchard&#34;)&lt;/script&gt;" in page, path

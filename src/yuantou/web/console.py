@@ -19,6 +19,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
 from yuantou.buyer.commands import ClosePool, HandOut, OpenPool, RefreshOffers, Resource, Tier
+from yuantou.buyer.households import Household
 from yuantou.buyer.pick_list_csv import pick_list_csv
 from yuantou.buyer.service import BuyerService
 from yuantou.domain.pooling import PoolProblem
@@ -58,6 +59,12 @@ def _field(path: str | None) -> str:
 def _local_input(epoch: float, zone: tzinfo) -> str:
     """A time as a ``datetime-local`` input shows it: the node's local time, to the minute."""
     return local(epoch, zone).strftime("%Y-%m-%dT%H:%M")
+
+
+def who(contacts: dict[str, Household], household: str) -> tuple[str, str]:
+    """A household's name and phone as the organiser knows them (one not registered at the storefront: its id)."""
+    found = contacts.get(household)
+    return (found.name, found.phone) if found else (household, "")
 
 
 def peer_money(amount: Any, currency: Any, locale: str) -> str:
@@ -121,8 +128,7 @@ def mount_console(app: FastAPI, buyer: BuyerService, zone: tzinfo, public_base: 
                          buyer.sources(snapshot.terms.spec), zone, locale)
         members = await buyer.pool_members(pool_id)
         contacts = await buyer.contacts({m["household"] for m in members})
-        people = [{**m, "name": contacts[m["household"]].name if m["household"] in contacts else m["household"],
-                   "phone": contacts[m["household"]].phone if m["household"] in contacts else "",
+        people = [{**m, **dict(zip(("name", "phone"), who(contacts, m["household"]))),
                    "status_text": gettext(locale, STATUS.get(m["status"], m["status"]))} for m in members]
         return page(request, "console/pool.html", card.title, card=card, view=view, people=people,
                     links=share(request, pool_id, card.pickup_points), done=done, error=error,
@@ -180,7 +186,7 @@ def mount_console(app: FastAPI, buyer: BuyerService, zone: tzinfo, public_base: 
             start, end = window[0], min(window[1], window[0] + 4 * 3600)
         form = {"producer": producer, "provider": provider, "item": item, "cutoff": _local_input(cutoff, zone),
                 "window_start": _local_input(start, zone), "window_end": _local_input(end, zone),
-                "unit": terms.unit, "step": "1" if terms.unit not in ("kg", "g", "l") else "0.5",
+                "unit": terms.unit, "step": "0.5" if terms.unit == "kg" else "1",
                 "bulk_unit": format((terms.bulk_unit or Decimal(1)).normalize(), "f"),
                 "moq": format(terms.moq.normalize(), "f"), "max_quantity": "", "pickup_points": ""}
         for i in range(TIER_ROWS):
@@ -234,8 +240,7 @@ def mount_console(app: FastAPI, buyer: BuyerService, zone: tzinfo, public_base: 
         locale = locale_of(request)
         lists = await buyer.pick_lists()
         contacts = await buyer.contacts({r["household"] for rows in lists.values() for r in rows})
-        return {point: [{**r, "name": contacts[r["household"]].name if r["household"] in contacts else r["household"],
-                         "phone": contacts[r["household"]].phone if r["household"] in contacts else "",
+        return {point: [{**r, **dict(zip(("name", "phone"), who(contacts, r["household"]))),
                          "title": buyer.item_name(r["item"]) or r["item"],
                          "quantity_text": quantity(r["quantity"], r["unit"]),
                          "amount_text": money(r["amount"], r["currency"], locale) if r["amount"] else "",
@@ -250,7 +255,11 @@ def mount_console(app: FastAPI, buyer: BuyerService, zone: tzinfo, public_base: 
     @router.get("/pick-lists.csv")
     async def pick_lists_csv(request: Request) -> Response:
         locale = locale_of(request)
-        return Response(pick_list_csv(await buyer.pick_lists(), locale).encode("utf-8"),
+        lists = await buyer.pick_lists()
+        contacts = await buyer.contacts({r["household"] for rows in lists.values() for r in rows})
+        named = {point: [{**r, "household": " ".join(who(contacts, r["household"])).strip()} for r in rows]
+                 for point, rows in lists.items()}
+        return Response(pick_list_csv(named, locale).encode("utf-8"),
                         media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="pick-lists.csv"'})
 
@@ -283,10 +292,9 @@ def mount_console(app: FastAPI, buyer: BuyerService, zone: tzinfo, public_base: 
         except PoolProblem as problem:
             return await hand_out_answer(request, point, error=refusal_text(problem.code, locale, problem.path),
                                          code=code)
-        contacts = await buyer.contacts({done["household"]})
-        who = contacts[done["household"]].name if done["household"] in contacts else done["household"]
+        name, _ = who(await buyer.contacts({done["household"]}), done["household"])
         return await hand_out_answer(request, point, result=gettext(
             locale, HANDED, quantity=quantity(done["quantity"], done["unit"]),
-            item=buyer.item_name(done["item"]) or done["item"], household=who))
+            item=buyer.item_name(done["item"]) or done["item"], household=name))
 
     app.include_router(router)

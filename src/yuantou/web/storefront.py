@@ -30,7 +30,7 @@ from yuantou.buyer.households import Household
 from yuantou.buyer.receipts import ReceiptProblem, check_receipt
 from yuantou.buyer.service import BuyerService
 from yuantou.buyer.views import PoolSnapshot, snapshot_of
-from yuantou.domain.pooling import PoolProblem
+from yuantou.domain.pooling import MINOR_UNITS, PoolProblem
 from yuantou.i18n.catalogs import N_, gettext
 from yuantou.i18n.locales import ENGLISH
 from yuantou.i18n.refusals import refusal_text
@@ -365,11 +365,13 @@ def mount_storefront(app: FastAPI, buyer: BuyerService, shop_name: str, zone: tz
             limit = number(form.get("max_price"), "max_price", optional=True)
             terms = snapshot.terms
             assert quantity is not None and most is not None
+            # the household collects in the pool's window (a second wider: times round-trip through datetimes)
             await buyer.join(Join(
                 household=seen.household.household_id, min_quantity=quantity, max_quantity=most,
-                max_price=limit if limit is not None else Decimal(terms.tiers[0].unit_price) / 100,
-                pickup_point=form.get("pickup_point", ""), window_start=datetime.fromtimestamp(terms.window[0], zone),
-                window_end=datetime.fromtimestamp(terms.window[1], zone), item_id=terms.spec.item_id,
+                max_price=limit if limit is not None else Decimal(terms.tiers[0].unit_price) / MINOR_UNITS,
+                pickup_point=form.get("pickup_point", ""),
+                window_start=datetime.fromtimestamp(terms.window[0] - 1, zone),
+                window_end=datetime.fromtimestamp(terms.window[1] + 1, zone), item_id=terms.spec.item_id,
                 category=terms.spec.category, grade=terms.spec.grade, pool_id=pool_id))
         except PoolProblem as problem:
             return await refused_page(request, seen, form, pool_id, problem)

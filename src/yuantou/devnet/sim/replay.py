@@ -10,6 +10,7 @@ unsolicited on_status back). Both ledgers record all of it.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -144,11 +145,21 @@ class DemoNetwork:
                       "pickup_point": point, "window_start": iso(now), "window_end": iso(end + timedelta(hours=1)),
                       "pool_id": pool_id}
                      for p, pool_id in opened.items() for n, units in enumerate(asks[p])]
+            phones = threading.local()  # one client per thread: one shared by 8 threads once failed (EBADF) under load
+
+            def post(path: str, body: dict | None = None) -> httpx.Response:
+                if not hasattr(phones, "api"):
+                    phones.api = organiser.client(timeout=60)
+                    opened_clients.append(phones.api)
+                return phones.api.post(path, json=body)
+            opened_clients: list[httpx.Client] = []
             with ThreadPoolExecutor(HOUSEHOLDS_AT_ONCE) as households:  # as households do: many at once
-                for joined in households.map(lambda body: api.post("/intents", json=body), joins):
+                for joined in households.map(lambda body: post("/intents", body), joins):
                     _ok(joined, f"{organiser.name}: a household joins")
-                for closed in households.map(lambda pool_id: api.post(f"/pools/{pool_id}/close"), opened.values()):
+                for closed in households.map(lambda pool_id: post(f"/pools/{pool_id}/close"), opened.values()):
                     _ok(closed, f"{organiser.name}: close a pool")
+            for client in opened_clients:
+                client.close()
             return {(p, region): self._bought(api, organiser, pool_id, sum(asks[p])) for p, pool_id in opened.items()}
 
     def _bought(self, api: httpx.Client, organiser: Proc, pool_id: str, asked: int,
