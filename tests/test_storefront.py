@@ -176,3 +176,24 @@ async def test_text_from_a_peers_catalog_is_shown_escaped(node_client):
         page = (await api.get(path)).text
         assert "<script>alert" not in page and "<img src=x" not in page, path
         assert "&lt;script&gt;alert(&#34;orchard&#34;)&lt;/script&gt;" in page, path
+
+
+@pytest.mark.parametrize("node_client", [["buyer"]], indirect=True)
+async def test_the_dashboards_speak_the_readers_language(node_client):
+    """The watch-only dashboards too: headings, panels, the live words and the plots, from Accept-Language or the
+    switch (a cookie every page of the node follows)."""
+    node, api = node_client
+    await _buyer_with_pool(node, api)
+    chinese = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    page = (await api.get("/dashboard/buyer", headers=chinese)).text
+    assert '<html lang="zh-CN">' in page and "买方 / 团长" in page and "住户意向" in page and 'data-ago="{time}前"' in page
+    pools = (await api.get("/dashboard/panel/pools", headers=chinese)).text
+    assert "拼团（云拼）" in pools and "进行中的团的成团进度" in pools  # the plot's title too
+    assert "Pools (云拼)" in (await api.get("/dashboard/panel/pools")).text  # no language asked: English
+    switched = await api.get("/language", params={"to": "zh_CN", "next": "/dashboard"})
+    assert switched.status_code == 303 and switched.headers["location"] == "/dashboard"
+    api.cookies.set("yuantou_lang", switched.cookies["yuantou_lang"])  # what the browser keeps from the switch
+    ledger = (await api.get("/dashboard/panel/ledger")).text
+    assert "账本" in ledger and "立即核验" in ledger
+    away = await api.get("/language", params={"to": "zh_CN", "next": "https://evil.example/"})
+    assert away.headers["location"] == "/dashboard"  # the switch goes back only to this node's pages

@@ -13,11 +13,13 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
 from yuantou.directory import registry
+from yuantou.i18n.catalogs import N_, gettext
 from yuantou.web import figures
+from yuantou.web.languages import language_context, locale_of
 from yuantou.web.node_pages import Panel
 from yuantou.web.site import mount_site, panel, render
 
-PANELS = [Panel("subscribers", "Subscribers", wide=True, every="3s"), Panel("gateway", "Gateway", every="2s")]
+PANELS = [Panel("subscribers", N_("Subscribers"), wide=True, every="3s"), Panel("gateway", N_("Gateway"), every="2s")]
 
 
 def key_state(entry: dict[str, Any], now: float) -> str:
@@ -44,8 +46,9 @@ def mount_directory_dashboard(app: FastAPI, db: Any, stats: Any, token: Callable
     router = APIRouter(include_in_schema=False)
 
     @router.get("/dashboard")
-    async def page() -> HTMLResponse:
-        return HTMLResponse(render("page.html", title=title, page_title="directory", nav=[("/dashboard", "directory")],
+    async def page(request: Request) -> HTMLResponse:
+        return HTMLResponse(render("page.html", **language_context(locale_of(request)), title=title,
+                                   page_title=N_("directory"), nav=[("/dashboard", N_("directory"))],
                                    here="/dashboard", subtitle=f"{subscriber_id} · registry and gateway",
                                    panels=PANELS))
 
@@ -58,7 +61,8 @@ def mount_directory_dashboard(app: FastAPI, db: Any, stats: Any, token: Callable
                 counts[ROLE.get(r["type"], r["type"])][r["city"]] += 1
             people = {(r["subscriber_id"]) for r in rows}
             return panel(request, "subscribers", rows=rows, people=len(people),
-                         figure=figures.count_figure("subscriptions per city and role", counts))
+                         figure=figures.count_figure(gettext(locale_of(request), N_("subscriptions per city and role")),
+                                                     counts))
         if name == "gateway":
             return panel(request, "gateway", stats=stats)
         return Response(f"no panel {name!r} on the directory", status_code=404)

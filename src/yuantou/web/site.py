@@ -21,11 +21,14 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from yuantou.i18n.catalogs import N_, gettext
+from yuantou.i18n.locales import ENGLISH
 from yuantou.protocol.envelope import epoch_iso
 from yuantou.protocol.json_guard import finite
 from yuantou.store.db import Database
 from yuantou.web import auth
 from yuantou.web.guards import same_origin
+from yuantou.web.languages import LANGUAGE_COOKIE, LANGUAGE_NAMES, language_context, locale_of
 
 STATIC = Path(__file__).parent / "static"
 SCRIPTS = {"htmx.js": "htmx-2.0.11.min.js", "plotly.js": "plotly-basic-4.1.1.min.js",
@@ -43,7 +46,7 @@ def _clock(epoch: float | None) -> str:
 
 def _figure(figure: dict[str, Any]) -> str:
     """A Plotly figure as JSON a browser reads: a missing bound is ``null`` (a gap), never ``Infinity``."""
-    return json.dumps(finite(figure), separators=(",", ":"), default=str, allow_nan=False)
+    return json.dumps(finite(figure), separators=(",", ":"), default=str, allow_nan=False, ensure_ascii=False)
 
 
 templates = Environment(loader=PackageLoader("yuantou.web", "templates"), autoescape=select_autoescape(["html"]))
@@ -51,12 +54,13 @@ templates.filters.update(clock=_clock, figure=_figure, iso=epoch_iso)
 
 
 def render(name: str, **context: Any) -> str:
-    return templates.get_template(name).render(**context)
+    """A template with its context; ``_`` and the language's names default to English (scripts, the demo)."""
+    return templates.get_template(name).render(**{**language_context(ENGLISH), **context})
 
 
 def panel(request: Request, name: str, **context: Any) -> Response:
-    """A fragment, or 204 if the client already shows this version of it."""
-    html = render(f"panels/{name}.html", **context)
+    """A fragment in the reader's language, or 204 if the client already shows this version of it."""
+    html = render(f"panels/{name}.html", **language_context(locale_of(request)), **context)
     version = hashlib.blake2b(html.encode(), digest_size=8).hexdigest()
     if request.headers.get("x-panel-version") == version:
         return Response(status_code=204)
@@ -66,7 +70,8 @@ def panel(request: Request, name: str, **context: Any) -> Response:
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
                            "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
                            "form-action 'self'; frame-ancestors 'none'")
-PAGES = ("/dashboard", "/login", "/logout", "/shop")  # the HTML every node and directory serves itself
+PAGES = ("/dashboard", "/login", "/logout", "/shop")
+WRONG_TOKEN = N_("That is not this node's token (api_token in its config).")  # the HTML every node and directory serves itself
 
 
 def mount_site(app: FastAPI, token: Callable[[], str], title: str, db: Database, site_id: str,
@@ -83,8 +88,17 @@ def mount_site(app: FastAPI, token: Callable[[], str], title: str, db: Database,
         return FileResponse(STATIC / SCRIPTS[name], headers={"Cache-Control": "public, max-age=86400"})
 
     @site.get("/login")
-    async def login_page(next: str = "/dashboard") -> HTMLResponse:
-        return HTMLResponse(render("login.html", title=title, next=auth.safe_next(next), error=None))
+    async def login_page(request: Request, next: str = "/dashboard") -> HTMLResponse:
+        return HTMLResponse(render("login.html", **language_context(locale_of(request)), title=title,
+                                   next=auth.safe_next(next), error=None))
+
+    @site.get("/language")
+    async def language(to: str = ENGLISH, next: str = "/dashboard") -> Response:
+        """Switch every page of this node to ``to`` (a cookie), and go back where the switch was made."""
+        response = RedirectResponse(auth.safe_next(next), status_code=303)
+        if to in LANGUAGE_NAMES:
+            response.set_cookie(LANGUAGE_COOKIE, to, max_age=365 * 24 * 3600, samesite="lax", path="/")
+        return response
 
     @site.post("/login")
     async def login(request: Request) -> Response:
@@ -92,8 +106,9 @@ def mount_site(app: FastAPI, token: Callable[[], str], title: str, db: Database,
         secret, next = form.get("secret", [""])[0], form.get("next", ["/dashboard"])[0]
         if not auth.bearer_valid(token(), f"Bearer {secret}"):
             await asyncio.sleep(0.5)  # slows guessing; the token itself is long
-            return HTMLResponse(render("login.html", title=title, next=auth.safe_next(next),
-                                       error="That is not this node's token (api_token in its config)."),
+            locale = locale_of(request)
+            return HTMLResponse(render("login.html", **language_context(locale), title=title,
+                                       next=auth.safe_next(next), error=gettext(locale, WRONG_TOKEN)),
                                 status_code=401)
         opened = await db.run(lambda c: auth.open_session(c, token()))
         response = RedirectResponse(auth.safe_next(next), status_code=303)

@@ -32,12 +32,11 @@ from yuantou.buyer.service import BuyerService
 from yuantou.buyer.views import PoolSnapshot, snapshot_of
 from yuantou.domain.pooling import MINOR_UNITS, PoolProblem
 from yuantou.i18n.catalogs import N_, gettext
-from yuantou.i18n.locales import ENGLISH
 from yuantou.i18n.refusals import refusal_text
 from yuantou.web import guards
 from yuantou.web.auth import cookie_name
 from yuantou.web.form_values import form_of, number
-from yuantou.web.languages import LANGUAGE_COOKIE, LANGUAGE_NAMES, language_context, locale_of
+from yuantou.web.languages import language_context, locale_of
 from yuantou.web.local_text import unit_price
 from yuantou.web.order_lines import line_view
 from yuantou.web.pool_cards import PoolCard, pool_card
@@ -64,8 +63,8 @@ class Visit:
 
 
 def safe_back(target: str | None, default: str = "/shop") -> str:
-    """Where a form (or the language switch) returns to: only a storefront or console path on this node."""
-    if not target or not target.startswith(("/shop", "/dashboard")) or "//" in target or "\\" in target:
+    """Where a form returns to: only a storefront path on this node."""
+    if not target or not target.startswith("/shop") or "//" in target or "\\" in target:
         return default
     return target
 
@@ -241,13 +240,6 @@ def mount_storefront(app: FastAPI, buyer: BuyerService, shop_name: str, zone: tz
                     receipt=line["receipt"], intent_id=intent_id, public_key=public_key(),
                     quantity_text=view["quantity_text"], unit_price_text=view["unit_price_text"],
                     amount_text=view["amount_text"])
-
-    @router.get("/language")
-    async def language(to: str = ENGLISH, next: str = "/shop") -> Response:
-        response = RedirectResponse(safe_back(next), status_code=303)
-        if to in LANGUAGE_NAMES:
-            response.set_cookie(LANGUAGE_COOKIE, to, max_age=365 * 24 * 3600, samesite="lax", path="/")
-        return response
 
     # -- sessions ----------------------------------------------------------------------------------
 
