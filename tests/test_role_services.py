@@ -92,6 +92,15 @@ async def test_organiser_and_household_commands_on_the_buyer_service(node_client
     again = await api.post(f"/api/intents/{joins[2].json()['intent_id']}/withdraw")
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_withdrawn"
     assert again.json()["error"]["text"] == "This order line was already withdrawn."  # no language asked: English
+    typo = await api.post("/api/intents", json=_join("flat-4", "twenty", "20", pool_id=pool_id),
+                          headers={"Accept-Language": "zh-CN"})  # the fast path's 422: FastAPI's shape, and words
+    assert typo.status_code == 422 and typo.json()["detail"][0]["loc"] == ["body", "min_quantity"], typo.text
+    assert typo.json()["detail"][0]["text"] == "请输入数字，例如 2 或 2.5。"
+    missing = await api.post("/api/pools", json={"item_id": "apple"}, headers={"Accept-Language": "zh-CN"})
+    assert missing.status_code == 422 and missing.headers["content-language"] == "zh-CN"
+    assert {e["text"] for e in missing.json()["detail"]} == {"此项必填。"}
+    unknown = await api.post("/api/orders/no-such-order/status", headers={"Accept-Language": "zh-CN"})
+    assert unknown.status_code == 404 and unknown.json()["error"]["text"] == "本节点没有这个订单。", unknown.text
     over = await api.post("/api/intents", json=_join("flat-4", "20", "20", pool_id=pool_id, max_price="1.00"),
                           headers={"Accept-Language": "zh"})  # the join fast path answers in the language too
     assert over.status_code == 400 and over.json()["error"]["text"] == "价格高于您的限价：提高限价才能参团。", over.text
@@ -139,7 +148,9 @@ async def test_producer_commands_on_the_producer_service(node_client):
     bad = await api.put("/api/catalog/items", json=[{**item, "price": "-1"}])
     assert bad.status_code == 422 and "price" in bad.text
 
-    assert (await api.get("/api/twin")).status_code == 404  # no twin yet
+    no_twin = await api.get("/api/twin", headers={"Accept-Language": "zh-CN"})  # no twin yet
+    assert no_twin.status_code == 404 and no_twin.json()["error"] == {
+        "code": "not_found", "message": no_twin.json()["detail"], "text": "没有这条记录。"}
     assert (await api.post("/api/plan/publish")).status_code == 404  # no plan yet
     assert (await api.post("/api/orders/nobody/fulfillment", json={"state": "Shipped"})).status_code == 404
     forecast_early = await api.post("/api/forecast/run", json={"horizon": 7})

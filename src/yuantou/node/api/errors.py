@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from yuantou.buyer.commands import OrderProblem
 from yuantou.domain.pooling import PoolProblem
+from yuantou.i18n.input_errors import input_error_text, order_refusal_text, producer_refusal_text
 from yuantou.i18n.locales import DEFAULT, negotiate
 from yuantou.i18n.refusals import refusal_text
 from yuantou.messaging.core import OutgoingInvalid
@@ -34,6 +35,17 @@ def pool_refusal_body(problem: PoolProblem, locale: str = DEFAULT) -> dict[str, 
                       "text": refusal_text(problem.code, locale, problem.path)}}
 
 
+def _locale(request: Request) -> str:
+    return negotiate(request.headers.get("accept-language"))
+
+
+def validation_body(errors: Any, locale: str, prefix: tuple[str, ...] = ()) -> dict[str, Any]:
+    """FastAPI's 422 shape (``detail``: pydantic's errors, ``loc`` from ``prefix``), each with a ``text`` for a person."""
+    detail = finite(jsonable_encoder(errors, custom_encoder={bytes: lambda b: b.decode("utf-8", "replace")[:200]}))
+    return {"detail": [{**e, "loc": [*prefix, *e.get("loc", [])], "text": input_error_text(str(e.get("type")), locale)}
+                       for e in detail]}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PoolProblem)
     async def pool_problem(request: Request, exc: PoolProblem) -> JSONResponse:
@@ -42,19 +54,28 @@ def install_error_handlers(app: FastAPI) -> None:
                             headers={"Content-Language": locale.replace("_", "-")})
 
     @app.exception_handler(OrderProblem)
-    async def order_problem(_: Request, exc: OrderProblem) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, ORDER_STATUS.get(exc.code, 400))
+    async def order_problem(request: Request, exc: OrderProblem) -> JSONResponse:
+        locale = _locale(request)
+        return JSONResponse({"detail": exc.message, "error": {
+            "code": exc.code, "message": exc.message, "path": exc.path,
+            "text": order_refusal_text(exc.code, locale)}}, ORDER_STATUS.get(exc.code, 400),
+            headers={"Content-Language": locale.replace("_", "-")})
 
     @app.exception_handler(ProducerProblem)
-    async def producer_problem(_: Request, exc: ProducerProblem) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, PRODUCER_STATUS[exc.kind])
+    async def producer_problem(request: Request, exc: ProducerProblem) -> JSONResponse:
+        locale = _locale(request)
+        return JSONResponse({"detail": exc.message, "error": {
+            "code": exc.kind, "message": exc.message, "text": producer_refusal_text(exc.kind, locale)}},
+            PRODUCER_STATUS[exc.kind], headers={"Content-Language": locale.replace("_", "-")})
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_input(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_input(request: Request, exc: RequestValidationError) -> JSONResponse:
         """FastAPI's 422, but written so that any input can be echoed: an infinite number in a body made its own
-        handler fail with a 500 ("Out of range float values are not JSON compliant")."""
-        return JSONResponse({"detail": finite(jsonable_encoder(exc.errors(), custom_encoder={
-            bytes: lambda b: b.decode("utf-8", "replace")[:200]}))}, status_code=422)
+        handler fail with a 500 ("Out of range float values are not JSON compliant"). Each error also says what
+        is wrong in the request's language (``text``)."""
+        locale = _locale(request)
+        return JSONResponse(validation_body(exc.errors(), locale), status_code=422,
+                            headers={"Content-Language": locale.replace("_", "-")})
 
     @app.exception_handler(OutgoingInvalid)
     async def outgoing_invalid(_: Request, exc: OutgoingInvalid) -> JSONResponse:

@@ -23,7 +23,7 @@ from yuantou.buyer.pick_list_csv import pick_list_csv
 from yuantou.buyer.service import BuyerService
 from yuantou.domain.pooling import PoolProblem
 from yuantou.i18n.locales import negotiate
-from yuantou.node.api.errors import pool_refusal_body, pool_refusal_status
+from yuantou.node.api.errors import pool_refusal_body, pool_refusal_status, validation_body
 from yuantou.node.api.inputs import Id, Input, Number, PositiveAmount, ShortText
 from yuantou.protocol.json_guard import finite
 
@@ -182,16 +182,16 @@ class JoinFastPath:
             message = await receive()
             raw += message.get("body", b"")
             more = message.get("more_body", False)
+        locale = negotiate(dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1"))
         try:
             body = IntentIn.model_validate_json(raw)
         except ValidationError as exc:
-            status, answer = 422, {"detail": [{**e, "loc": ["body", *e["loc"]]}
-                                              for e in exc.errors(include_url=False, include_context=False)]}
+            status, answer = 422, validation_body(exc.errors(include_url=False, include_context=False), locale,
+                                                  ("body",))
         else:
             try:
                 status, answer = 200, await self.buyer.join(join_command(body))
             except PoolProblem as problem:
-                locale = negotiate(dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1"))
                 status, answer = pool_refusal_status(problem), pool_refusal_body(problem, locale)
         data = json.dumps(finite(answer), default=str).encode()  # an echoed inf input is null, not Infinity
         await send({"type": "http.response.start", "status": status,
