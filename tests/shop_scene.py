@@ -51,6 +51,7 @@ def start_shop(root, database: str = "sqlite") -> ShopScene:  # noqa: ANN001
     net.start_directory()
     catalog = catalog_document("orchard", "山坡果园合作社 Hillside Orchard Co-op",
                                [(APPLE, "红富士苹果 Fuji apples, grade A", "fruit", "kg", 9.0, 2000)])
+    catalog["provider"]["place"] = "山东烟台 Yantai, Shandong"
     catalog["items"][0].update(grade="A", bulk_unit="5", tiers=[{"min_quantity": "20", "price": "8.5"},
                                                                   {"min_quantity": "60", "price": "8.0"}])
     started = [net.add_node("orchard", ["producer"], catalog, wait=False),

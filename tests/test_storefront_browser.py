@@ -159,6 +159,7 @@ def test_the_whole_group_buy_loop_in_the_browser(shop, browser, language):  # no
     accessible(first, checked)
     register(first, taps, "王阿姨" if language == "zh-CN" else "Mrs Wang", "138 0013 8000", words)
     card = first.locator(f"article#{pool_id}")
+    assert "Yantai, Shandong" in card.locator(".source").inner_text()  # 源头: the producer and where it is
     card.locator("input[name=quantity]").fill("10")
     taps.tap(card.get_by_role("button", name=words["join"]))
     first.wait_for_selector(".notice")

@@ -57,7 +57,8 @@ class Node:
                                       config.offers_refresh_seconds)
             self.messenger.callbacks = self.buyer
         if config.is_producer:
-            provider = Provider(config.provider_id or config.subscriber_id, config.provider_name or config.subscriber_id)
+            provider = Provider(config.provider_id or config.subscriber_id, config.provider_name or config.subscriber_id,
+                                place=config.provider_place)
             self.producer = ProducerService(self.messenger, provider)
             self.messenger.requests = self.producer
         self._tasks: list[asyncio.Task[Any]] = []  # the messaging core's

@@ -41,6 +41,8 @@ class NodeConfig(BaseModel):
     country: str = "IND"
     provider_id: str | None = None
     provider_name: str | None = None
+    provider_place: str | None = Field(None, max_length=100, description="where the producer is, in words (e.g. "
+                                       "山东烟台 Yantai, Shandong): households see it as the source of what they buy")
     clock_skew_seconds: int = Field(default=5, ge=0, le=300)
     signature_backdating_seconds: int = Field(default=120, ge=0, le=3600, description=(
         "how long before a key's valid_from a peer's signature may say it was created (other Beckn stacks sign "

@@ -37,6 +37,8 @@ def load_node(config_path: Path) -> tuple[NodeConfig, KeyPair, list[CatalogItem]
             updates["provider_id"] = provider["id"]
         if provider.get("name") and not config.provider_name:
             updates["provider_name"] = provider["name"]
+        if provider.get("place") and not config.provider_place:
+            updates["provider_place"] = provider["place"]
         config = config.model_copy(update=updates)
     return config, keys, catalog
 

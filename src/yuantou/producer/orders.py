@@ -46,6 +46,7 @@ class Provider:
     id: str
     name: str
     support_email: str | None = None
+    place: str | None = None  # where it is, in words: shown to households as the source
 
 
 def _problem(exc: CatalogProblem) -> BecknError:
@@ -134,7 +135,7 @@ def _order_json(lines: list[QuotedLine], provider: Provider, request_order: dict
 def on_search(conn: Connection, message: dict, provider: Provider, **_: Any) -> dict:
     intent = message.get("intent") or {}
     items = [item for item in read_catalog(conn).values() if matches(item, intent)]
-    return {"catalog": catalog_json(provider.id, provider.name, items)}
+    return {"catalog": catalog_json(provider.id, provider.name, items, provider.place)}
 
 
 def on_select(conn: Connection, message: dict, provider: Provider, **_: Any) -> dict:

@@ -136,7 +136,7 @@ class ProducerService:
 
     async def catalog(self) -> dict[str, Any]:
         items = await self.db.run(read_catalog)
-        return catalog_json(self.provider.id, self.provider.name, list(items.values()))
+        return catalog_json(self.provider.id, self.provider.name, list(items.values()), self.provider.place)
 
     async def put_items(self, command: PutItems) -> dict[str, Any]:
         await self.db.run(lambda c: upsert_items(c, list(command.items)))

@@ -238,19 +238,20 @@ def window_json(window: Window) -> dict:
     }
 
 
-def catalog_json(provider_id: str, provider_name: str, items: list[CatalogItem]) -> dict:
+def catalog_json(provider_id: str, provider_name: str, items: list[CatalogItem], place: str | None = None) -> dict:
+    """``place``: where the producer is, in words (源头: households see the source), as its provider's location."""
     windows = {w.id: w for item in items for w in item.windows}
     categories = sorted({item.category for item in items if item.category})
-    return {
+    provider: dict[str, Any] = {
+        "id": provider_id,
         "descriptor": {"name": provider_name},
-        "providers": [{
-            "id": provider_id,
-            "descriptor": {"name": provider_name},
-            "categories": [{"id": c, "descriptor": {"code": c, "name": c}} for c in categories],
-            "fulfillments": [window_json(w) for w in windows.values()],
-            "items": [item_json(item) for item in items],
-        }],
+        "categories": [{"id": c, "descriptor": {"code": c, "name": c}} for c in categories],
+        "fulfillments": [window_json(w) for w in windows.values()],
+        "items": [item_json(item) for item in items],
     }
+    if place:
+        provider["locations"] = [{"id": "place", "address": place}]
+    return {"descriptor": {"name": provider_name}, "providers": [provider]}
 
 
 # -- the pool an order serves ------------------------------------------------------------------
