@@ -67,6 +67,12 @@ def who(contacts: dict[str, Household], household: str) -> tuple[str, str]:
     return (found.name, found.phone) if found else (household, "")
 
 
+def procurement_text(view: dict[str, Any], locale: str) -> str:
+    """How a closed pool is being bought, in words ("" while open)."""
+    state = (view.get("procurement") or {}).get("state")
+    return gettext(locale, PROCUREMENT[state]) if state in PROCUREMENT else ""
+
+
 def peer_money(amount: Any, currency: Any, locale: str) -> str:
     """A price from a peer's catalog: formatted if it is a number and a currency code, else shown as given."""
     try:
@@ -106,8 +112,7 @@ def mount_console(app: FastAPI, buyer: BuyerService, zone: tzinfo, public_base: 
         for view in reversed(await buyer.pools()):
             terms_text = quantity(view["pooled_min"], view["unit"])
             rows.append({**view, "status_text": gettext(locale, CLOSED.get(view["status"], view["status"])),
-                         "procurement_text": gettext(locale, PROCUREMENT[view["procurement"]["state"]])
-                         if view.get("procurement") and view["procurement"]["state"] in PROCUREMENT else "",
+                         "procurement_text": procurement_text(view, locale),
                          "cutoff_text": day_and_time(view["cutoff"], zone, locale), "pooled_text": terms_text,
                          "title": buyer.item_name(view["product"]["item_id"]) or view["product"]["item_id"]
                          or view["product"]["category"]})
@@ -118,7 +123,11 @@ def mount_console(app: FastAPI, buyer: BuyerService, zone: tzinfo, public_base: 
         return pool_form(request, producer, provider, item)
 
     @router.get("/pools/{pool_id}")
-    async def pool_page(pool_id: str, request: Request, done: str | None = None, error: str | None = None) -> Response:
+    async def pool_page(pool_id: str, request: Request) -> Response:
+        return await pool_answer(request, pool_id)
+
+    async def pool_answer(request: Request, pool_id: str, done: str | None = None, error: str | None = None) -> Response:
+        """The pool's page, with what an action just did (never from the query string: no text can be planted)."""
         locale = locale_of(request)
         snapshot = await buyer.snapshot(pool_id)
         if snapshot is None:
@@ -133,16 +142,15 @@ def mount_console(app: FastAPI, buyer: BuyerService, zone: tzinfo, public_base: 
         return page(request, "console/pool.html", card.title, card=card, view=view, people=people,
                     links=share(request, pool_id, card.pickup_points), done=done, error=error,
                     status_text=gettext(locale, CLOSED.get(view["status"], view["status"])),
-                    procurement_text=gettext(locale, PROCUREMENT[view["procurement"]["state"]])
-                    if view.get("procurement") and view["procurement"]["state"] in PROCUREMENT else "")
+                    procurement_text=procurement_text(view, locale))
 
     async def pool_action(request: Request, pool_id: str, action: Callable[[], Any], done: str) -> Response:
         try:
             await action()
         except PoolProblem as problem:
-            return await pool_page(pool_id, request, error=refusal_text(problem.code, locale_of(request),
-                                                                         problem.path))
-        return await pool_page(pool_id, request, done=text(request, done))
+            return await pool_answer(request, pool_id, error=refusal_text(problem.code, locale_of(request),
+                                                                           problem.path))
+        return await pool_answer(request, pool_id, done=text(request, done))
 
     @router.post("/pools/{pool_id}/close")
     async def close(pool_id: str, request: Request) -> Response:
