@@ -67,6 +67,9 @@ async def test_a_household_registers_joins_changes_and_withdraws_by_form(node_cl
     assert "已登录：王阿姨" in page and "源头：Orchard" in page
 
     back = f"/shop/pools/{pool_id}"
+    two_points = await api.post("/api/pools", json=_pool(pickup_points=["gate-3", "school"]))
+    assert 'name="pickup_point"><option value="gate-3">' in (await phone.http.get(
+        f"/shop/pools/{two_points.json()['pool_id']}")).text  # a pool's own link: the household picks its point
     token = await phone.token(back)
     joined = await phone.post("/shop/join", pool_id=pool_id, pickup_point="gate-3", quantity="20", back=back,
                               csrf=token)

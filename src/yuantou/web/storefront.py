@@ -115,7 +115,7 @@ def mount_storefront(app: FastAPI, buyer: BuyerService, shop_name: str, zone: tz
         context.setdefault("form", {})
         context.setdefault("page_error", None)
         return page("shop/offers.html", seen, status, here="offers", page_title=heading, heading=heading, cards=cards,
-                    lines=lines, point_of=point_of, errors_for=context.pop("errors_for", None),
+                    lines=lines, point_of=point_of, point=point, errors_for=context.pop("errors_for", None),
                     done=request.query_params.get("done"), **context)
 
     def refused(seen: Visit, problem: PoolProblem) -> dict[str, str]:
