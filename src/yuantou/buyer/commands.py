@@ -44,15 +44,17 @@ class OpenPool:
 
 @dataclass(frozen=True, slots=True)
 class Join:
-    """A household asks for a quantity (or a range) at a pickup point: it joins the best pool, or the one named."""
+    """A household asks for a quantity (or a range) at a pickup point: it joins the best pool, or the one named.
+
+    Joining a named open pool, the window and the product may be left out: they are the pool's."""
 
     household: str
     min_quantity: Decimal
     max_quantity: Decimal
     max_price: Decimal
     pickup_point: str
-    window_start: datetime
-    window_end: datetime
+    window_start: datetime | None = None
+    window_end: datetime | None = None
     item_id: str | None = None
     category: str | None = None
     grade: str | None = None

@@ -36,17 +36,16 @@ class Household:
 @dataclass(frozen=True)
 class Registration:
     household: Household
-    link_secret: str  # shown once, in the household's personal link
-    session_secret: str  # this device's cookie
+    session_secret: str  # this device's cookie (its personal link is made when asked for, ``new_link``)
 
 
 def register(conn: Connection, name: str, phone: str, now: float | None = None) -> Registration:
     now = time.time() if now is None else now
     household = Household("hh-" + secrets.token_hex(16), clean_name(name), clean_phone(phone))
-    link = secrets.token_urlsafe(24)
+    unshown = secrets.token_urlsafe(24)  # a link no one holds until the household asks for one
     conn.execute(insert(households).values(household_id=household.household_id, name=household.name,
-                                           phone=household.phone, link_hash=_hash(link), created_at=now))
-    return Registration(household, link, _open_session(conn, household.household_id, now))
+                                           phone=household.phone, link_hash=_hash(unshown), created_at=now))
+    return Registration(household, _open_session(conn, household.household_id, now))
 
 
 def new_link(conn: Connection, household_id: str) -> str:

@@ -156,11 +156,8 @@ class PoolDesk:
             pool = self.book.choose(intent, now)
         elif pool_id in self.book.pools:
             pool = self.book.target(intent, pool_id, now)
-        else:  # closed before this process started, or never existed
-            status = conn.execute(select(pools.c.status).where(pools.c.pool_id == pool_id)).scalar()
-            if status is None:
-                raise PoolProblem("unknown_pool", f"no pool {pool_id}", "pool_id")
-            raise PoolProblem("pool_closed", f"pool {pool_id} is {status}, no longer open", "pool_id")
+        else:
+            raise self.not_open(conn, pool_id)
         with nullcontext() if conn.in_nested_transaction() else conn.begin_nested():
             if pool.id not in self.book.pools:
                 self._insert_pool(conn, pool, now)
@@ -175,6 +172,14 @@ class PoolDesk:
             except IntegrityError:
                 raise PoolProblem("duplicate_intent", f"intent {intent.id} exists already", "intent_id") from None
         return self.book.admit(pool, intent, now)
+
+    @staticmethod
+    def not_open(conn: Connection, pool_id: str) -> PoolProblem:
+        """Why a pool the book does not hold takes no join: closed before this process started, or never existed."""
+        status = conn.execute(select(pools.c.status).where(pools.c.pool_id == pool_id)).scalar()
+        if status is None:
+            return PoolProblem("unknown_pool", f"no pool {pool_id}", "pool_id")
+        return PoolProblem("pool_closed", f"pool {pool_id} is {status}, no longer open", "pool_id")
 
     def withdraw(self, conn: Connection, intent_id: str, now: float | None = None) -> Intent:
         now = time.time() if now is None else now

@@ -48,7 +48,7 @@ from yuantou.buyer.pool_feed import PoolFeed
 from yuantou.buyer.pool_lists import PoolState, household_lines, pick_lists, purchase_lists, units
 from yuantou.buyer.procurement import Procurement
 from yuantou.buyer.receipts import sign_receipt
-from yuantou.buyer.sources import Source, product_sources
+from yuantou.buyer.sources import Source, descriptor_name, product_sources
 from yuantou.buyer.views import (
     PoolSnapshot,
     open_lines_of,
@@ -134,13 +134,21 @@ def terms_of(command: OpenPool, zone: tzinfo) -> PoolTerms:
         raise PoolProblem("bad_terms", "a number in the pool's terms is out of range", "tiers") from None
 
 
-def intent_of(command: Join, step: Decimal, zone: tzinfo) -> Intent:
+def intent_of(command: Join, step: Decimal, zone: tzinfo, pool: PoolTerms | None = None) -> Intent:
+    """The household's intent; a window or product left out is the named pool's (``pool``)."""
+    if command.window_start is not None and command.window_end is not None:
+        window = (epoch(command.window_start, zone), epoch(command.window_end, zone))
+    elif pool is not None:
+        window = pool.window
+    else:
+        raise PoolProblem("bad_window", "give the window the household can collect in, or name an open pool",
+                          "window_start")
+    spec = ProductSpec(command.item_id, command.category, command.grade) \
+        if command.item_id or command.category or pool is None else pool.spec
     intent = Intent(
-        command.intent_id or "intent-" + uuid.uuid4().hex[:16], command.household,
-        ProductSpec(command.item_id, command.category, command.grade),
+        command.intent_id or "intent-" + uuid.uuid4().hex[:16], command.household, spec,
         to_steps(command.min_quantity, step, "min_quantity"), to_steps(command.max_quantity, step, "max_quantity"),
-        money_minor(command.max_price, "max_price"),
-        command.pickup_point, (epoch(command.window_start, zone), epoch(command.window_end, zone)))
+        money_minor(command.max_price, "max_price"), command.pickup_point, window)
     intent.check()
     return intent
 
@@ -301,12 +309,13 @@ class BuyerService:
     def join_change(self, command: Join) -> Callable[[Connection], dict[str, Any]]:
         """The store change of one household joining: run by the group committer."""
         def run(conn: Connection) -> dict[str, Any]:
+            named = None
             if command.pool_id:
-                pool = self.pool_desk.book.pools.get(command.pool_id)
-                step = pool.terms.step if pool else Decimal(1)  # an unknown pool is refused by the desk
-            else:
-                step = self._step_for(command)
-            intent = intent_of(command, step, self.schedule.zone)
+                named = self.pool_desk.book.pools.get(command.pool_id)
+                if named is None:
+                    raise self.pool_desk.not_open(conn, command.pool_id)
+            step = named.terms.step if named else self._step_for(command)
+            intent = intent_of(command, step, self.schedule.zone, named.terms if named else None)
             pool = self.pool_desk.join(conn, intent, pool_id=command.pool_id)
             return {"intent_id": intent.id, "pool_id": pool.id, "pool": open_pool_view(pool)}
         return run
@@ -389,20 +398,14 @@ class BuyerService:
 
     def item_name(self, item: str | None) -> str | None:
         """What a producer's catalog calls an item id (peer text, shown escaped), if this node holds it."""
-        for (_, _, item_id), piece in self.catalogs.items():
-            if item_id == item:
-                descriptor = piece["providers"][0]["items"][0].get("descriptor")
-                name = descriptor.get("name") if isinstance(descriptor, dict) else None
-                return name if isinstance(name, str) and name.strip() else None
-        return None
+        return next((descriptor_name(piece["providers"][0]["items"][0])
+                     for (_, _, item_id), piece in self.catalogs.items() if item_id == item), None)
 
     def producer_name(self, producer: str) -> str:
-        for (producer_id, _, _), piece in self.catalogs.items():
-            if producer_id == producer:
-                descriptor = piece["providers"][0].get("descriptor")
-                name = descriptor.get("name") if isinstance(descriptor, dict) else None
-                return name if isinstance(name, str) and name.strip() else producer
-        return producer
+        """What a producer calls itself in its catalog, else its subscriber id."""
+        named = next((descriptor_name(piece["providers"][0]) for (producer_id, _, _), piece in self.catalogs.items()
+                      if producer_id == producer), None)
+        return named or producer
 
     async def register(self, command: Register) -> Registration:
         return await self.db.run(lambda c: households.register(c, command.name, command.phone))

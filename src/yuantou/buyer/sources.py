@@ -25,6 +25,12 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+def descriptor_name(part: dict[str, Any]) -> str | None:
+    """A peer's provider or item name, if it gave a usable one (its catalog is a stranger's)."""
+    descriptor = part.get("descriptor")
+    return _text(descriptor.get("name")) if isinstance(descriptor, dict) else None
+
+
 def _place(provider: dict[str, Any]) -> str | None:
     locations = provider.get("locations")
     first: dict[str, Any] = locations[0] if isinstance(locations, list) and locations and isinstance(
@@ -40,9 +46,6 @@ def product_sources(catalogs: Mapping[tuple[str, str, str], dict[str, Any]], spe
         if (producer, provider_id) in found or not offers_product(piece, spec):
             continue
         provider = piece["providers"][0]
-        descriptor = provider.get("descriptor") if isinstance(provider.get("descriptor"), dict) else {}
-        item = provider["items"][0]
-        item_descriptor = item.get("descriptor") if isinstance(item.get("descriptor"), dict) else {}
-        found[(producer, provider_id)] = Source(producer, _text(descriptor.get("name")) or producer, _place(provider),
-                                                _text(item_descriptor.get("name")))
+        found[(producer, provider_id)] = Source(producer, descriptor_name(provider) or producer, _place(provider),
+                                                descriptor_name(provider["items"][0]))
     return tuple(found.values())

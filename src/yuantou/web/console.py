@@ -9,8 +9,9 @@ SameSite=Strict session, the ``HX-Request`` header, this host's ``Origin``) stop
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -187,7 +188,7 @@ def mount_console(app: FastAPI, buyer: BuyerService, zone: tzinfo, public_base: 
         terms = buyer.offer_terms(producer, provider, item)
         if terms is None:
             return None
-        cutoff = buyer.schedule.next_cutoff(datetime.now().timestamp())
+        cutoff = buyer.schedule.next_cutoff(time.time())
         start, end = buyer.schedule.pickup_window(cutoff)
         window = next(((s, e) for _, s, e, _ in terms.windows if s >= cutoff), None)
         if window and not (window[0] <= start and end <= window[1]):

@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, unquote
@@ -67,6 +67,14 @@ def safe_back(target: str | None, default: str = "/shop") -> str:
     if not target or not target.startswith("/shop") or "//" in target or "\\" in target:
         return default
     return target
+
+
+def asked(form: dict[str, str], limit_optional: bool) -> tuple[Decimal, Decimal, Decimal | None]:
+    """What a join or change form asks: a quantity, up to a most (the quantity itself if none), a price limit."""
+    quantity = number(form.get("quantity"), "quantity")
+    assert quantity is not None  # not optional: refused when empty
+    return (quantity, number(form.get("most"), "most", optional=True) or quantity,
+            number(form.get("max_price"), "max_price", optional=limit_optional))
 
 
 def mount_storefront(app: FastAPI, buyer: BuyerService, shop_name: str, zone: tzinfo, node_id: str,
@@ -296,12 +304,11 @@ def mount_storefront(app: FastAPI, buyer: BuyerService, shop_name: str, zone: tz
 
     @router.post("/personal-link")
     async def show_link(request: Request) -> Response:
-        seen = await visit(request)
-        form = await posted(request, seen)
-        if isinstance(form, Response):
-            return form
-        assert seen.household is not None  # a valid token means a session
-        link = await buyer.new_link(seen.household.household_id)
+        got = await household_post(request)
+        if isinstance(got, Response):
+            return got
+        seen, household, _ = got
+        link = await buyer.new_link(household.household_id)
         lines, version = await order_lines(seen)
         return page("shop/orders.html", seen, here="orders", page_title=gettext(seen.locale, N_("My orders")),
                     lines=lines, version=version, personal_link=f"{str(request.base_url).rstrip('/')}/shop/me/{link}")
@@ -340,63 +347,59 @@ def mount_storefront(app: FastAPI, buyer: BuyerService, shop_name: str, zone: tz
         kept = "&".join(p for p in query.split("&") if p and not p.startswith("done="))
         return RedirectResponse(f"{plain}?{kept + '&' if kept else ''}done={what}#{pool_id}", status_code=303)
 
-    @router.post("/join")
-    async def join(request: Request) -> Response:
+    async def household_post(request: Request) -> tuple[Visit, Household, dict[str, str]] | Response:
+        """A signed-in household's form, or the answer to a post that is not one (another site, no token)."""
         seen = await visit(request)
         form = await posted(request, seen)
         if isinstance(form, Response):
             return form
-        assert seen.household is not None
+        assert seen.household is not None  # a valid form token means an open session
+        return seen, seen.household, form
+
+    @router.post("/join")
+    async def join(request: Request) -> Response:
+        got = await household_post(request)
+        if isinstance(got, Response):
+            return got
+        seen, household, form = got
         pool_id = form.get("pool_id", "")[:64]
         try:
             snapshot = await buyer.snapshot(pool_id)
             if snapshot is None:
                 raise PoolProblem("unknown_pool", f"no pool {pool_id}", "pool_id")
-            quantity = number(form.get("quantity"), "quantity")
-            most = number(form.get("most"), "most", optional=True) or quantity
-            limit = number(form.get("max_price"), "max_price", optional=True)
-            terms = snapshot.terms
-            assert quantity is not None and most is not None
-            # the household collects in the pool's window (a second wider: times round-trip through datetimes)
-            await buyer.join(Join(
-                household=seen.household.household_id, min_quantity=quantity, max_quantity=most,
-                max_price=limit if limit is not None else Decimal(terms.tiers[0].unit_price) / MINOR_UNITS,
-                pickup_point=form.get("pickup_point", ""),
-                window_start=datetime.fromtimestamp(terms.window[0] - 1, zone),
-                window_end=datetime.fromtimestamp(terms.window[1] + 1, zone), item_id=terms.spec.item_id,
-                category=terms.spec.category, grade=terms.spec.grade, pool_id=pool_id))
+            quantity, most, limit = asked(form, limit_optional=True)
+            top = Decimal(snapshot.terms.tiers[0].unit_price) / MINOR_UNITS  # no limit given: any tier's price
+            await buyer.join(Join(household=household.household_id, min_quantity=quantity, max_quantity=most,
+                                  max_price=top if limit is None else limit, pickup_point=form.get("pickup_point", ""),
+                                  pool_id=pool_id))  # the pool's window and product
         except PoolProblem as problem:
             return await refused_page(request, seen, form, pool_id, problem)
         return done(form, "joined", pool_id)
 
     @router.post("/lines/{intent_id}/change")
     async def change(intent_id: str, request: Request) -> Response:
-        seen = await visit(request)
-        form = await posted(request, seen)
-        if isinstance(form, Response):
-            return form
-        assert seen.household is not None
-        mine = await buyer.open_lines(seen.household.household_id)
+        got = await household_post(request)
+        if isinstance(got, Response):
+            return got
+        seen, household, form = got
+        mine = await buyer.open_lines(household.household_id)
         pool_id = next((p for p, line in mine.items() if line["intent_id"] == intent_id), "")
         try:
-            quantity = number(form.get("quantity"), "quantity")
-            most = number(form.get("most"), "most", optional=True) or quantity
-            limit = number(form.get("max_price"), "max_price")
-            assert quantity is not None and most is not None and limit is not None
-            result = await buyer.change(Change(intent_id, seen.household.household_id, quantity, most, limit))
+            quantity, most, limit = asked(form, limit_optional=False)
+            assert limit is not None
+            result = await buyer.change(Change(intent_id, household.household_id, quantity, most, limit))
         except PoolProblem as problem:
             return await refused_page(request, seen, form, pool_id, problem)
         return done(form, "changed", result["pool_id"])
 
     @router.post("/lines/{intent_id}/withdraw")
     async def withdraw(intent_id: str, request: Request) -> Response:
-        seen = await visit(request)
-        form = await posted(request, seen)
-        if isinstance(form, Response):
-            return form
-        assert seen.household is not None
+        got = await household_post(request)
+        if isinstance(got, Response):
+            return got
+        seen, household, form = got
         try:
-            result = await buyer.withdraw(Withdraw(intent_id, seen.household.household_id))
+            result = await buyer.withdraw(Withdraw(intent_id, household.household_id))
         except PoolProblem as problem:
             return await refused_page(request, seen, form, "", problem)
         return done(form, "withdrawn", result["pool_id"])

@@ -182,17 +182,18 @@ class JoinFastPath:
             message = await receive()
             raw += message.get("body", b"")
             more = message.get("more_body", False)
-        locale = negotiate(dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1"))
+        def locale() -> str:  # only a refusal needs the language: joins that succeed skip the parse
+            return negotiate(dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1"))
         try:
             body = IntentIn.model_validate_json(raw)
         except ValidationError as exc:
-            status, answer = 422, validation_body(exc.errors(include_url=False, include_context=False), locale,
+            status, answer = 422, validation_body(exc.errors(include_url=False, include_context=False), locale(),
                                                   ("body",))
         else:
             try:
                 status, answer = 200, await self.buyer.join(join_command(body))
             except PoolProblem as problem:
-                status, answer = pool_refusal_status(problem), pool_refusal_body(problem, locale)
+                status, answer = pool_refusal_status(problem), pool_refusal_body(problem, locale())
         data = json.dumps(finite(answer), default=str).encode()  # an echoed inf input is null, not Infinity
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
