@@ -84,6 +84,9 @@ async def test_a_household_registers_joins_changes_and_withdraws_by_form(node_cl
     assert over.status_code == 422 and f'id="{pool_id}-quantity-error"' in over.text and "本团已满" in over.text
     assert (await api.get(f"/api/pools/{pool_id}")).json()["pooled_min"] == "20"
     assert node.buyer.pool_desk.book.pools[pool_id].min_total == 20  # steps of 1 kg
+    for huge in ("1e999999", "-5", "9" * 50):  # numbers no household means: refused at the field, never a 500
+        odd = await phone.post(f"/shop/lines/{intent}/change", quantity=huge, max_price="9.00", back=back, csrf=token)
+        assert odd.status_code == 422 and f'id="{pool_id}-quantity-error"' in odd.text, huge
     changed = await phone.post(f"/shop/lines/{intent}/change", quantity="25", most="30", max_price="9.00", back=back,
                                csrf=token)
     assert changed.status_code == 303, changed.text

@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
 
+from yuantou.domain.amounts import AmountError, bounded
 from yuantou.domain.pooling import PoolProblem
 
 
 def number(value: str | None, field: str, optional: bool = False) -> Decimal | None:
-    """``2.5``, ``2,5`` or ``2，5`` (a Chinese keyboard's comma); empty is None when ``optional``."""
+    """``2.5``, ``2,5`` or ``2，5`` (a Chinese keyboard's comma); empty is None when ``optional``. Bounded like every
+    number a node takes (``domain.amounts``): ``1e999999`` is refused here, not turned into steps for seconds."""
     text = (value or "").strip().replace(",", ".").replace("，", ".")
     if not text and optional:
         return None
     try:
-        parsed = Decimal(text)
-    except InvalidOperation:
-        raise PoolProblem("bad_number", f"{field} is not a number", field) from None
-    if not parsed.is_finite():
-        raise PoolProblem("bad_number", f"{field} is not a number", field)
-    return parsed
+        return bounded(text)
+    except AmountError as exc:
+        raise PoolProblem("bad_number", f"{field}: {exc}", field) from None
 
 
 def moment(value: str | None, field: str) -> datetime:
