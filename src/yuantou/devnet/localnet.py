@@ -12,8 +12,6 @@ import os
 import secrets
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from yuantou.devnet.warm_start import ForkedProcess, start_cli
 from yuantou.directory.registry import Entry, upsert
 from yuantou.protocol.keys import KeyPair
 from yuantou.store.db import Database
@@ -88,7 +87,7 @@ def catalog_document(key: str, name: str, items: list[tuple]) -> dict:
 class Proc:
     name: str
     url: str  # base URL of the process
-    process: subprocess.Popen | None = None
+    process: ForkedProcess | None = None
     config_path: Path | None = None
     subscriber_id: str = ""
     log_path: Path | None = None
@@ -148,11 +147,10 @@ class LocalNetwork:
         return f"{self.database.rstrip('/')}/{dbname}"
 
     def _spawn(self, proc: Proc, args: list[str], env: dict[str, str] | None = None) -> None:
+        """Run ``yuantou <args>`` as its own process (forked from the warm parent: ``warm_start``)."""
         proc.log_path = self.root / f"{proc.name}.log"
-        log = proc.log_path.open("ab")
-        proc.process = subprocess.Popen([sys.executable, "-m", "yuantou.cli", *args], stdout=log, stderr=log,
-                                        cwd=self.root, start_new_session=True, env={**os.environ, **(env or {})},
-                                        preexec_fn=_memory_cap())
+        proc.process = start_cli(args, cwd=self.root, env={**os.environ, **(env or {})}, log_path=proc.log_path,
+                                 memory_limit_bytes=_memory_cap())
 
     def start_directory(self, *options: str) -> Proc:
         """Start the directory (``options``: more ``yuantou directory serve`` flags)."""
@@ -294,19 +292,11 @@ class LocalNetwork:
 MEMORY_CAP_ENV = "YUANTOU_PROCESS_MEMORY_MB"
 
 
-def _memory_cap() -> Callable[[], None] | None:
+def _memory_cap() -> int | None:
     """With ``YUANTOU_PROCESS_MEMORY_MB`` set (the tests set it), each process of the network gets that much
-    address space at most: a runaway request fails its test instead of taking the machine down."""
+    address space at most (in bytes): a runaway request fails its test instead of taking the machine down."""
     megabytes = os.environ.get(MEMORY_CAP_ENV)
-    if not megabytes:
-        return None
-    limit = int(megabytes) << 20
-
-    def cap() -> None:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    return cap
+    return int(megabytes) << 20 if megabytes else None
 
 
 def to_toml(values: dict) -> str:
