@@ -14,6 +14,7 @@ import atexit
 import multiprocessing
 import multiprocessing.util  # registers its exit hook now, so that ours (below) runs before it
 import os
+import runpy
 import signal
 import subprocess
 import sys
@@ -91,9 +92,8 @@ def _run_cli(args: list[str], cwd: str, env: dict[str, str], log_path: str, memo
         import resource
 
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
-    from yuantou.cli import app
-
-    app(args=args, prog_name="yuantou")
+    sys.argv = ["yuantou", *args]
+    runpy.run_module("yuantou.cli", run_name="__main__", alter_sys=True)  # what ``python -m yuantou.cli`` runs
 
 
 @atexit.register
