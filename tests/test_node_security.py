@@ -399,9 +399,20 @@ def test_fulfillment_refusals_say_why_and_keep_the_connection(net, rogue, placed
         assert unknown.status_code == 404 and "not found" in unknown.json()["detail"]
         nonsense = api.post(f"/orders/{placed['order_id']}/fulfillment", json={"state": "Teleported"})
         assert nonsense.status_code == 422 and "unknown fulfillment state" in nonsense.json()["detail"]
-        assert api.post(f"/orders/{placed['order_id']}/fulfillment", json={"state": "Refused"}).status_code == 200
-        after = api.post(f"/orders/{placed['order_id']}/fulfillment", json={"state": "Packed"})
-        assert after.status_code == 409 and "CANCELLED" in after.json()["detail"]
+        move = lambda state, reason="": api.post(f"/orders/{placed['order_id']}/fulfillment",  # noqa: E731
+                                                 json={"state": state, "reason": reason})
+        assert move("Accepted").status_code == 200
+        twice = move("Accepted")  # a double click: refused, and the buyer is not told twice
+        assert twice.status_code == 409 and "already Accepted" in twice.json()["detail"]
+        back = move("Pending")
+        assert back.status_code == 409 and "cannot go back to Pending" in back.json()["detail"]
+        long_reason = move("Refused", "x" * 201)
+        assert long_reason.status_code == 422
+        refused = move("Refused", "hail damaged the crop")
+        assert refused.status_code == 200
+        assert refused.json()["order"]["cancellation"]["reason"]["descriptor"]["name"] == "hail damaged the crop"
+        after = move("Packed")
+        assert after.status_code == 409 and "Refused and moves no more" in after.json()["detail"]
         assert api.get("/summary").status_code == 200  # the same keep-alive connection still serves
     assert wait_until(lambda: buyer_orders(placed)[placed["order_id"]]["status"] == "CANCELLED", timeout=15)
 

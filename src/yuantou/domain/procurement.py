@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, Decimal
 
+from yuantou.domain.fulfilment import PROGRESS
 from yuantou.domain.sourcing import Offer, Sourcing, SourcingFailure
 
 # the cheapest exact sourcing of a total in steps from offers, or why there is none (``yuantou.plan.sourcing.source``)
@@ -31,8 +32,6 @@ AWAITING = ("select", "init", "confirm")  # a request is out, its callback is aw
 LIVE = AWAITING + ("confirmed",)
 FAILED = ("refused", "timed_out")
 
-# the producer's fulfillment states, least advanced first (as ``producer.FULFILLMENT_STATES``)
-FULFILLMENT_PROGRESS = ("Pending", "Accepted", "Packed", "Shipped", "Delivered")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,5 +154,5 @@ def line_status(procurement: str | None, suppliers: Sequence[tuple[PlacedOrder, 
             any(o.stage != "confirmed" for o, _ in suppliers):
         return "ordering"
     states = [o.fulfillment or "Pending" for o, _ in suppliers]
-    least = min(states, key=lambda s: FULFILLMENT_PROGRESS.index(s) if s in FULFILLMENT_PROGRESS else 0)
+    least = min(states, key=lambda s: PROGRESS.index(s) if s in PROGRESS else 0)
     return "ordered" if least == "Pending" else least.lower()

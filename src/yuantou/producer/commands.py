@@ -28,7 +28,8 @@ class AdvanceOrder:
     """Accept, pack, ship, deliver or refuse an order; the buyer is told in the same transaction."""
 
     order_id: str
-    state: str  # Accepted, Packed, Shipped, Delivered or Refused
+    state: str  # Accepted, Packed, Shipped, Delivered or Refused (domain.fulfilment says which moves are allowed)
+    reason: str = ""  # why it is refused, told to the buyer
 
 
 @dataclass(frozen=True, slots=True)

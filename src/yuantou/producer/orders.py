@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from yuantou.domain.amounts import AmountError, bounded
 from yuantou.domain.catalog import CatalogProblem, Line, QuotedLine, quote_lines, total
+from yuantou.domain.fulfilment import CANCELLED, REFUSED, MoveRefused, check_move
 from yuantou.producer.catalog_store import change_capacity, matches, read_catalog
 from yuantou.protocol import envelope as env
 from yuantou.protocol.envelope import BecknError
@@ -36,10 +37,6 @@ PROBLEM_CODES = {
     "not_bulk_multiple": env.ITEM_QUANTITY_UNAVAILABLE,
     "below_moq": env.ITEM_QUANTITY_UNAVAILABLE,
 }
-
-# fulfillment states a producer walks an order through
-FULFILLMENT_STATES = ("Pending", "Accepted", "Packed", "Shipped", "Delivered", "Refused", "Cancelled")
-
 
 @dataclass(frozen=True)
 class Provider:
@@ -261,15 +258,20 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def advance_fulfillment(conn: Connection, order_id: str, state: str) -> dict:
-    """A producer moves an order along (Accepted, Packed, Shipped, Delivered) or refuses it."""
-    if state not in FULFILLMENT_STATES:
-        raise BecknError(env.INVALID_REQUEST, f"unknown fulfillment state {state!r}; use one of {', '.join(FULFILLMENT_STATES)}")
+def advance_fulfillment(conn: Connection, order_id: str, state: str, reason: str = "") -> dict:
+    """A producer moves an order along (Accepted, Packed, Shipped, Delivered) or refuses it (``reason``: why, for
+    the buyer), as ``domain.fulfilment`` allows; a refused move changes nothing."""
     order = load_order(conn, order_id)
-    if state == "Refused":
-        return cancel_order(conn, order, "PROVIDER", "refused by the producer", "Refused")
-    if order["status"] != "ACTIVE":
-        raise BecknError(env.BUSINESS_ERROR, f"order is {order['status']}, not ACTIVE")
+    current = env.fulfillment_state(order) or "Pending"
+    if order["status"] == "CANCELLED" and current not in (REFUSED, CANCELLED):
+        current = CANCELLED
+    try:
+        check_move(current, state, reason)
+    except MoveRefused as refused:
+        code = env.INVALID_REQUEST if refused.code in ("unknown_state", "reason_too_long") else env.BUSINESS_ERROR
+        raise BecknError(code, refused.message) from None
+    if state == REFUSED:
+        return cancel_order(conn, order, "PROVIDER", reason.strip() or "refused by the producer", REFUSED)
     now = env.now_iso()
     for f in order["fulfillments"]:
         f["state"] = {"descriptor": {"code": state}, "updated_at": now}

@@ -112,7 +112,7 @@ class ProducerService:
     def advance_order_in(self, conn: Connection, command: AdvanceOrder) -> tuple[dict[str, Any], dict[str, Any]]:
         """Move a sold order along and queue the buyer's unsolicited ``on_status``, in the caller's one transaction
         (never a new state without its message); the buyer is answered where its order came from."""
-        order = producer_orders.advance_fulfillment(conn, command.order_id, command.state)
+        order = producer_orders.advance_fulfillment(conn, command.order_id, command.state, command.reason)
         row = conn.execute(select(orders.c.counterparty_id, orders.c.transaction_id)
                            .where(orders.c.order_id == command.order_id)).one()
         bap_uri = conn.execute(select(inbox.c.reply_to).where(  # checked against the directory when it came

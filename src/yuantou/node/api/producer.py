@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
+from yuantou.domain.fulfilment import REASON_MAX
 from yuantou.node.api.inputs import Input, ShortText
 from yuantou.producer.catalog_file import CatalogFileError, items_from_records
 from yuantou.producer.commands import AdvanceOrder, ProducerProblem, PutItems
@@ -14,7 +15,9 @@ from yuantou.producer.service import ProducerService
 
 
 class FulfillmentIn(Input):
-    state: ShortText = Field(description="Accepted, Packed, Shipped, Delivered or Refused")
+    state: ShortText = Field(description="Accepted, Packed, Shipped, Delivered or Refused: forward only, a step may "
+                                         "be skipped; an order can be refused until it is shipped")
+    reason: str = Field("", max_length=REASON_MAX, description="why it is refused (told to the buyer)")
 
 
 def producer_router(producer: ProducerService) -> APIRouter:
@@ -34,6 +37,6 @@ def producer_router(producer: ProducerService) -> APIRouter:
 
     @api.post("/orders/{order_id}/fulfillment", summary="accept, progress or refuse an order")
     async def fulfillment(order_id: str, body: FulfillmentIn) -> dict[str, Any]:
-        return await producer.advance_order(AdvanceOrder(order_id, body.state))
+        return await producer.advance_order(AdvanceOrder(order_id, body.state, body.reason))
 
     return api
