@@ -5,7 +5,7 @@
 2. a household opens the link, introduces itself and joins; a second joins, and the first one's page shows
    the price tier move, live;
 3. the organiser closes the pool, and it is bought from the producer over Beckn;
-4. the producer marks it shipped (its API);
+4. the producer accepts, packs and ships it in its console, and prints what to pack;
 5. the organiser hands it out by pickup code;
 6. the household sees "handed out", and checks its signed receipt (a forged one is refused).
 
@@ -40,12 +40,13 @@ TEXT = {  # what each language's pages say at each step (from the catalogs, chec
     "zh-CN": {"join": "参团", "continue": "继续", "joined": "参团成功", "now_9": "¥9.00/kg", "now_850": "¥8.50/kg",
               "open": "开团", "open_pool": "开团", "close": "立即截团", "ordered": "已下单", "shipped": "运输中",
               "hand_out": "核销取货", "handed_out": "已取货", "check": "核验", "genuine": "凭证真实",
-              "forged": "凭证核验未通过", "receipt": "签名凭证", "my_orders": "我的订单"},
+              "forged": "凭证核验未通过", "receipt": "签名凭证", "my_orders": "我的订单", "accept": "接单",
+              "pack": "标记已打包", "ship": "标记已发货"},
     "en": {"join": "Join", "continue": "Continue", "joined": "You joined", "now_9": "CNY\u00a09.00/kg",
            "now_850": "CNY\u00a08.50/kg", "open": "Open a pool", "open_pool": "Open the pool", "close": "Close the pool now",
            "ordered": "Ordered", "shipped": "On its way", "hand_out": "Hand out", "handed_out": "Handed out",
            "check": "Check", "genuine": "Genuine", "forged": "does not check out", "receipt": "Signed receipt",
-           "my_orders": "My orders"},
+           "my_orders": "My orders", "accept": "Accept", "pack": "Mark packed", "ship": "Mark shipped"},
 }
 
 
@@ -189,14 +190,26 @@ def test_the_whole_group_buy_loop_in_the_browser(shop, browser, language):  # no
     organiser.reload()
     assert words["ordered"] in organiser.locator("main").inner_text()
 
-    # 4. the producer ships it (through its API in this issue)
-    producer = shop.producer.client(timeout=10)
-    mine = [o for o in producer.get("/orders").json()
-            if any(t["descriptor"]["code"] == "pool_id" and t["value"] == pool_id
-                   for g in o["order"].get("tags", []) for t in g.get("list", []))]
-    assert mine, "the producer holds the pool's order"
-    for order in mine:
-        assert producer.post(f"/orders/{order['order_id']}/fulfillment", json={"state": "Shipped"}).status_code == 200
+    # 4. the producer accepts, packs and ships the pool's order in its console (each click tells the buyer)
+    producer = new_page(browser, language, LAPTOP, [shop.producer.login_cookie()])
+    producer.goto(shop.producer.url + "/dashboard/producer/orders")
+    accessible(producer, checked)
+    order = producer.locator("section.order", has_text=pool_id)
+    expect(order).to_have_count(1)
+    assert "¥" in order.locator("tfoot").inner_text() or "CNY" in order.locator("tfoot").inner_text()
+    for button, state in ((words["accept"], "Accepted"), (words["pack"], "Packed")):
+        order.get_by_role("button", name=button, exact=True).click()
+        expect(producer.locator(f"section.order[data-state={state}]", has_text=pool_id)).to_have_count(1)
+        order = producer.locator("section.order", has_text=pool_id)
+    assert producer.get_by_role("status").count() == 1  # "…the buyer is told"
+    producer.goto(shop.producer.url + "/dashboard/producer/packing")  # what to pack for the pool's delivery
+    accessible(producer, checked)
+    assert POINTS[0] in producer.locator("section.pick-page").first.inner_text()
+    assert producer.locator("section.pick-page .delivery-note", has_text=pool_id).count() == 1
+    producer.goto(shop.producer.url + "/dashboard/producer/orders")
+    producer.locator("section.order", has_text=pool_id).get_by_role("button", name=words["ship"], exact=True).click()
+    expect(producer.locator("section.order[data-state=Shipped]", has_text=pool_id)).to_have_count(1)
+    accessible(producer, checked)
 
     # the household's "my orders" follows, live, and shows its pickup code and QR
     first.goto(shop.organiser.url + "/shop/orders")
@@ -239,9 +252,10 @@ def test_the_whole_group_buy_loop_in_the_browser(shop, browser, language):  # no
     points = organiser.locator("section.pick-page").count()
     pdf = organiser.pdf(format="A4")
     assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) == points >= 1
-    for page in (organiser, first, second):
+    for page in (organiser, first, second, producer):
         assert page.errors == [], page.errors
-    organiser.context.close(), first.context.close(), second.context.close()
+    for page in (organiser, first, second, producer):
+        page.context.close()
 
 
 def test_refusals_are_sentences_next_to_their_field(shop, browser):  # noqa: ANN001

@@ -51,6 +51,17 @@ PRODUCER_REFUSALS: dict[str, str] = {
     "conflict": N_("This cannot be done in the record's present state."),
 }
 
+# a producer's refusal with a precise code (``ProducerProblem.code``)
+PRODUCER_REFUSALS_BY_CODE: dict[str, str] = {
+    "unknown_order": N_("There is no such order at this node."),
+    "already_there": N_("The order is in that state already: nothing was changed or sent."),
+    "backwards": N_("An order only moves forward: it cannot go back to an earlier state."),
+    "ended": N_("This order was refused or cancelled: it moves no more."),
+    "shipped": N_("This order has been shipped: it can no longer be refused."),
+    "unknown_state": N_("Choose accept, pack, ship, deliver or refuse."),
+    "reason_too_long": N_("Keep the reason to 200 characters."),
+}
+
 
 def input_error_text(kind: str, locale: str) -> str:
     return gettext(locale, INPUT_ERRORS.get(kind, INPUT_FALLBACK))
@@ -60,5 +71,5 @@ def order_refusal_text(code: str, locale: str) -> str:
     return gettext(locale, ORDER_REFUSALS.get(code, INPUT_FALLBACK))
 
 
-def producer_refusal_text(kind: str, locale: str) -> str:
-    return gettext(locale, PRODUCER_REFUSALS.get(kind, INPUT_FALLBACK))
+def producer_refusal_text(kind: str, locale: str, code: str = "") -> str:
+    return gettext(locale, PRODUCER_REFUSALS_BY_CODE.get(code) or PRODUCER_REFUSALS.get(kind, INPUT_FALLBACK))

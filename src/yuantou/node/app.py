@@ -26,6 +26,7 @@ from yuantou.protocol.limits import PathLimit, RequestLimits
 from yuantou.web.auth import bearer_valid
 from yuantou.web.console import mount_console
 from yuantou.web.node_pages import DashboardFeed, mount_dashboard
+from yuantou.web.producer_console import mount_producer_console
 from yuantou.web.site import mount_api_docs
 from yuantou.web.storefront import mount_storefront
 
@@ -94,6 +95,8 @@ def create_app(node: Node) -> FastAPI:
                          lambda: messenger.keys.signing_public_b64, config.storefront_registrations_per_minute)
         public = config.url.removesuffix("/").removesuffix("/beckn")  # what households' links and QR codes name
         mount_console(app, node.buyer, zone, lambda _: public, nav=[("/dashboard", "Dashboard")])
+    if node.producer is not None:
+        mount_producer_console(app, node.producer, config.pool_schedule.zone, nav=[("/dashboard", "Dashboard")])
     mount_api_docs(app, f"Yuantou node {config.subscriber_id}")
     install_error_handlers(app)
 

@@ -18,9 +18,12 @@ ProblemKind = Literal["invalid", "not_found", "conflict"]
 
 
 class ProducerProblem(Exception):
-    def __init__(self, kind: ProblemKind, message: str) -> None:
+    """``code``, where there is one, says exactly why (e.g. ``already_there`` for an order moved twice), for a
+    sentence in the reader's language; ``message`` says it in English with the details."""
+
+    def __init__(self, kind: ProblemKind, message: str, code: str = "") -> None:
         super().__init__(message)
-        self.kind, self.message = kind, message
+        self.kind, self.message, self.code = kind, message, code
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,10 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from yuantou.domain.fulfilment import MoveRefused
 from yuantou.domain.twin import Twin, TwinError
 from yuantou.messaging.core import Messenger
-from yuantou.producer import c2m, jobs
+from yuantou.producer import c2m, jobs, order_book
 from yuantou.producer import orders as producer_orders
 from yuantou.producer.catalog_store import read_catalog, upsert_items
 from yuantou.producer.commands import (
@@ -39,6 +40,7 @@ from yuantou.protocol.envelope import BecknError
 from yuantou.protocol.profile import catalog_json
 from yuantou.store.tables import inbox, orders
 
+MOVE_INPUT_ERRORS = ("unknown_state", "reason_too_long")  # the rest: the order's state forbids the move
 SERIES_PAGE = 100  # series per page of demand, unless asked otherwise (at most 1,000)
 SERIES_DAYS = 3660  # days per series at most in one page
 
@@ -127,12 +129,27 @@ class ProducerService:
         """The order as it now is, and the id of the ``on_status`` that tells its buyer."""
         try:
             order, context = await self.db.run(lambda c: self.advance_order_in(c, command))
+        except MoveRefused as refused:
+            raise ProducerProblem("invalid" if refused.code in MOVE_INPUT_ERRORS else "conflict", refused.message,
+                                  refused.code) from None
         except BecknError as exc:
             kind: ProblemKind = "not_found" if exc.code == env.ORDER_NOT_FOUND else \
                 "invalid" if exc.code == env.INVALID_REQUEST else "conflict"
-            raise ProducerProblem(kind, exc.message) from None
+            raise ProducerProblem(kind, exc.message, "unknown_order" if kind == "not_found" else "") from None
         self.messenger.outbox.wake()
         return {"order": order, "message_id": context["message_id"]}
+
+    async def sold_orders(self, open_only: bool = False) -> list[order_book.SoldOrder]:
+        """The latest sold orders, newest first (only those still moving with ``open_only``)."""
+        return await self.db.run(lambda c: order_book.sold_orders(c, open_only))
+
+    async def sold_order(self, order_id: str) -> order_book.SoldOrder | None:
+        return await self.db.run(lambda c: order_book.find_order(c, order_id))
+
+    async def packing_lists(self) -> list[order_book.PackingList]:
+        """What to pack for each delivery window and place, from the orders not shipped yet."""
+        sold = await self.db.run(lambda c: order_book.sold_orders(c, open_only=True, limit=10_000))
+        return order_book.packing_lists(sold)
 
     async def catalog(self) -> dict[str, Any]:
         items = await self.db.run(read_catalog)

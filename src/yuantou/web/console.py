@@ -89,7 +89,7 @@ def mount_console(app: FastAPI, buyer: BuyerService, zone: tzinfo, public_base: 
     def page(request: Request, name: str, heading: str, **context: Any) -> HTMLResponse:
         locale = locale_of(request)
         html = render(name, **language_context(locale), heading=heading, nav=nav, console_nav=CONSOLE_NAV,
-                      here=request.url.path,
+                      console_title=N_("Organiser console"), here=request.url.path,
                       path=request.url.path, locale=locale, **context)
         return HTMLResponse(html, headers={"Cache-Control": "no-store", "Content-Language": locale.replace("_", "-")})
 

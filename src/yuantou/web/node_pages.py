@@ -75,6 +75,8 @@ def mount_dashboard(app: FastAPI, feed: DashboardFeed) -> None:  # noqa: C901 (o
     if is_buyer:
         pages["/dashboard/buyer"] = (N_("buyer / organiser"), BUYER)
     nav = [(href, label) for href, (label, _) in pages.items()]
+    if is_producer:
+        nav.append(("/dashboard/producer/orders", N_("Producer console")))
     if is_buyer:
         nav.append(("/dashboard/organiser", N_("Organiser console")))
     subtitle = f"{config.subscriber_id} · {', '.join(config.roles)}"

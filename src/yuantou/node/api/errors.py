@@ -65,7 +65,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def producer_problem(request: Request, exc: ProducerProblem) -> JSONResponse:
         locale = _locale(request)
         return JSONResponse({"detail": exc.message, "error": {
-            "code": exc.kind, "message": exc.message, "text": producer_refusal_text(exc.kind, locale)}},
+            "code": exc.code or exc.kind, "message": exc.message, "text": producer_refusal_text(exc.kind, locale,
+                                                                                              exc.code)}},
             PRODUCER_STATUS[exc.kind], headers={"Content-Language": locale.replace("_", "-")})
 
     @app.exception_handler(RequestValidationError)
