@@ -86,11 +86,12 @@ def mount_console(app: FastAPI, buyer: BuyerService, zone: tzinfo, public_base: 
                   nav: list[tuple[str, str]]) -> None:  # noqa: C901 (one nested function per route)
     router = APIRouter(prefix=HOME, include_in_schema=False)
 
-    def page(request: Request, name: str, heading: str, **context: Any) -> HTMLResponse:
+    def page(request: Request, name: str, heading: str, at: str | None = None, **context: Any) -> HTMLResponse:
+        """``at``: the page's own path, where it answers a form's post (for the language link and the nav)."""
         locale = locale_of(request)
         html = render(name, **language_context(locale), heading=heading, nav=nav, console_nav=CONSOLE_NAV,
-                      console_title=N_("Organiser console"), here=request.url.path,
-                      path=request.url.path, locale=locale, **context)
+                      console_title=N_("Organiser console"), here=at or request.url.path,
+                      path=at or request.url.path, locale=locale, **context)
         return HTMLResponse(html, headers={"Cache-Control": "no-store", "Content-Language": locale.replace("_", "-")})
 
     def text(request: Request, message: str, **values: Any) -> str:
@@ -140,7 +141,8 @@ def mount_console(app: FastAPI, buyer: BuyerService, zone: tzinfo, public_base: 
         contacts = await buyer.contacts({m["household"] for m in members})
         people = [{**m, **dict(zip(("name", "phone"), who(contacts, m["household"]))),
                    "status_text": gettext(locale, STATUS.get(m["status"], m["status"]))} for m in members]
-        return page(request, "console/pool.html", card.title, card=card, view=view, people=people,
+        return page(request, "console/pool.html", card.title, f"{HOME}/pools/{pool_id}", card=card, view=view,
+                    people=people,
                     links=share(request, pool_id, card.pickup_points), done=done, error=error,
                     status_text=gettext(locale, CLOSED.get(view["status"], view["status"])),
                     procurement_text=procurement_text(view, locale))
@@ -177,7 +179,7 @@ def mount_console(app: FastAPI, buyer: BuyerService, zone: tzinfo, public_base: 
                  "open_url": f"{HOME}/pools/new?producer={quote(row['producer'])}&provider={quote(row['provider'])}"
                              f"&item={quote(row['item_id'])}"} for row in offers["offers"]]
         refreshed = (offers.get("last_refresh") or {}).get("at")
-        return page(request, "console/offers.html", text(request, N_("Producers' offers")), offers=rows,
+        return page(request, "console/offers.html", text(request, N_("Producers' offers")), f"{HOME}/offers", offers=rows,
                     warning=offers["warning"], refreshed=day_and_time(refreshed, zone, locale) if refreshed else None)
 
     @router.post("/offers/refresh")
@@ -212,7 +214,8 @@ def mount_console(app: FastAPI, buyer: BuyerService, zone: tzinfo, public_base: 
         locale, terms = locale_of(request), defaults["terms"]
         windows = [{"id": w, "text": time_span(s, e, zone, locale), "capacity": quantity(c, terms.unit)}
                    for w, s, e, c in terms.windows]
-        return page(request, "console/new_pool.html", text(request, N_("Open a pool")), terms=terms,
+        at = f"{HOME}/pools/new?producer={quote(producer)}&provider={quote(provider)}&item={quote(item)}"
+        return page(request, "console/new_pool.html", text(request, N_("Open a pool")), at, terms=terms,
                     producer_name=buyer.producer_name(producer), windows=windows, form=form or defaults["form"],
                     errors=errors or {}, tier_rows=range(TIER_ROWS), currency=terms.currency)
 

@@ -55,11 +55,11 @@ def mount_producer_console(app: FastAPI, producer: ProducerService, zone: tzinfo
                            nav: list[tuple[str, str]]) -> None:  # noqa: C901 (one nested function per route)
     router = APIRouter(prefix=HOME, include_in_schema=False)
 
-    def page(request: Request, name: str, heading: str, **context: Any) -> HTMLResponse:
+    def page(request: Request, name: str, heading: str, at: str, **context: Any) -> HTMLResponse:
+        """``at``: the page's own path (an answer to a form's post is still that page, for links and the nav)."""
         locale = locale_of(request)
         html = render(name, **language_context(locale), heading=heading, nav=nav, console_nav=CONSOLE_NAV,
-                      console_title=N_("Producer console"), here=request.url.path, path=request.url.path,
-                      locale=locale, **context)
+                      console_title=N_("Producer console"), here=at.split("?")[0], path=at, locale=locale, **context)
         return HTMLResponse(html, headers={"Cache-Control": "no-store", "Content-Language": locale.replace("_", "-")})
 
     def window_text(start: float | None, end: float | None, window_id: str, locale: str) -> str:
@@ -83,9 +83,10 @@ def mount_producer_console(app: FastAPI, producer: ProducerService, zone: tzinfo
         """The order list; ``problem``: (order id, field, sentence) of a refused move, shown at that order."""
         locale = locale_of(request)
         sold = await producer.sold_orders(open_only=not show_all)
-        return page(request, "console/producer_orders.html", gettext(locale, N_("Orders")), show_all=show_all,
+        return page(request, "console/producer_orders.html", gettext(locale, N_("Orders")),
+                    f"{HOME}/orders" + ("?show=all" if show_all else ""), show_all=show_all,
                     orders=[order_view(o, locale) for o in sold], done=done, problem=problem, reason=reason,
-                    refused=REFUSED)
+                    refused=REFUSED, stray=problem if problem and all(o.order_id != problem[0] for o in sold) else None)
 
     @router.get("/orders")
     async def orders_page(request: Request, show: str = "open") -> HTMLResponse:
@@ -118,7 +119,8 @@ def mount_producer_console(app: FastAPI, producer: ProducerService, zone: tzinfo
     async def packing_page(request: Request) -> HTMLResponse:
         locale = locale_of(request)
         lists = [packing_view(p, locale) for p in await producer.packing_lists()]
-        return page(request, "console/packing.html", gettext(locale, N_("Packing lists")), lists=lists)
+        return page(request, "console/packing.html", gettext(locale, N_("Packing lists")), f"{HOME}/packing",
+                    lists=lists)
 
     @router.get("/packing.csv")
     async def packing_csv(request: Request) -> Response:

@@ -1,0 +1,131 @@
+"""The producer's order desk against real nodes on 127.0.0.1: what a co-op manager's clicks do, and what a double
+click, a bad value or a cross-site form cannot do (the browser loop in test_storefront_browser clicks through it).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import httpx
+import pytest
+from conftest import storage
+from sqlalchemy import func, select
+
+from yuantou.devnet.client import NodeClient, order_flow
+from yuantou.devnet.localnet import PRODUCERS, LocalNetwork, catalog_document
+from yuantou.store.db import Database
+from yuantou.store.tables import outbox
+
+ORCHARD_ID = "orchard.yuantou.local"
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory):
+    network = LocalNetwork(tmp_path_factory.mktemp("producer-console"), database=storage())
+    try:
+        network.start_directory()
+        catalog = catalog_document("orchard", *PRODUCERS["orchard"])
+        catalog["items"][1]["name"] = "=HYPERLINK(\"http://evil\")"  # a formula a spreadsheet must not run
+        started = [network.add_node("orchard", ["producer"], catalog, wait=False),
+                   network.add_node("buyer1", ["buyer"], wait=False)]
+        network.wait_started(started)
+        yield network
+    finally:
+        network.stop()
+
+
+def place(net: LocalNetwork, kg: int) -> str:
+    """buyer1 orders ``kg`` of snow pears from the orchard over Beckn; the order's id."""
+    buyer = NodeClient(net.buyers["buyer1"].url, net.buyers["buyer1"].token)
+    sent = buyer.post("/api/search", {"query": "pear", "bpp_id": ORCHARD_ID})
+    (found,) = buyer.callbacks(sent["message_id"], wait=10, count=1)
+    provider = found["payload"]["message"]["catalog"]["providers"][0]
+    item = next(i for i in provider["items"] if i["id"] == "pear-snow")
+    done = order_flow(buyer, sent["transaction_id"], ORCHARD_ID, provider["id"],
+                      [{"id": item["id"], "quantity": kg, "unit": "kg"}], item["fulfillment_ids"][0])
+    return done["message"]["order"]["id"]
+
+
+def console(net: LocalNetwork, language: str = "en") -> httpx.Client:
+    """The co-op manager's browser: logged in, posting as htmx does from the console's own pages."""
+    orchard = net.producers["orchard"]
+    cookie = orchard.login_cookie()
+    return httpx.Client(base_url=orchard.url + "/dashboard/producer", timeout=15,
+                        cookies={cookie["name"]: cookie["value"]},
+                        headers={"HX-Request": "true", "Origin": orchard.url, "Accept-Language": language})
+
+
+def status_messages(net: LocalNetwork) -> int:
+    db = Database(net.producers["orchard"].db_url)
+    try:
+        return db.transaction(lambda c: c.execute(select(func.count()).select_from(outbox)
+                                                  .where(outbox.c.action == "on_status")).scalar_one())
+    finally:
+        db.close()
+
+
+def state_of(page: str, order_id: str) -> str:
+    start = page.index(f'id="order-{order_id}"')
+    return page[page.index('data-state="', start) + 12:].split('"', 1)[0]
+
+
+def test_an_order_is_listed_with_its_buyer_window_and_total_and_moves_by_button(net):
+    order_id = place(net, 7)
+    with console(net) as browser:
+        page = browser.get("/orders").text
+        card = page[page.index(f'id="order-{order_id}"'):]
+        assert "buyer1.yuantou.local" in card and "7 kg" in card and "42.00" in card  # 7 kg at 6.00
+        assert state_of(page, order_id) == "Pending"
+        told = status_messages(net)
+        accepted = browser.post(f"/orders/{order_id}/move", data={"state": "Accepted"})
+        assert accepted.status_code == 200 and "accepted; the buyer is told" in accepted.text
+        assert state_of(accepted.text, order_id) == "Accepted" and status_messages(net) == told + 1
+
+        # a double click: refused in words at the order, and the buyer is not told twice
+        again = browser.post(f"/orders/{order_id}/move", data={"state": "Accepted"})
+        assert "The order is in that state already: nothing was changed or sent." in again.text
+        assert status_messages(net) == told + 1 and state_of(again.text, order_id) == "Accepted"
+
+        packing = browser.get("/packing").text
+        assert order_id.split("-")[0] in packing and "7 kg" in packing
+
+
+def test_a_refusal_needs_a_short_reason_and_every_refused_move_is_said_in_the_readers_language(net):
+    order_id = place(net, 3)
+    with console(net, "zh-CN") as browser:
+        long = browser.post(f"/orders/{order_id}/move", data={"state": "Refused", "reason": "太" * 201})
+        assert "原因请控制在 200 字以内。" in long.text and 'aria-invalid="true"' in long.text
+        assert state_of(long.text, order_id) == "Pending"  # nothing changed
+        refused = browser.post(f"/orders/{order_id}/move", data={"state": "Refused", "reason": "冰雹打坏了梨"})
+        assert "已拒单" in refused.text and order_id not in refused.text  # gone from the orders to handle
+        everything = browser.get("/orders?show=all").text
+        assert state_of(everything, order_id) == "Refused" and "冰雹打坏了梨" in everything
+        after = browser.post(f"/orders/{order_id}/move", data={"state": "Packed"})  # from a stale page
+        assert "此订单已被拒单或取消，不能再推进。" in after.text  # said, though the order is no longer listed
+        unknown = browser.post("/orders/no-such-order/move", data={"state": "Packed"})
+        assert unknown.status_code == 200 and "本节点没有这个订单。" in unknown.text
+
+
+def test_the_packing_list_downloads_as_a_spreadsheet_that_runs_no_formula(net):
+    order_id = place(net, 5)
+    with console(net) as browser:
+        sheet = browser.get("/packing.csv")
+    assert sheet.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(sheet.content.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["Delivery window", "Delivered to", "Buyer", "Order"]
+    mine = [r for r in rows if r[3] == order_id]
+    assert mine and mine[0][4].startswith("'=HYPERLINK") and mine[0][5] == "5"
+
+
+def test_a_cross_site_or_logged_out_post_moves_nothing(net):
+    order_id = place(net, 2)
+    orchard = net.producers["orchard"]
+    with console(net) as browser:
+        forged = httpx.post(f"{orchard.url}/dashboard/producer/orders/{order_id}/move", data={"state": "Accepted"},
+                            cookies=browser.cookies, headers={"Origin": "http://evil.example"})
+        assert forged.status_code == 403
+        anonymous = httpx.post(f"{orchard.url}/dashboard/producer/orders/{order_id}/move",
+                               data={"state": "Accepted"}, headers={"HX-Request": "true", "Origin": orchard.url})
+        assert anonymous.status_code in (401, 303)
+        assert state_of(browser.get("/orders").text, order_id) == "Pending"
