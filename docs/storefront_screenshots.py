@@ -54,6 +54,11 @@ def main() -> None:  # noqa: PLR0915 (one scene, shot in order)
         wait_until(lambda: {r["status"] for r in api.get("/pick-lists").json()[POINTS[0]]} == {"shipped"})
         code = re.search(r'pickup-code">(\d{8})<', people[0].get("/shop/orders").text).group(1)  # 王阿姨 collects
         api.post(f"/pickup-points/{POINTS[0]}/hand-out", json={"code": code})
+        waiting = scene.open_pool()  # an order the producer has not handled yet: its console's order desk
+        for person, (_, _, quantity) in zip(people, NEIGHBOURS):
+            person.join(waiting, quantity)
+        api.post(f"/pools/{waiting}/close")
+        wait_until(lambda: api.get(f"/pools/{waiting}").json()["procurement"]["state"] == "ordered")
 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
@@ -91,9 +96,17 @@ def main() -> None:  # noqa: PLR0915 (one scene, shot in order)
             form.screenshot(path=str(img / "console-new-pool-en.png"), full_page=True)
             form.goto(scene.organiser.url + "/dashboard/organiser/pick-lists")
             form.screenshot(path=str(img / "console-pick-lists-en.png"), full_page=True)
+            for locale, path, name in (("zh-CN", "/dashboard/producer/orders", "producer-orders-zh.png"),
+                                       ("en", "/dashboard/producer/packing", "producer-packing-en.png")):
+                desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
+                desk.add_cookies([scene.producer.login_cookie()])
+                shot = desk.new_page()
+                shot.goto(scene.producer.url + path)
+                shot.screenshot(path=str(img / name), full_page=True)
             browser.close()
         for name in ("shop-arrive-zh", "shop-offers-zh", "shop-orders-zh", "console-pool-zh", "console-offers-zh",
-                     "console-hand-out-zh", "console-new-pool-en", "console-pick-lists-en"):
+                     "console-hand-out-zh", "console-new-pool-en", "console-pick-lists-en", "producer-orders-zh",
+                     "producer-packing-en"):
             print("wrote", img / f"{name}.png")
     finally:
         scene.net.stop()

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from yuantou.i18n.catalogs import N_
 from yuantou.messaging.ledger_watch import LedgerWatch
 from yuantou.messaging.pair_checkpoints import answer as answer_pair_checkpoint
 from yuantou.node.api.buyer import buyer_router
@@ -94,9 +95,9 @@ def create_app(node: Node) -> FastAPI:
         mount_storefront(app, node.buyer, config.provider_name or config.subscriber_id, zone, config.subscriber_id,
                          lambda: messenger.keys.signing_public_b64, config.storefront_registrations_per_minute)
         public = config.url.removesuffix("/").removesuffix("/beckn")  # what households' links and QR codes name
-        mount_console(app, node.buyer, zone, lambda _: public, nav=[("/dashboard", "Dashboard")])
+        mount_console(app, node.buyer, zone, lambda _: public, nav=[("/dashboard", N_("Dashboard"))])
     if node.producer is not None:
-        mount_producer_console(app, node.producer, config.pool_schedule.zone, nav=[("/dashboard", "Dashboard")])
+        mount_producer_console(app, node.producer, config.pool_schedule.zone, nav=[("/dashboard", N_("Dashboard"))])
     mount_api_docs(app, f"Yuantou node {config.subscriber_id}")
     install_error_handlers(app)
 
