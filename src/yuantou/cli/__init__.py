@@ -6,6 +6,7 @@ import typer
 
 from yuantou.cli.directory import directory_app
 from yuantou.cli.forecast import forecast_app
+from yuantou.cli.init import init_app
 from yuantou.cli.keys import keys_app
 from yuantou.cli.ledger import ledger_app
 from yuantou.cli.node import node_app
@@ -20,4 +21,4 @@ for group, name in ((keys_app, "keys"), (directory_app, "directory"), (node_app,
                     (plan_app, "plan"), (forecast_app, "forecast"), (ledger_app, "ledger"),
                     (receipt_app, "receipt")):
     app.add_typer(group, name=name)
-app.registered_commands += walkthrough_app.registered_commands
+app.registered_commands += init_app.registered_commands + walkthrough_app.registered_commands

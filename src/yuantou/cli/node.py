@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 import typer
@@ -15,13 +16,23 @@ node_app = typer.Typer(help='Buyer and producer nodes.', no_args_is_help=True)
 @node_app.command("serve")
 def node_serve(config: Path = typer.Option(..., "--config", help="the node's TOML file")) -> None:
     """Run a buyer and/or producer node."""
+    import httpx
+
     from yuantou.node.launch import prepare_store, serve
+    from yuantou.node.start_report import banner, look_up
 
     cfg, keys, catalog = load_node_files(config)
     try:
         prepare_store(cfg, catalog)
     except Exception as exc:  # a database that cannot be reached or migrated
         fail(f"{cfg.database_url}: {exc}")
+
+    async def ask_directory():  # noqa: ANN202
+        async with httpx.AsyncClient() as http:
+            return await look_up(cfg, keys, http)
+
+    typer.echo("\n".join(banner(cfg, asyncio.run(ask_directory()))))
+    sys.stdout.flush()
     serve(config, cfg, keys)
 
 

@@ -74,13 +74,13 @@ def start_cli(args: list[str], *, cwd: Path, env: dict[str, str], log_path: Path
 def _run_cli(args: list[str], cwd: str, env: dict[str, str], log_path: str, memory_limit_bytes: int | None) -> None:
     """In the forked child: become what ``subprocess.Popen([python, -m, yuantou.cli, *args], ...)`` would start."""
     os.setsid()
-    os.chdir(cwd)
-    os.environ.clear()
-    os.environ.update(env)
-    log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)  # first: what fails next is logged
     os.dup2(log, 1)
     os.dup2(log, 2)
     os.close(log)
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(env)
     # multiprocessing gave sys.stdin a fresh descriptor, which uvicorn's worker processes cannot inherit: put it
     # back on descriptor 0 (reading nothing), as a process of its own would have it
     null = os.open(os.devnull, os.O_RDONLY)

@@ -70,6 +70,8 @@ class NodeConfig(BaseModel):
     storefront_registrations_per_minute: int = Field(
         default=30, ge=1, le=100_000, description="households a client address may register per minute at /shop")
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes sharing the port and store")
+    subscribe_at_start: bool = Field(default=False, description="once up, subscribe the node's key in the directory "
+                                     "if the directory does not list it (yuantou init sets it)")
 
     @field_validator("url", "directory_url")
     @classmethod

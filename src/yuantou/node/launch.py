@@ -8,7 +8,9 @@ processes sharing the port; each builds its own ``Node`` from the same config
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -65,9 +67,35 @@ def prepare_store(config: NodeConfig, catalog_items: list[CatalogItem] | None) -
         db.close()
 
 
+def subscribe_in_background(config: NodeConfig, keys: KeyPair) -> threading.Thread:
+    """``subscribe_at_start``: once the server answers, subscribe the node where the directory does not list it;
+    the outcome is printed with the start-up banner's. One thread of the launching process, whatever the number
+    of workers, so the directory is asked once."""
+    import httpx
+
+    from yuantou.node.start_report import subscribe_when_up
+
+    async def go() -> str:
+        async with httpx.AsyncClient() as http:
+            return await subscribe_when_up(config, keys, http)
+
+    def run() -> None:
+        try:
+            print(f"  directory     {asyncio.run(go())}", flush=True)
+        except Exception as exc:  # noqa: BLE001 (a failed subscription is reported, never a crashed node)
+            print(f"  directory     subscription failed: {exc}", flush=True)
+
+    thread = threading.Thread(target=run, name="subscribe", daemon=True)
+    thread.start()
+    return thread
+
+
 def serve(config_path: Path, config: NodeConfig, keys: KeyPair) -> None:
     """Run the node's server until stopped; the store must already be prepared."""
     import uvicorn
+
+    if config.subscribe_at_start:
+        subscribe_in_background(config, keys)
 
     from yuantou.node.app import create_app
     from yuantou.node.bootstrap import Node
