@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from yuantou.devnet.client import NodeClient, order_flow
 from yuantou.devnet.localnet import PRODUCERS, LocalNetwork, catalog_document
+from yuantou.protocol.envelope import fulfillment_state
 from yuantou.store.db import Database
 from yuantou.store.tables import outbox
 
@@ -129,3 +130,21 @@ def test_a_cross_site_or_logged_out_post_moves_nothing(net):
                                data={"state": "Accepted"}, headers={"HX-Request": "true", "Origin": orchard.url})
         assert anonymous.status_code in (401, 303)
         assert state_of(browser.get("/orders").text, order_id) == "Pending"
+
+
+def test_with_automatic_acceptance_an_order_is_accepted_as_it_is_confirmed_and_its_buyer_sees_it(net):
+    buyer = NodeClient(net.buyers["buyer1"].url, net.buyers["buyer1"].token)
+    with console(net) as browser:
+        switched = browser.post("/settings", data={"auto_accept": "on"})
+        assert "New orders are accepted as they are confirmed" in switched.text and "checked" in switched.text
+        try:
+            order_id = place(net, 4)
+            assert state_of(browser.get("/orders").text, order_id) == "Accepted"
+            mine = {o["order_id"]: o for o in buyer.get("/api/orders")}[order_id]["order"]
+            assert fulfillment_state(mine) == "Accepted", mine  # in the on_confirm itself: nothing to wait for
+        finally:
+            off = browser.post("/settings", data={})
+            assert "New orders wait for you" in off.text
+        waiting = place(net, 1)
+        assert state_of(browser.get("/orders").text, waiting) == "Pending"
+    assert net.producers["orchard"].client().get("/settings").json() == {"auto_accept": False}

@@ -36,6 +36,13 @@ class AdvanceOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class SetAutoAccept:
+    """Accept every order as it is confirmed (a buyer can only confirm within capacity), or wait for a person."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
 class PutItems:
     """Add or replace catalog items (what is already sold of a window stays taken)."""
 

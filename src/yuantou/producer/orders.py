@@ -26,8 +26,10 @@ from yuantou.producer.catalog_store import change_capacity, matches, read_catalo
 from yuantou.protocol import envelope as env
 from yuantou.protocol.envelope import BecknError
 from yuantou.protocol.profile import catalog_json, fmt, window_json
+from yuantou.store.settings import read_setting
 from yuantou.store.tables import orders
 
+AUTO_ACCEPT = "auto_accept"  # setting: a confirmed order starts Accepted (the console's switch)
 PROBLEM_CODES = {
     "unknown_item": env.ITEM_NOT_FOUND,
     "unknown_window": env.FULFILLMENT_UNAVAILABLE,
@@ -171,8 +173,9 @@ def on_confirm(conn: Connection, message: dict, provider: Provider, context: dic
         billing=order.get("billing") or {}, payments=order.get("payments")
         or [{"type": "ON-FULFILLMENT", "status": "NOT-PAID", "collected_by": "BPP"}],
     )
+    first = "Accepted" if read_setting(conn, AUTO_ACCEPT, False) else "Pending"  # confirmed within capacity only
     for f in answer["fulfillments"]:
-        f["state"] = {"descriptor": {"code": "Pending"}, "updated_at": now}
+        f["state"] = {"descriptor": {"code": first}, "updated_at": now}
     stamp = time.time()
     conn.execute(orders.insert().values(
         order_id=answer["id"], side="sell", transaction_id=context["transaction_id"],

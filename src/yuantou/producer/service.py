@@ -33,11 +33,13 @@ from yuantou.producer.commands import (
     ReplaceTwin,
     RunForecast,
     RunPlan,
+    SetAutoAccept,
 )
 from yuantou.producer.twin_files import twin_from_json, twin_to_json
 from yuantou.protocol import envelope as env
 from yuantou.protocol.envelope import BecknError
 from yuantou.protocol.profile import catalog_json
+from yuantou.store.settings import read_setting, write_setting
 from yuantou.store.tables import inbox, orders
 
 MOVE_INPUT_ERRORS = ("unknown_state", "reason_too_long")  # the rest: the order's state forbids the move
@@ -138,6 +140,13 @@ class ProducerService:
             raise ProducerProblem(kind, exc.message, "unknown_order" if kind == "not_found" else "") from None
         self.messenger.outbox.wake()
         return {"order": order, "message_id": context["message_id"]}
+
+    async def auto_accepts(self) -> bool:
+        return bool(await self.db.run(lambda c: read_setting(c, producer_orders.AUTO_ACCEPT, False)))
+
+    async def set_auto_accept(self, command: SetAutoAccept) -> bool:
+        await self.db.run(lambda c: write_setting(c, producer_orders.AUTO_ACCEPT, command.enabled))
+        return command.enabled
 
     async def sold_orders(self, open_only: bool = False) -> list[order_book.SoldOrder]:
         """The latest sold orders, newest first (only those still moving with ``open_only``)."""

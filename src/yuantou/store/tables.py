@@ -286,6 +286,16 @@ web_sessions = Table(
     Column("revoked_at", Float, nullable=True),  # logged out
 )
 
+# -- settings changed from a console while the node runs (JSON values) --------------------------
+
+node_settings = Table(
+    "node_settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
 # -- households (a buyer node's storefront: no passwords, a session bound to each device) ------
 
 households = Table(

@@ -22,7 +22,7 @@ from yuantou.i18n.catalogs import N_, gettext
 from yuantou.i18n.input_errors import producer_refusal_text
 from yuantou.i18n.money import money
 from yuantou.i18n.spreadsheet import spreadsheet_csv
-from yuantou.producer.commands import AdvanceOrder, ProducerProblem
+from yuantou.producer.commands import AdvanceOrder, ProducerProblem, SetAutoAccept
 from yuantou.producer.order_book import PackingList, SoldOrder
 from yuantou.producer.service import ProducerService
 from yuantou.web.form_values import form_of
@@ -42,6 +42,8 @@ DONE = {"Accepted": N_("Order {order} accepted; the buyer is told."),
         "Shipped": N_("Order {order} marked shipped; the buyer is told."),
         "Delivered": N_("Order {order} marked delivered; the buyer is told."),
         REFUSED: N_("Order {order} refused; the buyer is told and its capacity is free again.")}
+AUTO_ON = N_("New orders are accepted as they are confirmed; the buyer is told at once.")
+AUTO_OFF = N_("New orders wait for you to accept or refuse them.")
 CSV_COLUMNS = (N_("Delivery window"), N_("Delivered to"), N_("Buyer"), N_("Order"), N_("Item"), N_("Quantity"),
                N_("Unit"), N_("Amount"), N_("Status"), N_("Pool"), N_("Households"))
 
@@ -83,10 +85,12 @@ def mount_producer_console(app: FastAPI, producer: ProducerService, zone: tzinfo
         """The order list; ``problem``: (order id, field, sentence) of a refused move, shown at that order."""
         locale = locale_of(request)
         sold = await producer.sold_orders(open_only=not show_all)
+        auto_accept = await producer.auto_accepts()
         return page(request, "console/producer_orders.html", gettext(locale, N_("Orders")),
                     f"{HOME}/orders" + ("?show=all" if show_all else ""), show_all=show_all,
                     orders=[order_view(o, locale) for o in sold], done=done, problem=problem, reason=reason,
-                    refused=REFUSED, stray=problem if problem and all(o.order_id != problem[0] for o in sold) else None)
+                    refused=REFUSED, stray=problem if problem and all(o.order_id != problem[0] for o in sold) else None,
+                    auto_accept=auto_accept)
 
     @router.get("/orders")
     async def orders_page(request: Request, show: str = "open") -> HTMLResponse:
@@ -105,6 +109,13 @@ def mount_producer_console(app: FastAPI, producer: ProducerService, zone: tzinfo
             return await orders_answer(request, show_all, problem=(
                 order_id, field, producer_refusal_text(problem.kind, locale, problem.code)), reason=reason)
         return await orders_answer(request, show_all, done=gettext(locale, DONE[state], order=short(order_id)))
+
+    @router.post("/settings")
+    async def settings(request: Request) -> HTMLResponse:
+        form = await form_of(request)
+        enabled = await producer.set_auto_accept(SetAutoAccept(form.get("auto_accept") == "on"))
+        return await orders_answer(request, form.get("show") == "all", done=gettext(
+            locale_of(request), AUTO_ON if enabled else AUTO_OFF))
 
     # -- packing lists and delivery notes -------------------------------------------------------------
 

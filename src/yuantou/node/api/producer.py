@@ -10,7 +10,7 @@ from pydantic import Field
 from yuantou.domain.fulfilment import REASON_MAX
 from yuantou.node.api.inputs import Input, ShortText
 from yuantou.producer.catalog_file import CatalogFileError, items_from_records
-from yuantou.producer.commands import AdvanceOrder, ProducerProblem, PutItems
+from yuantou.producer.commands import AdvanceOrder, ProducerProblem, PutItems, SetAutoAccept
 from yuantou.producer.service import ProducerService
 
 
@@ -18,6 +18,10 @@ class FulfillmentIn(Input):
     state: ShortText = Field(description="Accepted, Packed, Shipped, Delivered or Refused: forward only, a step may "
                                          "be skipped; an order can be refused until it is shipped")
     reason: str = Field("", max_length=REASON_MAX, description="why it is refused (told to the buyer)")
+
+
+class SettingsIn(Input):
+    auto_accept: bool = Field(description="accept each order as it is confirmed (a buyer confirms within capacity only)")
 
 
 def producer_router(producer: ProducerService) -> APIRouter:
@@ -34,6 +38,14 @@ def producer_router(producer: ProducerService) -> APIRouter:
         except CatalogFileError as exc:
             raise ProducerProblem("invalid", str(exc)) from None
         return await producer.put_items(PutItems(tuple(items)))
+
+    @api.get("/settings", summary="the producer's settings changed while it runs")
+    async def get_settings() -> dict[str, Any]:
+        return {"auto_accept": await producer.auto_accepts()}
+
+    @api.put("/settings", summary="auto_accept: accept each order as it is confirmed (only within capacity)")
+    async def put_settings(body: SettingsIn) -> dict[str, Any]:
+        return {"auto_accept": await producer.set_auto_accept(SetAutoAccept(body.auto_accept))}
 
     @api.post("/orders/{order_id}/fulfillment", summary="accept, progress or refuse an order")
     async def fulfillment(order_id: str, body: FulfillmentIn) -> dict[str, Any]:
