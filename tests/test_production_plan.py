@@ -161,7 +161,7 @@ def test_every_plan_keeps_capacity_orders_batches_and_mass_balance(case: tuple) 
     result = plan(tw, days, orders, forecast)
     if isinstance(result, PlanInfeasible):
         assert result.shortfalls and all(s["short"] > 0 for s in result.shortfalls)
-        assert all(s["causes"] for s in result.shortfalls)  # every shortfall says why
+        assert all(s["causes"] for s in result.shortfalls), (result.shortfalls, case)  # every shortfall says why
         return
     assert result.margin == pytest.approx(result.objective, rel=1e-6, abs=1e-4)
     for r in result.resources:

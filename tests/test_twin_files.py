@@ -96,3 +96,17 @@ def test_bad_json_file_names_the_line(tmp_path: Path) -> None:
     (tmp_path / "twin.json").write_text('{"resources": [\n  {"id": "press",}\n]}')
     with pytest.raises(TwinError, match=r"^twin.json: line 2: not JSON"):
         load_twin(tmp_path / "twin.json")
+
+
+def test_an_unknown_key_in_a_json_twin_is_named_not_ignored() -> None:
+    """``shelf_lfe`` silently meant "no shelf life" before: each record's keys are checked, nested ones too."""
+    doc = {"resources": [{"id": "press", "capacity": 8}],
+           "products": [{"id": "juice", "price": 6, "shelf_lfe": 3, "routings": [{"resource": "press", "use": 0.1}]}]}
+    with pytest.raises(TwinError, match=r"twin.json: products\[0\]\.shelf_lfe: unknown key \(a products record takes"):
+        twin_from_json(doc)
+    doc["products"][0]["shelf_life"] = doc["products"][0].pop("shelf_lfe")
+    doc["products"][0]["routings"][0]["usage"] = 0.2
+    with pytest.raises(TwinError, match=r"products\[0\]\.routings\[0\]\.usage: unknown key"):
+        twin_from_json(doc)
+    del doc["products"][0]["routings"][0]["usage"]
+    assert twin_from_json(doc).products[0].shelf_life == 3

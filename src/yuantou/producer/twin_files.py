@@ -30,6 +30,20 @@ CSV_TABLES = {
     "lanes": ("region", "cost_per_unit", "days", "capacity"),
 }
 REQUIRED_CSV = ("resources", "products")
+# the keys a JSON twin's records take: the CSV tables' columns, with a resource's calendar and a product's
+# routings nested in it
+JSON_KEYS = {
+    "resources": (*CSV_TABLES["resources"], "calendar"), "products": (*CSV_TABLES["products"], "routings"),
+    "routings": ("resource", "use", "setup_time"), "stock": CSV_TABLES["stock"], "lanes": CSV_TABLES["lanes"],
+}
+
+
+def _known_keys(record: dict[str, Any], section: str, where: str) -> None:
+    """A key the twin does not know is named, never ignored: ``shelf_lfe`` silently meant no shelf life."""
+    unknown = [key for key in record if key not in JSON_KEYS[section]]
+    if unknown:
+        raise TwinError(f"{where}.{unknown[0]}: unknown key (a {section} record takes "
+                        f"{', '.join(JSON_KEYS[section])})")
 
 
 @dataclass
@@ -160,6 +174,7 @@ def twin_from_json(document: Any, source: str = "twin.json") -> Twin:
         for i, rec in enumerate(value):
             if not isinstance(rec, dict):
                 raise TwinError(f"{source}: {section}[{i}]: should be an object")
+            _known_keys(rec, section, f"{source}: {section}[{i}]")
             out.append(_Fields(rec, f"{source}: {section}[{i}]", "."))
         return out
 
@@ -182,6 +197,7 @@ def twin_from_json(document: Any, source: str = "twin.json") -> Twin:
         for j, rec in enumerate(raw):
             if not isinstance(rec, dict):
                 raise TwinError(f"{f.where}.routings[{j}]: should be an object")
+            _known_keys(rec, "routings", f"{f.where}.routings[{j}]")
             routings.append(_routing(_Fields(rec, f"{f.where}.routings[{j}]", ".")))
         products.append(_product(f, tuple(routings)))
     return _consistent({"resources": tuple(resources), "products": tuple(products),
