@@ -80,12 +80,22 @@ def test_init_twice_serve_twice_and_the_organiser_finds_the_producers_offers(tmp
                          cookies={"yuantou_session": ""}, follow_redirects=False)
         assert console.status_code in (303, 401)  # its console is behind its token
 
+        found = subprocess.run([*CLI, "search", "apple", "--node", f"http://127.0.0.1:{buyer_port}", "--token",
+                                organiser_config["api_token"], "--wait", "3"], capture_output=True, text=True,
+                               timeout=60, env=os.environ | {"COLUMNS": "250"})
+        assert found.returncode == 0, found.stderr
+        assert "orchard.example.cn" in found.stdout and "apple-fuji-a" in found.stdout and "8.5 CNY" in found.stdout
+
         # a node left at another city's code is warned at start that it will find nobody
         assert init(tmp_path / "far", "--yes", "--role", "buyer", "--name", "Far Away", "--city", "std:080",
                     "--port", str(far_port), "--directory", directory.url).returncode == 0
         started.append(serve(tmp_path / "far"))
         wait_for(lambda: "subscribed to" in log_of(tmp_path / "far"), timeout=60)
         assert "WARNING       the directory lists no producer of yuantou:agri in std:080" in log_of(tmp_path / "far")
+        far_token = tomllib.loads((tmp_path / "far" / "node.toml").read_text())["api_token"]
+        nobody = subprocess.run([*CLI, "search", "apple", "--node", f"http://127.0.0.1:{far_port}", "--token",
+                                 far_token, "--wait", "1"], capture_output=True, text=True, timeout=60)
+        assert nobody.returncode == 1 and "no producer answered within 1 s" in nobody.stdout
     finally:
         for process in started:
             os.killpg(process.pid, 15)

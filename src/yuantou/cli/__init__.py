@@ -13,6 +13,7 @@ from yuantou.cli.node import node_app
 from yuantou.cli.plan import plan_app
 from yuantou.cli.pool import pool_app
 from yuantou.cli.receipt import receipt_app
+from yuantou.cli.search import search_app
 from yuantou.cli.walkthrough import walkthrough_app
 
 app = typer.Typer(help="Yuantou: producers and pooled buyers trading point to point over Beckn.",
@@ -21,4 +22,5 @@ for group, name in ((keys_app, "keys"), (directory_app, "directory"), (node_app,
                     (plan_app, "plan"), (forecast_app, "forecast"), (ledger_app, "ledger"),
                     (receipt_app, "receipt")):
     app.add_typer(group, name=name)
-app.registered_commands += init_app.registered_commands + walkthrough_app.registered_commands
+app.registered_commands += (init_app.registered_commands + search_app.registered_commands
+                            + walkthrough_app.registered_commands)
