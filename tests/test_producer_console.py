@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import httpx
 import pytest
@@ -148,3 +149,51 @@ def test_with_automatic_acceptance_an_order_is_accepted_as_it_is_confirmed_and_i
         waiting = place(net, 1)
         assert state_of(browser.get("/orders").text, waiting) == "Pending"
     assert net.producers["orchard"].client().get("/settings").json() == {"auto_accept": False}
+
+
+def test_the_catalog_is_edited_in_forms_that_refuse_what_a_file_would_at_the_field(net):
+    orchard = net.producers["orchard"]
+    sold = place(net, 6)  # the pear window's capacity in all stays what the file says; 6 kg of it are taken
+    with console(net, "zh-CN") as browser:
+        listed = browser.get("/catalog").text
+        assert "apple-fuji-a" in listed and "¥8.50/kg" in listed
+        form = browser.get("/catalog/items/pear-snow").text
+        assert 'name="window_capacity_0" value="400"' in form  # 400 in all, as the catalog file said
+        taken = re.search(r'name="window_capacity_0"[^>]*></td>\s*<td class="num">([\d.]+)</td>', form)
+        assert taken and float(taken.group(1)) >= 6  # what orders hold of it, this one's 6 kg among them, beside it
+
+        def save(**changes: str) -> httpx.Response:
+            fields = {"editing": "True", "id": "pear-snow", "name": "雪梨 Snow pears", "unit": "kg", "price": "6",
+                      "currency": "CNY", "window_id_0": "", "window_day_0": "2030-05-01", "window_start_0": "06:00",
+                      "window_end_0": "20:00", "window_capacity_0": "300"}
+            return browser.post("/catalog/items", data={**fields, **changes})
+
+        before = orchard.client().get("/catalog").json()
+        bad_price = save(price="六块")
+        assert 'id="f-price-error"' in bad_price.text and "请输入数字" in bad_price.text
+        backwards = save(window_end_0="05:00")
+        assert 'id="f-window-0-error"' in backwards.text and 'name="window_end_0" value="05:00"' in backwards.text
+        dearer_tier = save(tier_min_0="100", tier_price_0="7")
+        assert 'id="f-tiers-error"' in dearer_tier.text
+        assert orchard.client().get("/catalog").json() == before  # nothing stored changed
+
+        done = save(price="6.5", tier_min_0="100", tier_price_0="6.0", bulk_unit="5")
+        assert done.status_code == 204 and done.headers["HX-Redirect"].startswith("/dashboard/producer/catalog")
+        pear = next(i for p in orchard.client().get("/catalog").json()["providers"]
+                    for i in p["items"] if i["id"] == "pear-snow")
+        assert pear["price"]["value"] == "6.5"
+
+        duplicate = browser.post("/catalog/items", data={"editing": "False", "id": "pear-snow", "name": "x",
+                                                         "unit": "kg", "price": "1", "currency": "CNY"})
+        assert 'id="f-id-error"' in duplicate.text
+        added = browser.post("/catalog/items", data={"editing": "False", "id": "quince", "name": "Quinces",
+                                                     "unit": "kg", "price": "9", "currency": "CNY",
+                                                     "window_day_0": "2030-05-02", "window_capacity_0": "50"})
+        assert added.status_code == 204
+        assert "quince" in browser.get("/catalog").text
+        retired = browser.post("/catalog/items/quince/retire")
+        assert "quince 已下架" in retired.text
+        ids = {i["id"] for p in orchard.client().get("/catalog").json()["providers"]
+               for i in p["items"]}
+        assert "quince" not in ids and "pear-snow" in ids
+        assert state_of(browser.get("/orders?show=all").text, sold)  # the order that bought pears is still there

@@ -210,6 +210,14 @@ def test_the_whole_group_buy_loop_in_the_browser(shop, browser, language):  # no
     producer.locator("section.order", has_text=pool_id).get_by_role("button", name=words["ship"], exact=True).click()
     expect(producer.locator("section.order[data-state=Shipped]", has_text=pool_id)).to_have_count(1)
     accessible(producer, checked)
+    producer.goto(shop.producer.url + "/dashboard/producer/catalog")  # its catalog, edited in a form
+    accessible(producer, checked)
+    producer.locator("td a").first.click()
+    producer.wait_for_selector("#f-price")
+    producer.fill("#f-price", "abc")
+    producer.locator("button.primary").click()
+    producer.wait_for_selector("#f-price-error")  # refused next to the field; nothing stored changed
+    accessible(producer, checked)
 
     # the household's "my orders" follows, live, and shows its pickup code and QR
     first.goto(shop.organiser.url + "/shop/orders")

@@ -6,6 +6,10 @@ multiprocessing's forkserver imports all that once, in a clean single-threaded p
 or directory from it: the child only reads its config, migrates its store and builds its app. The child is
 otherwise what ``yuantou ... serve`` would be: its own session (so a stop reaches its workers), folder,
 environment, log file and memory cap.
+
+As with any multiprocessing start method but fork, a script that starts a local network must keep its work under
+``if __name__ == "__main__":``: each child imports the script's main module first (the CLI, pytest and every
+benchmark do).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +19,18 @@ CSV_TERMS_COLUMNS = ("grade", "bulk_unit", "moq", "tiers", "delivery_fixed", "de
 
 
 class CatalogFileError(ValueError):
-    pass
+    """``code`` says what kind of mistake, for a sentence in the reader's language (the console); the message
+    names the file, row and field for everyone else."""
+
+    def __init__(self, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def field(self) -> str:
+        """The item's field the message names (``price``, ``windows[0].end``, ``tiers[1]``), or ""."""
+        found = re.search(r"items\[\d+\]\.([A-Za-z_][\w.\[\]]*):", str(self))
+        return found.group(1) if found else ""
 
 
 # the longest text each field may hold (what the store's columns hold)
@@ -27,15 +39,15 @@ MOST = {"id": 128, "name": 500, "unit": 32, "currency": 8, "category": 128, "gra
 
 def _timestamp(value: Any, where: str) -> datetime:
     if not isinstance(value, str) or len(value) > 40:
-        raise CatalogFileError(f"{where}: expected an RFC 3339 date-time string")
+        raise CatalogFileError(f"{where}: expected an RFC 3339 date-time string", "bad_time")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise CatalogFileError(f"{where}: {value!r} is not an RFC 3339 date-time") from None
+        raise CatalogFileError(f"{where}: {value!r} is not an RFC 3339 date-time", "bad_time") from None
     if parsed.tzinfo is None:
-        raise CatalogFileError(f"{where}: {value!r} has no time zone offset")
+        raise CatalogFileError(f"{where}: {value!r} has no time zone offset", "bad_time")
     if not 2000 <= parsed.year <= 2199:
-        raise CatalogFileError(f"{where}: {value!r} is not between the years 2000 and 2199")
+        raise CatalogFileError(f"{where}: {value!r} is not between the years 2000 and 2199", "bad_time")
     return parsed
 
 
@@ -45,21 +57,21 @@ def _number(value: Any, where: str, *, positive: bool = False) -> Decimal:
     try:
         return bounded(value, positive=positive)
     except AmountError as exc:
-        raise CatalogFileError(f"{where}: {exc}") from None
+        raise CatalogFileError(f"{where}: {exc}", "bad_number") from None
 
 
 def _text(value: Any, where: str, most: int = MOST["name"]) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise CatalogFileError(f"{where}: must be a non-empty string")
+        raise CatalogFileError(f"{where}: must be a non-empty string", "required")
     if len(value.strip()) > most:
-        raise CatalogFileError(f"{where}: at most {most} characters")
+        raise CatalogFileError(f"{where}: at most {most} characters", "too_long")
     return value.strip()
 
 
 def _optional_text(value: Any, where: str, most: int, default: str = "") -> str:
     text = default if value is None or value == "" else value
     if not isinstance(text, str) or len(text) > most:
-        raise CatalogFileError(f"{where}: must be a string of at most {most} characters")
+        raise CatalogFileError(f"{where}: must be a string of at most {most} characters", "too_long")
     return text
 
 
@@ -73,7 +85,7 @@ def items_from_records(records: list[dict[str, Any]], source: str) -> list[Catal
             raise CatalogFileError(f"{where}: must be an object")
         item_id = _text(rec.get("id"), f"{where}.id", MOST["id"])
         if item_id in seen:
-            raise CatalogFileError(f"{where}.id: duplicate item id {item_id!r}")
+            raise CatalogFileError(f"{where}.id: duplicate item id {item_id!r}", "duplicate_item")
         seen.add(item_id)
         windows = []
         raw_windows = rec.get("windows", [])
@@ -84,7 +96,7 @@ def items_from_records(records: list[dict[str, Any]], source: str) -> list[Catal
             if not isinstance(w, dict):
                 raise CatalogFileError(f"{ww}: must be an object")
             if _timestamp(w.get("end"), f"{ww}.end") <= _timestamp(w.get("start"), f"{ww}.start"):
-                raise CatalogFileError(f"{ww}: end must be after start")
+                raise CatalogFileError(f"{ww}: end must be after start", "window_order")
             capacity = float(_number(w.get("capacity", w.get("stock")), f"{ww}.capacity"))
             windows.append(Window(_text(w.get("id"), f"{ww}.id", MOST["window"]), w["start"], w["end"], capacity))
         price = _number(rec.get("price"), f"{where}.price")
@@ -122,7 +134,8 @@ def _sales_terms(rec: dict[str, Any], where: str, list_price: Decimal) -> dict[s
         tier_price = _number(tier.get("price"), f"{tw}.price", positive=True)
         previous_min, previous_price = tiers[-1] if tiers else (Decimal(0), list_price)
         if minimum <= previous_min or tier_price > previous_price:
-            raise CatalogFileError(f"{tw}: tiers must rise in quantity and not rise in price (from the list price)")
+            raise CatalogFileError(f"{tw}: tiers must rise in quantity and not rise in price (from the list price)",
+                                   "tier_order")
         tiers.append((minimum, tier_price))
     terms["tiers"] = tuple(tiers)
     delivery = rec.get("delivery") or {}

@@ -57,6 +57,12 @@ def upsert_items(conn: Connection, items: list[CatalogItem]) -> None:
             ))
 
 
+def remove_items(conn: Connection, item_ids: list[str]) -> int:
+    """Retire items: buyers' next catalog no longer lists them; orders already taken keep their own copy."""
+    conn.execute(delete(capacity_windows).where(capacity_windows.c.item_id.in_(item_ids)))
+    return int(conn.execute(delete(catalog_items).where(catalog_items.c.item_id.in_(item_ids))).rowcount or 0)
+
+
 def read_catalog(conn: Connection, item_ids: set[str] | None = None) -> dict[str, CatalogItem]:
     """The whole catalog, or only ``item_ids`` (what an order names: no need to read the rest)."""
     window_query = select(capacity_windows).order_by(capacity_windows.c.start)

@@ -50,6 +50,13 @@ class PutItems:
 
 
 @dataclass(frozen=True, slots=True)
+class RetireItem:
+    """Take an item out of the catalog (orders that bought it keep it)."""
+
+    item_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReplaceTwin:
     twin: Twin
 

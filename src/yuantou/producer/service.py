@@ -15,12 +15,13 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from yuantou.domain.catalog import CatalogItem
 from yuantou.domain.fulfilment import MoveRefused
 from yuantou.domain.twin import Twin, TwinError
 from yuantou.messaging.core import Messenger
 from yuantou.producer import c2m, jobs, order_book
 from yuantou.producer import orders as producer_orders
-from yuantou.producer.catalog_store import read_catalog, upsert_items
+from yuantou.producer.catalog_store import read_catalog, remove_items, sold_by_window, upsert_items
 from yuantou.producer.commands import (
     TWIN_SECTIONS,
     AdvanceOrder,
@@ -31,6 +32,7 @@ from yuantou.producer.commands import (
     PublishPlan,
     PutItems,
     ReplaceTwin,
+    RetireItem,
     RunForecast,
     RunPlan,
     SetAutoAccept,
@@ -167,6 +169,15 @@ class ProducerService:
     async def put_items(self, command: PutItems) -> dict[str, Any]:
         await self.db.run(lambda c: upsert_items(c, list(command.items)))
         return {"updated": [i.id for i in command.items]}
+
+    async def retire_item(self, command: RetireItem) -> None:
+        if not await self.db.run(lambda c: remove_items(c, [command.item_id])):
+            raise ProducerProblem("not_found", f"no item {command.item_id!r} in the catalog", "unknown_item")
+
+    async def catalog_with_sales(self) -> tuple[dict[str, CatalogItem], dict[tuple[str, str], float]]:
+        """The items as stored (each window's capacity: what is left) and what live orders hold of each window:
+        a form shows a window's capacity in all, as the catalog file states it."""
+        return await self.db.run(lambda c: (read_catalog(c), sold_by_window(c)))
 
     # -- the capacity twin ---------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from pydantic import Field
 from yuantou.domain.fulfilment import REASON_MAX
 from yuantou.node.api.inputs import Input, ShortText
 from yuantou.producer.catalog_file import CatalogFileError, items_from_records
-from yuantou.producer.commands import AdvanceOrder, ProducerProblem, PutItems, SetAutoAccept
+from yuantou.producer.commands import AdvanceOrder, ProducerProblem, PutItems, RetireItem, SetAutoAccept
 from yuantou.producer.service import ProducerService
 
 
@@ -38,6 +38,11 @@ def producer_router(producer: ProducerService) -> APIRouter:
         except CatalogFileError as exc:
             raise ProducerProblem("invalid", str(exc)) from None
         return await producer.put_items(PutItems(tuple(items)))
+
+    @api.delete("/catalog/items/{item_id}", summary="retire an item (orders that bought it keep it)")
+    async def retire_item(item_id: str) -> dict[str, Any]:
+        await producer.retire_item(RetireItem(item_id))
+        return {"retired": item_id}
 
     @api.get("/settings", summary="the producer's settings changed while it runs")
     async def get_settings() -> dict[str, Any]:
