@@ -5,6 +5,7 @@ click, a bad value or a cross-site form cannot do (the browser loop in test_stor
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 
@@ -197,3 +198,29 @@ def test_the_catalog_is_edited_in_forms_that_refuse_what_a_file_would_at_the_fie
                for i in p["items"]}
         assert "quince" not in ids and "pear-snow" in ids
         assert state_of(browser.get("/orders?show=all").text, sold)  # the order that bought pears is still there
+
+
+def test_a_catalog_file_is_previewed_then_imported_and_a_bad_one_names_its_line(net):
+    orchard = net.producers["orchard"]
+    header = "item_id,name,category,unit,price,currency,window_id,window_start,window_end,capacity\n"
+    good = (header + "apple-fuji-a,Fuji apples,fruit,kg,8.9,CNY,2030-05-01,2030-05-01T06:00:00+08:00,"
+            "2030-05-01T20:00:00+08:00,100\nplum,Plums,fruit,kg,12,CNY,2030-05-01,2030-05-01T06:00:00+08:00,"
+            "2030-05-01T20:00:00+08:00,40\n")
+    bad = header + "plum,Plums,fruit,kg,twelve,CNY,2030-05-01,2030-05-01T06:00:00+08:00,2030-05-01T20:00:00+08:00,4\n"
+    with console(net) as browser:
+        refused = browser.post("/upload/catalog", files={"file": ("plums.csv", bad.encode(), "text/csv")})
+        assert "The file was refused:" in refused.text and "plums.csv: line 2: " in refused.text
+        before = orchard.client().get("/catalog").json()
+        preview = browser.post("/upload/catalog", files={"file": ("catalog.csv", good.encode(), "text/csv")})
+        assert 'data-change="added">New item plum' in preview.text
+        # the CSV has no pooled-buying columns: importing it drops the apples' grade, bulk unit and tiers, and says so
+        assert 'data-change="changed">apple-fuji-a: changes its name, grade, price, bulk_unit, tiers, windows<' \
+            in preview.text
+        assert 'data-change="kept"' in preview.text and orchard.client().get("/catalog").json() == before
+        records = re.search(r'name="records" value="([^"]*)"', preview.text).group(1)
+        applied = browser.post("/upload/catalog/apply", data={"records": html.unescape(records), "replace": "",
+                                                              "file_name": "catalog.csv"})
+        assert applied.status_code == 204
+    items = {i["id"]: i for p in orchard.client().get("/catalog").json()["providers"] for i in p["items"]}
+    assert items["plum"]["price"]["value"] == "12" and items["apple-fuji-a"]["price"]["value"] == "8.9"
+    assert "pear-snow" in items  # not in the file, and the import did not replace the catalog

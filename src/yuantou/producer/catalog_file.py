@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from datetime import datetime
@@ -156,35 +157,64 @@ def _csv_tiers(text: str, where: str) -> list[dict[str, str]]:
     return tiers
 
 
-def _csv_records(path: Path) -> list[dict[str, Any]]:
+def _csv_rows(reader: csv.DictReader, path: str) -> list[dict[str, Any]]:
+    """Item records from a catalog CSV's rows (one per item and window), from a file or an upload's text."""
     by_item: dict[str, dict[str, Any]] = {}
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise CatalogFileError(f"{path}: line 1: missing column(s) {', '.join(missing)}")
-        for row in reader:
-            where = f"{path}: line {reader.line_num}"
-            item_id = (row["item_id"] or "").strip()
-            if not item_id:
-                raise CatalogFileError(f"{where}: item_id is empty")
-            rec = by_item.setdefault(item_id, {
-                "id": item_id, "name": row["name"], "category": row["category"], "unit": row["unit"],
-                "price": row["price"], "currency": row["currency"], "windows": [],
-                "grade": row.get("grade"), "bulk_unit": row.get("bulk_unit"), "moq": row.get("moq"),
-                "tiers": _csv_tiers(row.get("tiers") or "", where),
-                "delivery": {"fixed": row.get("delivery_fixed") or 0, "per_unit": row.get("delivery_per_unit") or 0},
-            })
-            if rec["price"] != row["price"] or rec["unit"] != row["unit"]:
-                raise CatalogFileError(f"{where}: item {item_id!r} repeats with a different price or unit")
-            try:
-                _number(row["price"], "price")
-                _number(row["capacity"], "capacity")
-            except CatalogFileError as exc:
-                raise CatalogFileError(f"{where}: {exc}") from None
-            rec["windows"].append({"id": row["window_id"], "start": row["window_start"],
-                                   "end": row["window_end"], "capacity": row["capacity"]})
+    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise CatalogFileError(f"{path}: line 1: missing column(s) {', '.join(missing)}")
+    for row in reader:
+        where = f"{path}: line {reader.line_num}"
+        item_id = (row["item_id"] or "").strip()
+        if not item_id:
+            raise CatalogFileError(f"{where}: item_id is empty")
+        rec = by_item.setdefault(item_id, {
+            "id": item_id, "name": row["name"], "category": row["category"], "unit": row["unit"],
+            "price": row["price"], "currency": row["currency"], "windows": [],
+            "grade": row.get("grade"), "bulk_unit": row.get("bulk_unit"), "moq": row.get("moq"),
+            "tiers": _csv_tiers(row.get("tiers") or "", where),
+            "delivery": {"fixed": row.get("delivery_fixed") or 0, "per_unit": row.get("delivery_per_unit") or 0},
+        })
+        if rec["price"] != row["price"] or rec["unit"] != row["unit"]:
+            raise CatalogFileError(f"{where}: item {item_id!r} repeats with a different price or unit")
+        try:
+            _number(row["price"], "price")
+            _number(row["capacity"], "capacity")
+        except CatalogFileError as exc:
+            raise CatalogFileError(f"{where}: {exc}") from None
+        rec["windows"].append({"id": row["window_id"], "start": row["window_start"],
+                               "end": row["window_end"], "capacity": row["capacity"]})
     return list(by_item.values())
+
+
+def catalog_from_text(text: str, name: str) -> tuple[dict[str, str], list[CatalogItem]]:
+    """A catalog file's content (an upload), JSON or CSV by its name; errors name the file, line and field."""
+    if name.lower().endswith(".csv"):
+        return {}, items_from_records(_csv_rows(csv.DictReader(io.StringIO(text, newline="")), name), name)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CatalogFileError(f"{name}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        raise CatalogFileError(f"{name}: expected an object with an 'items' list")
+    provider = data.get("provider") or {}
+    return {k: str(v) for k, v in provider.items()}, items_from_records(data["items"], name)
+
+
+def item_record(item: CatalogItem) -> dict[str, Any]:
+    """An item as the catalog file writes it (``items_from_records`` reads it back to the same item)."""
+    record: dict[str, Any] = {
+        "id": item.id, "name": item.name, "category": item.category, "unit": item.unit, "price": str(item.price),
+        "currency": item.currency, "grade": item.grade,
+        "windows": [{"id": w.id, "start": w.start, "end": w.end, "capacity": w.capacity} for w in item.windows],
+        "tiers": [{"min_quantity": str(q), "price": str(p)} for q, p in item.tiers],
+        "delivery": {"fixed": str(item.delivery_fixed), "per_unit": str(item.delivery_per_unit)},
+    }
+    if item.bulk_unit is not None:
+        record["bulk_unit"] = str(item.bulk_unit)
+    if item.moq:
+        record["moq"] = str(item.moq)
+    return record
 
 
 def load_catalog_file(path: Path) -> tuple[dict[str, str], list[CatalogItem]]:
@@ -192,13 +222,8 @@ def load_catalog_file(path: Path) -> tuple[dict[str, str], list[CatalogItem]]:
     path = Path(path)
     if not path.exists():
         raise CatalogFileError(f"{path}: catalog file not found")
-    if path.suffix.lower() == ".csv":
-        return {}, items_from_records(_csv_records(path), str(path))
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise CatalogFileError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
-        raise CatalogFileError(f"{path}: expected an object with an 'items' list")
-    provider = data.get("provider") or {}
-    return {k: str(v) for k, v in provider.items()}, items_from_records(data["items"], str(path))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CatalogFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return catalog_from_text(text, str(path))

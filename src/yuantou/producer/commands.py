@@ -50,6 +50,14 @@ class PutItems:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportCatalog:
+    """A catalog file's items: added or replaced, and with ``replace`` the items it does not list retired."""
+
+    items: tuple[CatalogItem, ...]
+    replace: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class RetireItem:
     """Take an item out of the catalog (orders that bought it keep it)."""
 

@@ -16,16 +16,18 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from yuantou.domain.catalog import CatalogItem
+from yuantou.domain.catalog_changes import CatalogChanges, catalog_changes
 from yuantou.domain.fulfilment import MoveRefused
 from yuantou.domain.twin import Twin, TwinError
 from yuantou.messaging.core import Messenger
 from yuantou.producer import c2m, jobs, order_book
 from yuantou.producer import orders as producer_orders
-from yuantou.producer.catalog_store import read_catalog, remove_items, sold_by_window, upsert_items
+from yuantou.producer.catalog_store import read_catalog, remove_items, replace_catalog, sold_by_window, upsert_items
 from yuantou.producer.commands import (
     TWIN_SECTIONS,
     AdvanceOrder,
     EditTwin,
+    ImportCatalog,
     ImportHistory,
     ProblemKind,
     ProducerProblem,
@@ -169,6 +171,19 @@ class ProducerService:
     async def put_items(self, command: PutItems) -> dict[str, Any]:
         await self.db.run(lambda c: upsert_items(c, list(command.items)))
         return {"updated": [i.id for i in command.items]}
+
+    async def preview_import(self, command: ImportCatalog) -> CatalogChanges:
+        current, sold = await self.catalog_with_sales()
+        return catalog_changes(current, list(command.items), sold, command.replace)
+
+    async def import_catalog(self, command: ImportCatalog) -> CatalogChanges:
+        """What the preview showed, done in one transaction (compared again inside it)."""
+        def apply(conn: Connection) -> CatalogChanges:
+            changes = catalog_changes(read_catalog(conn), list(command.items), sold_by_window(conn), command.replace)
+            (replace_catalog if command.replace else upsert_items)(conn, list(command.items))
+            return changes
+
+        return await self.db.run(apply)
 
     async def retire_item(self, command: RetireItem) -> None:
         if not await self.db.run(lambda c: remove_items(c, [command.item_id])):

@@ -12,6 +12,7 @@ requests.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -19,14 +20,22 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile  # what request.form() holds (FastAPI's is a subclass)
 
 from yuantou.domain.fulfilment import REFUSED
 from yuantou.i18n.catalogs import N_, gettext
 from yuantou.i18n.input_errors import producer_refusal_text
 from yuantou.i18n.money import money
 from yuantou.i18n.spreadsheet import spreadsheet_csv
-from yuantou.producer.catalog_file import CatalogFileError, items_from_records
-from yuantou.producer.commands import AdvanceOrder, ProducerProblem, PutItems, RetireItem, SetAutoAccept
+from yuantou.producer.catalog_file import CatalogFileError, catalog_from_text, item_record, items_from_records
+from yuantou.producer.commands import (
+    AdvanceOrder,
+    ImportCatalog,
+    ProducerProblem,
+    PutItems,
+    RetireItem,
+    SetAutoAccept,
+)
 from yuantou.producer.order_book import PackingList, SoldOrder
 from yuantou.producer.service import ProducerService
 from yuantou.web.catalog_form import TIER_ROWS, FormProblem, form_field, form_from_item, record_from_form, window_rows
@@ -240,6 +249,44 @@ def mount_producer_console(app: FastAPI, producer: ProducerService, zone: tzinfo
             return await catalog_answer(request, error=gettext(locale, N_("There is no such item.")))
         return await catalog_answer(request, done=gettext(locale, N_("{item} is retired: buyers no longer see it."),
                                                           item=item_id))
+
+    # -- a catalog file, previewed before it is imported --------------------------------------------
+
+    def import_page(request: Request, **context: Any) -> HTMLResponse:
+        return page(request, "console/catalog_import.html", gettext(locale_of(request), N_("Import a catalog file")),
+                    f"{HOME}/catalog/import", **{"changes": None, "error": None, **context})
+
+    @router.get("/catalog/import")
+    async def import_form(request: Request) -> HTMLResponse:
+        return import_page(request)
+
+    @router.post("/upload/catalog")
+    async def upload_catalog(request: Request) -> HTMLResponse:
+        async with request.form(max_files=1, max_fields=5) as form:
+            upload, replace = form.get("file"), form.get("replace") == "on"
+            if not isinstance(upload, UploadFile) or not upload.filename:
+                return import_page(request, error=gettext(locale_of(request), N_("Choose a file.")))
+            name, content = upload.filename[:200], await upload.read()
+        try:
+            _, items = catalog_from_text(content.decode("utf-8-sig"), name)
+        except UnicodeDecodeError as exc:
+            return import_page(request, error=f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+        except CatalogFileError as exc:
+            return import_page(request, error=str(exc))
+        command = ImportCatalog(tuple(items), replace)
+        return import_page(request, changes=await producer.preview_import(command), file_name=name, replace=replace,
+                           records=json.dumps([item_record(i) for i in items], ensure_ascii=False))
+
+    @router.post("/upload/catalog/apply")
+    async def apply_catalog(request: Request) -> Response:
+        form = await form_of(request)
+        name = form.get("file_name", "upload")[:200]
+        try:
+            items = items_from_records(json.loads(form.get("records", "[]")), name)
+        except (CatalogFileError, ValueError, TypeError) as exc:  # a preview's records, changed on the way
+            return import_page(request, error=str(exc))
+        await producer.import_catalog(ImportCatalog(tuple(items), form.get("replace") == "on"))
+        return Response(status_code=204, headers={"HX-Redirect": f"{HOME}/catalog"})
 
     app.include_router(router)
 
