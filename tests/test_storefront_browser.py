@@ -325,3 +325,22 @@ def test_refusals_are_sentences_next_to_their_field(shop, browser):  # noqa: ANN
     assert forged.status_code == 403
     for p in (page, other):
         assert p.errors == [], p.errors
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_the_operator_and_producer_pages_pass_axe(shop, browser, language):  # noqa: ANN001
+    """Every console page not walked above, in both languages: no serious or critical axe violation."""
+    checked: set[str] = set()
+    directory = shop.net.directory
+    operator = new_page(browser, language, LAPTOP, [directory.login_cookie()])
+    operator.goto(directory.url + "/dashboard/operator")
+    operator.wait_for_selector("section.subscriber")
+    accessible(operator, checked)
+    producer = new_page(browser, language, LAPTOP, [shop.producer.login_cookie()])
+    for path in ("/dashboard/producer/catalog/import", "/dashboard/producer/catalog/new",
+                 "/dashboard/producer/orders?show=all"):
+        producer.goto(shop.producer.url + path)
+        accessible(producer, checked)
+    for page in (operator, producer):
+        assert page.errors == [], page.errors
+        page.context.close()

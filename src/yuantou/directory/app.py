@@ -309,10 +309,13 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
         spawn(forward(context["bap_uri"], "on_search", body, meta[AUTHORIZATION]))
         return JSONResponse(env.ack())
 
+    from yuantou.directory.operator import OperatorDesk
+    from yuantou.directory.operator_pages import mount_operator_console
     from yuantou.directory.pages import mount_directory_dashboard
     from yuantou.web.site import mount_api_docs
 
     mount_directory_dashboard(app, db, stats, lambda: settings.dashboard_token, settings.subscriber_id)
+    mount_operator_console(app, OperatorDesk(db, local_keys.forget))
     mount_api_docs(app, "Yuantou directory")
     return app
 

@@ -48,7 +48,8 @@ def mount_directory_dashboard(app: FastAPI, db: Any, stats: Any, token: Callable
     @router.get("/dashboard")
     async def page(request: Request) -> HTMLResponse:
         return HTMLResponse(render("page.html", **language_context(locale_of(request)), title=title,
-                                   page_title=N_("directory"), nav=[("/dashboard", N_("directory"))],
+                                   page_title=N_("directory"), nav=[("/dashboard", N_("directory")),
+                                                                 ("/dashboard/operator", N_("Operator console"))],
                                    here="/dashboard", subtitle=f"{subscriber_id} · registry and gateway",
                                    panels=PANELS))
 
