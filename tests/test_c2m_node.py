@@ -3,6 +3,7 @@ that meets its confirmed orders and offers the room left as catalog capacity."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -98,13 +99,15 @@ def test_plan_meets_the_confirmed_order_and_publishes_capacity(c2m):
     assert all(r["used"] <= r["capacity"] + 1e-6 for r in plan["resources"])
     assert plan["fill_rate"]["confirmed"] == 1.0 and 0 < plan["fill_rate"]["forecast"] <= 1
     assert plan["summary"]["published_windows"] > 0
-    # the catalog now offers, per day, what the plan makes ready for new orders
+    # the catalog now offers, per local day, what the plan makes ready for new orders, in whole bulk units (5 kg)
     offers = {(o["product"], o["day"]): o["quantity"] for o in plan["offers"]}
     catalog = orchard.get("/api/catalog")
     items = {i["id"]: i for i in catalog["providers"][0]["items"]}
     capacity = {t["descriptor"]["code"]: float(t["value"]) for g in items[APPLE]["tags"]
                 if g["descriptor"]["code"] == "yuantou.capacity" for t in g["list"]}
-    assert capacity[c2m["window"]] == pytest.approx(offers[(APPLE, c2m["window"])], rel=1e-6)
+    assert capacity[c2m["window"]] == 5 * math.floor(offers[(APPLE, c2m["window"])] / 5)
+    days = {w for w in capacity if not w.startswith("plan-")}  # the catalog's windows are named by their local day
+    assert days and not {w for w in capacity if w.removeprefix("plan-") in days} - days  # no plan- window beside
 
 
 def test_an_impossible_order_is_explained(c2m, network):

@@ -59,7 +59,7 @@ class Node:
         if config.is_producer:
             provider = Provider(config.provider_id or config.subscriber_id, config.provider_name or config.subscriber_id,
                                 place=config.provider_place)
-            self.producer = ProducerService(self.messenger, provider)
+            self.producer = ProducerService(self.messenger, provider, config.pool_schedule.zone)
             self.messenger.requests = self.producer
         self._tasks: list[asyncio.Task[Any]] = []  # the messaging core's
         self._watching: list[asyncio.Task[Any]] = []  # the config file's

@@ -14,7 +14,9 @@ import json
 import time
 import uuid
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from yuantou.domain.twin import ConfirmedOrder, ForecastDemand, Twin
+from yuantou.producer.catalog_store import sales_terms_from_json
 from yuantou.producer.twin_files import twin_from_json, twin_to_json
 from yuantou.protocol.envelope import fulfillment_state
 from yuantou.protocol.json_guard import finite
@@ -47,13 +50,14 @@ def _instant(stamp: str | None) -> datetime | None:
         return None
 
 
-def window_day(start: str | None, end: str | None = None) -> date | None:
-    """The day a delivery window belongs to: the UTC date of its middle (a 06:00-20:00 window in China
+def window_day(start: str | None, end: str | None = None, zone: tzinfo = UTC) -> date | None:
+    """The day a delivery window belongs to: the date of its middle in ``zone`` (a 06:00-20:00 window in China
     time starts the UTC day before)."""
     first, last = _instant(start), _instant(end)
     if first is None:
         return None
-    return (first + (last - first) / 2).date() if last is not None and last >= first else first.date()
+    middle = first + (last - first) / 2 if last is not None and last >= first else first
+    return middle.astimezone(zone).date()
 
 
 def order_lines(order: dict[str, Any], known_windows: dict[str, date | None] | None = None
@@ -221,28 +225,58 @@ def forecast_records(run: dict[str, Any], extra: list[tuple[str, str, float, dat
     return out
 
 
-def publish_offers(conn: Connection, offers: list[dict[str, Any]]) -> int:
-    """Offer the plan's room for new orders as capacity in the catalog's day windows (created if missing)."""
-    known = {r[0] for r in conn.execute(select(catalog_items.c.item_id))}
+@dataclass(frozen=True)
+class OfferChange:
+    """What publishing the plan does to one item on one local day: the windows it sets (or the one it creates)
+    and the capacity they offer before and after."""
+
+    item: str
+    day: str  # the producer's local date
+    window_ids: tuple[str, ...]
+    before: float | None  # None: a new window
+    after: float
+
+
+def publish_changes(conn: Connection, offers: list[dict[str, Any]], zone: tzinfo = UTC) -> list[OfferChange]:
+    """The plan's room for new orders as catalog capacity, per item and local day: rounded down to whole bulk
+    units (whole units where an item has none), split over that day's windows, or in a new ``plan-<day>`` window
+    from the day's local midnight to the next where it has none."""
+    bulk: dict[str, Decimal] = {}
+    for item_id, terms in conn.execute(select(catalog_items.c.item_id, catalog_items.c.sales_terms)):
+        bulk[item_id] = sales_terms_from_json(terms).get("bulk_unit") or Decimal(1)
     per_day: dict[tuple[str, str], float] = defaultdict(float)
     for offer in offers:
-        if offer["product"] in known:
-            per_day[(offer["product"], offer["day"])] += offer["quantity"]
-    windows = defaultdict(list)
-    for row in conn.execute(select(capacity_windows)).mappings():
-        windows[(row["item_id"], str(window_day(row["start"], row["end"])))].append(row["window_id"])
-    changed = 0
-    for (item, day), quantity in per_day.items():
-        ids = windows.get((item, day))
-        if ids:
-            for window_id in ids:
-                conn.execute(capacity_windows.update().where(capacity_windows.c.item_id == item,
-                                                             capacity_windows.c.window_id == window_id)
-                             .values(available=round(quantity / len(ids), 6)))
+        if offer["product"] in bulk:
+            per_day[(offer["product"], offer["day"])] += float(offer["quantity"])
+    windows: dict[tuple[str, str], list[tuple[str, float]]] = defaultdict(list)
+    for row in conn.execute(select(capacity_windows).order_by(capacity_windows.c.start)).mappings():
+        local_day = window_day(row["start"], row["end"], zone)
+        windows[(row["item_id"], str(local_day))].append((row["window_id"], row["available"]))
+    changes = []
+    for (item, day), quantity in sorted(per_day.items()):
+        step = bulk[item]
+        whole = float((Decimal(str(quantity)) / step).to_integral_value(rounding=ROUND_FLOOR) * step)
+        found = windows.get((item, day))
+        if found:
+            changes.append(OfferChange(item, day, tuple(w for w, _ in found), sum(a for _, a in found), whole))
         else:
-            start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+            changes.append(OfferChange(item, day, (f"plan-{day}",), None, whole))
+    return changes
+
+
+def publish_offers(conn: Connection, offers: list[dict[str, Any]], zone: tzinfo = UTC) -> int:
+    """Apply ``publish_changes``; returns how many item-days it set."""
+    changes = publish_changes(conn, offers, zone)
+    for change in changes:
+        if change.before is None:
+            start = datetime.combine(date.fromisoformat(change.day), datetime.min.time(), zone)
             conn.execute(capacity_windows.insert().values(
-                item_id=item, window_id=f"plan-{day}", start=start.isoformat().replace("+00:00", "Z"),
-                end=(start + timedelta(days=1)).isoformat().replace("+00:00", "Z"), available=round(quantity, 6)))
-        changed += 1
-    return changed
+                item_id=change.item, window_id=change.window_ids[0], start=start.isoformat(),
+                end=(start + timedelta(days=1)).isoformat(), available=change.after))
+            continue
+        share = change.after / len(change.window_ids)
+        for window_id in change.window_ids:
+            conn.execute(capacity_windows.update().where(capacity_windows.c.item_id == change.item,
+                                                         capacity_windows.c.window_id == window_id)
+                         .values(available=round(share, 6)))
+    return len(changes)

@@ -8,7 +8,7 @@ run as jobs kept in the store (``jobs``), so any worker process can report on an
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import numpy as np
@@ -102,7 +102,9 @@ def forecast_series(series: dict[str, np.ndarray], first: date | None, command: 
 class ProducerService:
     """The producer role of a node (a co-op, an orchard, a small factory)."""
 
-    def __init__(self, messenger: Messenger, provider: producer_orders.Provider) -> None:
+    def __init__(self, messenger: Messenger, provider: producer_orders.Provider, zone: tzinfo = UTC) -> None:
+        """``zone``: the producer's local time, whose days its plan's offers are published on."""
+        self.zone = zone
         self.messenger = messenger
         self.db = messenger.db
         self.provider = provider
@@ -288,14 +290,28 @@ class ProducerService:
 
         return await jobs.start(self.db, "forecast", work, self._running)
 
+    @staticmethod
+    def _offering_plan(conn: Connection) -> dict[str, Any]:
+        run = c2m.latest_run(conn, "plan")
+        if run is None:
+            raise ProducerProblem("not_found", "no plan yet: POST /api/plan/run", "no_plan")
+        if run["status"] == "infeasible":
+            raise ProducerProblem("conflict", f"the latest plan ({run['run_id']}) is infeasible: it offers nothing",
+                                  "infeasible_plan")
+        return run
+
+    async def publish_preview(self) -> tuple[str, list[c2m.OfferChange]]:
+        """What publishing the latest plan would change, item by item and local day (nothing is written)."""
+        def preview(conn: Connection) -> tuple[str, list[c2m.OfferChange]]:
+            run = self._offering_plan(conn)
+            return run["run_id"], c2m.publish_changes(conn, run.get("offers") or [], self.zone)
+        return await self.db.run(preview)
+
     async def publish_plan(self, command: PublishPlan) -> dict[str, Any]:
         def publish(conn: Connection) -> dict[str, Any]:
-            run = c2m.latest_run(conn, "plan")
-            if run is None:
-                raise ProducerProblem("not_found", "no plan yet: POST /api/plan/run")
-            if run["status"] == "infeasible":
-                raise ProducerProblem("conflict", f"the latest plan ({run['run_id']}) is infeasible: it offers nothing")
-            return {"plan_run": run["run_id"], "published_windows": c2m.publish_offers(conn, run.get("offers") or [])}
+            run = self._offering_plan(conn)
+            return {"plan_run": run["run_id"],
+                    "published_windows": c2m.publish_offers(conn, run.get("offers") or [], self.zone)}
         return await self.db.run(publish)
 
     async def run_plan(self, command: RunPlan) -> dict[str, Any]:
@@ -305,7 +321,7 @@ class ProducerService:
         from yuantou.plan.solve import PlanInfeasible, solve
 
         twin = await self.twin()
-        start = within_bounds(command.start or today(), "start")
+        start = within_bounds(command.start or datetime.now(self.zone).date(), "start")
 
         def gather(conn: Connection) -> tuple[Any, Any, dict[str, Any] | None]:
             return c2m.confirmed_orders(conn, twin), c2m.open_requests(conn), c2m.latest_run(conn, "forecast")
@@ -334,7 +350,7 @@ class ProducerService:
                                                                 {"message": infeasible.message}, infeasible.as_json()))
 
             def store(conn: Connection) -> str:
-                published = c2m.publish_offers(conn, plan.offers) if command.publish else 0
+                published = c2m.publish_offers(conn, plan.offers, self.zone) if command.publish else 0
                 summary = {**plan.summary(), "published_windows": published,
                            "forecast_run": forecast["run_id"] if forecast else None}
                 return c2m.save_run(conn, "plan", plan.status, summary, plan.as_json())
