@@ -20,22 +20,16 @@ def forecast_import(
     token: Optional[str] = TOKEN_OPTION,
 ) -> None:
     """Load sales history into a producer node (replacing the same product, region and day)."""
-    from yuantou.forecast.long_csv import HistoryFileError, read_long_csv, step_date
+    from yuantou.forecast.long_csv import HistoryFileError, read_long_csv
+    from yuantou.producer.history_file import sales_days
 
     try:
         data = read_long_csv(file, "D")
+        days = sales_days(data, str(file))
     except HistoryFileError as exc:
         fail(str(exc))
-    rows = []
-    for sid, values in data.values.items():
-        product, _, region = sid.rpartition("/")
-        if not product or not region:
-            fail(f"{file}: series id {sid!r} should read PRODUCT/REGION")
-        start = data.starts[sid]
-        if isinstance(start, int):
-            fail(f"{file}: series {sid!r} counts integer steps; sales history needs calendar dates")
-        rows += [{"product": product, "region": region, "day": step_date(start, k, "D").date().isoformat(),
-                  "quantity": float(v)} for k, v in enumerate(values)]
+    rows = [{"product": d.product, "region": d.region, "day": d.day.isoformat(), "quantity": d.quantity}
+            for d in days]
     done = api_call(node, "POST", "/demand/history", rows, token)
     console.print(f"{done['imported']} days of sales imported from {file} ({len(data.values)} series)")
 

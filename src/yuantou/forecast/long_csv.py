@@ -10,6 +10,7 @@ the line and the column.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -66,56 +67,61 @@ def read_long_csv(path: Path, freq: str | None = None) -> History:
     except OSError as exc:
         raise HistoryFileError(f"{path}: {exc.strerror or exc}") from None
     with handle:
-        rows = csv.reader(handle)
-        header = [h.strip().lower() for h in next(rows, [])]
-        missing = [c for c in ("id", "date", "quantity") if c not in header]
-        if missing:
-            raise HistoryFileError(f"{path}: line 1: the header needs columns id, date, quantity; missing {', '.join(missing)}")
-        col = {c: header.index(c) for c in ("id", "date", "quantity")}
-        points: dict[str, dict[int, float]] = {}
-        kind: str | None = None
-        firsts: dict[str, tuple[int, datetime | int]] = {}  # id → (its first period, as written)
-        for line, row in enumerate(rows, 2):
-            if not any(cell.strip() for cell in row):
-                continue
-            try:
-                sid, raw_date, raw_qty = (row[col[c]].strip() for c in ("id", "date", "quantity"))
-            except IndexError:
-                raise HistoryFileError(f"{path}: line {line}: expected {len(header)} columns, found {len(row)}") from None
-            if not sid:
-                raise HistoryFileError(f"{path}: line {line}, column id: empty")
-            try:
-                quantity = float(raw_qty)
-            except ValueError:
-                raise HistoryFileError(f"{path}: line {line}, column quantity: {raw_qty!r} is not a number") from None
-            if not np.isfinite(quantity) or quantity < 0:
-                raise HistoryFileError(f"{path}: line {line}, column quantity: {raw_qty!r} is not a quantity >= 0")
-            this_kind, when = _parse_date(raw_date)
-            if this_kind is None:
-                raise HistoryFileError(f"{path}: line {line}, column date: {raw_date!r} is neither an integer step "
-                                       f"nor an ISO date")
-            if kind is None:
-                kind = this_kind
-                if kind == "date" and freq is None:
-                    raise HistoryFileError(f"{path}: dates are calendar dates: give their frequency (--freq "
-                                           f"{'|'.join(FREQUENCIES)})")
-            elif this_kind != kind:
-                raise HistoryFileError(f"{path}: line {line}, column date: {raw_date!r} mixes calendar dates and "
-                                       f"integer steps")
-            if isinstance(when, int):
-                index = when
-            else:  # a calendar date, and the frequency is known (checked above)
-                index = period_index(when, freq or "D")
-                if freq in ("M", "Q", "Y") and when.day != 1:
-                    raise HistoryFileError(f"{path}: line {line}, column date: {raw_date!r} is not the first day of a "
-                                           f"{'month' if freq == 'M' else 'quarter' if freq == 'Q' else 'year'}")
-            series = points.setdefault(sid, {})
-            if index in series:
-                raise HistoryFileError(f"{path}: line {line}: series {sid!r} has {raw_date!r} twice")
-            series[index] = quantity
-            first = firsts.get(sid)
-            if first is None or index < first[0]:
-                firsts[sid] = (index, when)
+        return read_long_rows(handle, str(path), freq)
+
+
+def read_long_rows(handle: Iterable[str], path: str, freq: str | None = None) -> History:
+    """``read_long_csv`` of lines already open (an upload's text); ``path`` names them in errors."""
+    rows = csv.reader(handle)
+    header = [h.strip().lower() for h in next(rows, [])]
+    missing = [c for c in ("id", "date", "quantity") if c not in header]
+    if missing:
+        raise HistoryFileError(f"{path}: line 1: the header needs columns id, date, quantity; missing {', '.join(missing)}")
+    col = {c: header.index(c) for c in ("id", "date", "quantity")}
+    points: dict[str, dict[int, float]] = {}
+    kind: str | None = None
+    firsts: dict[str, tuple[int, datetime | int]] = {}  # id → (its first period, as written)
+    for line, row in enumerate(rows, 2):
+        if not any(cell.strip() for cell in row):
+            continue
+        try:
+            sid, raw_date, raw_qty = (row[col[c]].strip() for c in ("id", "date", "quantity"))
+        except IndexError:
+            raise HistoryFileError(f"{path}: line {line}: expected {len(header)} columns, found {len(row)}") from None
+        if not sid:
+            raise HistoryFileError(f"{path}: line {line}, column id: empty")
+        try:
+            quantity = float(raw_qty)
+        except ValueError:
+            raise HistoryFileError(f"{path}: line {line}, column quantity: {raw_qty!r} is not a number") from None
+        if not np.isfinite(quantity) or quantity < 0:
+            raise HistoryFileError(f"{path}: line {line}, column quantity: {raw_qty!r} is not a quantity >= 0")
+        this_kind, when = _parse_date(raw_date)
+        if this_kind is None:
+            raise HistoryFileError(f"{path}: line {line}, column date: {raw_date!r} is neither an integer step "
+                                   f"nor an ISO date")
+        if kind is None:
+            kind = this_kind
+            if kind == "date" and freq is None:
+                raise HistoryFileError(f"{path}: dates are calendar dates: give their frequency (--freq "
+                                       f"{'|'.join(FREQUENCIES)})")
+        elif this_kind != kind:
+            raise HistoryFileError(f"{path}: line {line}, column date: {raw_date!r} mixes calendar dates and "
+                                   f"integer steps")
+        if isinstance(when, int):
+            index = when
+        else:  # a calendar date, and the frequency is known (checked above)
+            index = period_index(when, freq or "D")
+            if freq in ("M", "Q", "Y") and when.day != 1:
+                raise HistoryFileError(f"{path}: line {line}, column date: {raw_date!r} is not the first day of a "
+                                       f"{'month' if freq == 'M' else 'quarter' if freq == 'Q' else 'year'}")
+        series = points.setdefault(sid, {})
+        if index in series:
+            raise HistoryFileError(f"{path}: line {line}: series {sid!r} has {raw_date!r} twice")
+        series[index] = quantity
+        first = firsts.get(sid)
+        if first is None or index < first[0]:
+            firsts[sid] = (index, when)
     if not points:
         raise HistoryFileError(f"{path}: no rows after the header")
     values, filled = {}, 0

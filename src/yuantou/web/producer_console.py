@@ -42,11 +42,12 @@ from yuantou.web.catalog_form import TIER_ROWS, FormProblem, form_field, form_fr
 from yuantou.web.form_values import form_of
 from yuantou.web.languages import language_context, locale_of
 from yuantou.web.local_text import day_and_time, quantity, time_span, unit_price
+from yuantou.web.planning_console import mount_planning
 from yuantou.web.site import render
 
 HOME = "/dashboard/producer"
 CONSOLE_NAV = [(f"{HOME}/orders", N_("Orders")), (f"{HOME}/packing", N_("Packing lists")),
-               (f"{HOME}/catalog", N_("Catalog"))]
+               (f"{HOME}/catalog", N_("Catalog")), (f"{HOME}/planning", N_("Planning"))]
 CATALOG_ERRORS = {"bad_time": N_("Enter a date and time."), "bad_number": N_("Enter a number, such as 2 or 2.5."),
                   "required": N_("Fill this in."), "too_long": N_("This is too long."),
                   "duplicate_item": N_("Another item already has this id."),
@@ -288,6 +289,7 @@ def mount_producer_console(app: FastAPI, producer: ProducerService, zone: tzinfo
         await producer.import_catalog(ImportCatalog(tuple(items), form.get("replace") == "on"))
         return Response(status_code=204, headers={"HX-Redirect": f"{HOME}/catalog"})
 
+    mount_planning(router, producer, page, HOME)
     app.include_router(router)
 
 
