@@ -338,7 +338,8 @@ def test_the_operator_and_producer_pages_pass_axe(shop, browser, language):  # n
     accessible(operator, checked)
     producer = new_page(browser, language, LAPTOP, [shop.producer.login_cookie()])
     for path in ("/dashboard/producer/catalog/import", "/dashboard/producer/catalog/new",
-                 "/dashboard/producer/orders?show=all", "/dashboard/producer/planning"):
+                 "/dashboard/producer/orders?show=all", "/dashboard/producer/planning", "/dashboard/node/evidence",
+                 "/dashboard/node/key"):
         producer.goto(shop.producer.url + path)
         accessible(producer, checked)
     for page in (operator, producer):

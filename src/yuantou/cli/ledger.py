@@ -83,20 +83,37 @@ def ledger_export(config: Path = typer.Option(..., "--config", help="the node's 
                   transaction: str = typer.Option(..., "--transaction", help="the transaction id"),
                   out: Path = typer.Option(..., "--out", help="where to write the bundle (JSON)")) -> None:
     """Write one transaction's evidence: its entries, receipts, checkpoints and the public keys they need."""
+    import asyncio
     import json
 
-    from yuantou.ledger.bundle import export_bundle
-    from yuantou.ledger.keys import parties
-    from yuantou.ledger.store import read_chain, read_checkpoints
+    import httpx
+
+    from yuantou.ledger.evidence import evidence_bundle
+    from yuantou.protocol.registry_client import RegistryClient
+    from yuantou.store.db import Database
 
     cfg, _, _ = load_node_files(config)
-    entries, checkpoints = _ledger_read(cfg, lambda c: (read_chain(c, transaction), read_checkpoints(c)))
-    if not entries:
+
+    async def bundle():  # noqa: ANN202
+        db = Database(cfg.database_url)
+        try:
+            async with httpx.AsyncClient() as http:
+                return await evidence_bundle(db, RegistryClient(cfg.directory_url, http), cfg.subscriber_id,
+                                             transaction, cfg.signature_slack)
+        finally:
+            db.close()
+
+    try:
+        document = asyncio.run(bundle())
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach {cfg.directory_url} for the parties' keys: {exc}")
+    except Exception as exc:  # noqa: BLE001  a store that cannot be reached, or one from before the ledger
+        fail(f"{cfg.database_url}: {exc}")
+    if document is None:
         fail(f"the ledger of {cfg.subscriber_id} holds no message of transaction {transaction!r}")
-    checkpoints = [cp for cp in checkpoints if cp.transaction_id == transaction]
-    keys = _ledger_keys(cfg, parties(entries, checkpoints))
-    out.write_text(json.dumps(export_bundle(cfg.subscriber_id, transaction, entries, checkpoints, keys), indent=1))
-    typer.echo(f"{out}: {len(entries)} entries of transaction {transaction}, {len(checkpoints)} checkpoints")
+    out.write_text(json.dumps(document, indent=1))
+    typer.echo(f"{out}: {len(document['entries'])} entries of transaction {transaction}, "
+               f"{len(document['checkpoints'])} checkpoints")
 
 
 def _bundle(path: Path):  # noqa: ANN202
@@ -118,12 +135,13 @@ def _bundle(path: Path):  # noqa: ANN202
 def ledger_check(bundle: Path = typer.Argument(..., help="a bundle from `yuantou ledger export`")) -> None:
     """Check an evidence bundle on any machine, with no network: each entry's hash, ids, signature and receipt,
     and the checkpoints, against the keys in the bundle. Exits 1 naming the first problem."""
-    from yuantou.ledger.verify import verify
+    from yuantou.ledger.evidence import check_bundle
 
-    doc, entries, checkpoints, keys = _bundle(bundle)
-    _verdict(str(bundle), verify(entries, keys, checkpoints, excerpt=True),
-             f"{len(entries)} entries of transaction {doc.get('transaction_id')} from {doc.get('node')} verify, "
-             f"with {len(checkpoints)} checkpoints")
+    doc, _, _, _ = _bundle(bundle)
+    verdict = check_bundle(doc)
+    _verdict(str(bundle), verdict.problem,
+             f"{verdict.entries} entries of transaction {verdict.transaction_id} from {verdict.node} verify, "
+             f"with {verdict.checkpoints} checkpoints")
 
 
 @ledger_app.command("compare")

@@ -23,10 +23,12 @@ from yuantou.node.api.producer import producer_router
 from yuantou.node.api.records import records_router
 from yuantou.node.bootstrap import Node
 from yuantou.node.subscription import answer_challenge
+from yuantou.node.tools import node_tools
 from yuantou.protocol.limits import PathLimit, RequestLimits
 from yuantou.web.auth import bearer_valid
 from yuantou.web.console import mount_console
 from yuantou.web.node_pages import DashboardFeed, mount_dashboard
+from yuantou.web.node_tools import mount_node_tools
 from yuantou.web.producer_console import mount_producer_console
 from yuantou.web.site import mount_api_docs
 from yuantou.web.storefront import mount_storefront
@@ -98,6 +100,7 @@ def create_app(node: Node) -> FastAPI:
         mount_console(app, node.buyer, zone, lambda _: public, nav=[("/dashboard", N_("Dashboard"))])
     if node.producer is not None:
         mount_producer_console(app, node.producer, config.pool_schedule.zone, nav=[("/dashboard", N_("Dashboard"))])
+    mount_node_tools(app, node_tools(node))
     mount_api_docs(app, f"Yuantou node {config.subscriber_id}")
     install_error_handlers(app)
 
@@ -106,6 +109,7 @@ def create_app(node: Node) -> FastAPI:
                                               # a producer's uploads (catalog files): the business API's limit
                                               PathLimit("/dashboard/producer/upload", config.max_api_body_bytes,
                                                         api=True),
+                                              PathLimit("/dashboard/upload", config.max_api_body_bytes, api=True),
                                               PathLimit("/dashboard", 64 << 10, api=True),
                                               PathLimit("/login", 4 << 10, api=True),
                                               PathLimit("/shop", 32 << 10, api=True)],

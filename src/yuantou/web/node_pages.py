@@ -75,6 +75,7 @@ def mount_dashboard(app: FastAPI, feed: DashboardFeed) -> None:  # noqa: C901 (o
     if is_buyer:
         pages["/dashboard/buyer"] = (N_("buyer / organiser"), BUYER)
     nav = [(href, label) for href, (label, _) in pages.items()]
+    nav.append(("/dashboard/node/evidence", N_("This node")))
     if is_producer:
         nav.append(("/dashboard/producer/orders", N_("Producer console")))
     if is_buyer:
