@@ -55,7 +55,7 @@ def test_init_twice_serve_twice_and_the_organiser_finds_the_producers_offers(tmp
         assert token in made.stdout
 
         started.append(serve(tmp_path / "orchard"))
-        wait_for(lambda: "subscribed to" in log_of(tmp_path / "orchard"), timeout=60)
+        assert wait_for(lambda: "subscribed to" in log_of(tmp_path / "orchard"), timeout=60)
         banner = log_of(tmp_path / "orchard")
         assert "Yuantou node orchard.example.cn (producer)" in banner
         assert f"dashboard     http://127.0.0.1:{producer_port}/dashboard" in banner
@@ -68,14 +68,14 @@ def test_init_twice_serve_twice_and_the_organiser_finds_the_producers_offers(tmp
         organiser_config = tomllib.loads((tmp_path / "organiser" / "node.toml").read_text())
         assert organiser_config["subscriber_id"] == "happy-garden.yuantou.local"
         started.append(serve(tmp_path / "organiser"))
-        wait_for(lambda: "subscribed to" in log_of(tmp_path / "organiser"), timeout=60)
+        assert wait_for(lambda: "subscribed to" in log_of(tmp_path / "organiser"), timeout=60)
         assert "WARNING" not in log_of(tmp_path / "organiser")  # the directory lists a producer in its city
 
         # it trades: the organiser's offers hold the producer's sample catalog, named and placed
         api = httpx.Client(base_url=f"http://127.0.0.1:{buyer_port}/api", timeout=10,
                            headers={"Authorization": f"Bearer {organiser_config['api_token']}"})
         assert api.post("/offers/refresh").json()["last_refresh"]["producers_listed"] == ["orchard.example.cn"]
-        wait_for(lambda: "红富士苹果 Fuji apples, grade A" in {o["name"] for o in api.get("/offers").json()["offers"]})
+        assert wait_for(lambda: "红富士苹果 Fuji apples, grade A" in {o["name"] for o in api.get("/offers").json()["offers"]})
         console = httpx.get(f"http://127.0.0.1:{buyer_port}/dashboard/organiser/offers",
                          cookies={"yuantou_session": ""}, follow_redirects=False)
         assert console.status_code in (303, 401)  # its console is behind its token
@@ -90,7 +90,7 @@ def test_init_twice_serve_twice_and_the_organiser_finds_the_producers_offers(tmp
         assert init(tmp_path / "far", "--yes", "--role", "buyer", "--name", "Far Away", "--city", "std:080",
                     "--port", str(far_port), "--directory", directory.url).returncode == 0
         started.append(serve(tmp_path / "far"))
-        wait_for(lambda: "subscribed to" in log_of(tmp_path / "far"), timeout=60)
+        assert wait_for(lambda: "subscribed to" in log_of(tmp_path / "far"), timeout=60)
         assert "WARNING       the directory lists no producer of yuantou:agri in std:080" in log_of(tmp_path / "far")
         far_token = tomllib.loads((tmp_path / "far" / "node.toml").read_text())["api_token"]
         nobody = subprocess.run([*CLI, "search", "apple", "--node", f"http://127.0.0.1:{far_port}", "--token",

@@ -2,14 +2,14 @@
 
 The record goes through the catalog file's own checks (``items_from_records``), so a form accepts exactly what a
 file would; a refusal names the record's field, which ``form_field`` turns into the form's. Windows are edited in
-the node's local time, a day and two clock times, and a window's capacity is what it holds in all (what orders
-already took of it is shown beside it and stays taken), as in the file.
+the node's local time, a day and two clock times (until 00:00: to the day's end), and a window's capacity is what
+it holds in all (what orders already took of it is shown beside it and stays taken), as in the file.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +17,8 @@ from yuantou.domain.catalog import CatalogItem
 
 TIER_ROWS = 5
 WINDOW_ROWS_FREE = 3  # empty window rows under an item's windows
-WINDOW_ROWS_MOST = 40  # a form never reads more
+WINDOW_ROWS_MOST = 200  # a form never reads more (an item with more windows is edited by file)
+MAX_FIELDS = 20 + 2 * TIER_ROWS + 5 * WINDOW_ROWS_MOST  # what the item form posts at most
 
 
 class FormProblem(ValueError):
@@ -58,12 +59,12 @@ def window_rows(form: dict[str, str]) -> int:
     return min(WINDOW_ROWS_MOST, (max(filled) + 1 if filled else 0) + WINDOW_ROWS_FREE)
 
 
-def _moment(day: str, clock: str, zone: tzinfo, field: str) -> str:
+def _moment(day: str, clock: str, zone: tzinfo, field: str) -> datetime:
     try:
         moment = datetime.combine(date.fromisoformat(day.strip()), time.fromisoformat(clock.strip()))
     except ValueError:
         raise FormProblem(field, "bad_time") from None
-    return moment.replace(tzinfo=zone).isoformat()
+    return moment.replace(tzinfo=zone)
 
 
 def record_from_form(form: dict[str, str], zone: tzinfo) -> dict[str, Any]:
@@ -82,12 +83,14 @@ def record_from_form(form: dict[str, str], zone: tzinfo) -> dict[str, Any]:
         if not day and not form.get(f"window_capacity_{j}", "").strip():
             continue
         start = _moment(day, form.get(f"window_start_{j}", "") or "00:00", zone, f"window_day_{j}")
-        end = _moment(day, form.get(f"window_end_{j}", "") or "23:59", zone, f"window_end_{j}")
+        end = _moment(day, form.get(f"window_end_{j}", "") or "00:00", zone, f"window_end_{j}")
+        if end.time() == time(0) and end <= start:  # "until 00:00": midnight at the day's end
+            end += timedelta(days=1)
         window_id = form.get(f"window_id_{j}", "").strip() or day
         while window_id in ids:  # a second window on the same day
             window_id += "-2"
         ids.add(window_id)
-        windows.append({"id": window_id, "start": start, "end": end,
+        windows.append({"id": window_id, "start": start.isoformat(), "end": end.isoformat(),
                         "capacity": form.get(f"window_capacity_{j}", "").strip()})
     record["windows"] = windows
     return record

@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from urllib.parse import parse_qs
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from yuantou.domain.amounts import AmountError, bounded
@@ -35,7 +36,12 @@ def moment(value: str | None, field: str) -> datetime:
 MAX_FIELDS = 60
 
 
-async def form_of(request: Request) -> dict[str, str]:
-    """An urlencoded form's fields, first value of each (the body's size is bounded by ``RequestLimits``)."""
+async def form_of(request: Request, max_fields: int = MAX_FIELDS) -> dict[str, str]:
+    """An urlencoded form's fields, first value of each (the body's size is bounded by ``RequestLimits``); more
+    than ``max_fields`` fields is a 400 that says so, never a half-read form."""
     body = (await request.body()).decode("utf-8", "replace")
-    return {k: v[0] for k, v in parse_qs(body, max_num_fields=MAX_FIELDS).items()}
+    try:
+        fields = parse_qs(body, max_num_fields=max_fields)
+    except ValueError:
+        raise HTTPException(400, f"the form has more than {max_fields} fields") from None
+    return {k: v[0] for k, v in fields.items()}

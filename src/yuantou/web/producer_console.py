@@ -38,7 +38,17 @@ from yuantou.producer.commands import (
 )
 from yuantou.producer.order_book import PackingList, SoldOrder
 from yuantou.producer.service import ProducerService
-from yuantou.web.catalog_form import TIER_ROWS, FormProblem, form_field, form_from_item, record_from_form, window_rows
+from yuantou.web.catalog_form import MAX_FIELDS as CATALOG_FORM_FIELDS
+from yuantou.web.catalog_form import (
+    TIER_ROWS,
+    WINDOW_ROWS_FREE,
+    WINDOW_ROWS_MOST,
+    FormProblem,
+    form_field,
+    form_from_item,
+    record_from_form,
+    window_rows,
+)
 from yuantou.web.form_values import form_of
 from yuantou.web.languages import language_context, locale_of
 from yuantou.web.local_text import day_and_time, quantity, time_span, unit_price
@@ -217,11 +227,14 @@ def mount_producer_console(app: FastAPI, producer: ProducerService, zone: tzinfo
         items, sold = await producer.catalog_with_sales()
         if item_id not in items:
             return await catalog_answer(request, error=gettext(locale_of(request), N_("There is no such item.")))
+        if len(items[item_id].windows) + WINDOW_ROWS_FREE > WINDOW_ROWS_MOST:  # the form would drop some
+            return await catalog_answer(request, error=gettext(locale_of(request), N_(
+                "This item has more delivery windows than the form holds: change it with a catalog file.")))
         return item_form(request, form_from_item(items[item_id], sold, zone), editing=True)
 
     @router.post("/catalog/items")
     async def save_item(request: Request) -> Response:
-        form = dict(await form_of(request))
+        form = dict(await form_of(request, CATALOG_FORM_FIELDS))
         editing = form.get("editing") == "True"
         locale = locale_of(request)
 
