@@ -92,3 +92,33 @@ def test_twin_and_sales_uploaded_forecast_and_plan_run_and_offers_published(net,
             assert float(after) == int(float(after)) and (item != APPLE or float(after) % 5 == 0)  # bulk units
         published = browser.post("/planning/publish")
         assert f"Published: {len(rows)} item-days of capacity offered to buyers." in published.text
+
+
+def test_the_twin_is_edited_record_by_record_and_a_bad_value_is_named_at_its_field(net):
+    region = net.buyers["buyer1"].subscriber_id
+    api = net.producers["orchard"].client()
+    assert api.put("/twin", json=twin_document([region])).status_code == 200
+    with console(net) as browser:
+        assert 'data-key="pickers"' in browser.get("/planning/twin/resources").text
+        added = browser.post("/planning/twin/resources", data={
+            "editing": "False", "id": "sorter", "capacity": "12", "weekly": "8, 8, 8, 8, 8, 4, 0",
+            "calendar": "2030-05-01 0\n2030-05-02 6"})
+        assert added.status_code == 204, added.text
+        sorter = next(r for r in api.get("/twin").json()["resources"] if r["id"] == "sorter")
+        assert sorter["weekly"] == [8, 8, 8, 8, 8, 4, 0] and sorter["calendar"] == {"2030-05-01": 0, "2030-05-02": 6}
+
+        form = browser.get("/planning/twin/products/edit", params={"key": APPLE}).text
+        assert 'name="routings"' in form and "pickers 0.05" in form
+        fields = dict(re.findall(r'<input id="f-(\w+)" name="\w+" value="([^"]*)"', form))
+        too_much = browser.post("/planning/twin/products", data={**fields, "editing": "True", "yield": "1.4",
+                                                                 "routings": "pickers 0.05"})
+        assert 'id="f-yield-error"' in too_much.text and "yield: should be above 0 and at most 1" in too_much.text
+        bad_line = browser.post("/planning/twin/products", data={**fields, "editing": "True",
+                                                                 "routings": "pickers"})
+        assert 'id="f-routings-error"' in bad_line.text
+        twice = browser.post("/planning/twin/resources", data={"editing": "False", "id": "pickers", "capacity": "1"})
+        assert 'id="f-id-error"' in twice.text
+        assert next(r for r in api.get("/twin").json()["resources"] if r["id"] == "pickers")["capacity"] == 40
+
+        removed = browser.post("/planning/twin/resources/remove", data={"key": "sorter"})
+        assert "sorter removed." in removed.text and 'data-key="sorter"' not in removed.text

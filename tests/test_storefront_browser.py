@@ -339,7 +339,8 @@ def test_the_operator_and_producer_pages_pass_axe(shop, browser, language):  # n
     producer = new_page(browser, language, LAPTOP, [shop.producer.login_cookie()])
     for path in ("/dashboard/producer/catalog/import", "/dashboard/producer/catalog/new",
                  "/dashboard/producer/orders?show=all", "/dashboard/producer/planning", "/dashboard/node/evidence",
-                 "/dashboard/node/key"):
+                 "/dashboard/node/key", "/dashboard/producer/planning/twin/products",
+                 "/dashboard/producer/planning/twin/resources/edit"):
         producer.goto(shop.producer.url + path)
         accessible(producer, checked)
     for page in (operator, producer):

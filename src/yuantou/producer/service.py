@@ -213,7 +213,8 @@ class ProducerService:
     async def edit_twin(self, command: EditTwin) -> dict[str, Any]:
         if command.section not in TWIN_SECTIONS:
             raise ProducerProblem("not_found", f"no section {command.section!r}: use one of {', '.join(TWIN_SECTIONS)}")
-        document = twin_to_json(await self.twin())
+        current = await self.db.run(c2m.read_twin)  # none yet: the twin is built record by record
+        document = twin_to_json(current or Twin(resources=(), products=(), stock=(), lanes=()))
         section, key, record = command.section, command.key, command.record
         field = TWIN_SECTIONS[section]
         rows = [r for r in document[section] if r.get(field) != key]

@@ -24,14 +24,20 @@ from yuantou.domain.twin import TwinError
 from yuantou.forecast.long_csv import HistoryFileError, read_long_rows
 from yuantou.i18n.catalogs import N_, gettext
 from yuantou.i18n.input_errors import producer_refusal_text
-from yuantou.producer.commands import ImportHistory, ProducerProblem, PublishPlan, ReplaceTwin, RunForecast, RunPlan
+from yuantou.producer.commands import EditTwin, ImportHistory, ProducerProblem, PublishPlan, ReplaceTwin, RunForecast, RunPlan
 from yuantou.producer.history_file import sales_days
 from yuantou.producer.service import ProducerService
-from yuantou.producer.twin_files import CSV_TABLES, twin_from_csv, twin_from_json
+from yuantou.producer.twin_files import CSV_TABLES, twin_from_csv, twin_from_json, twin_to_json
 from yuantou.web.form_values import form_of
 from yuantou.web.languages import locale_of
+from yuantou.web.twin_form import FIELDS, KEY, LINES, TwinFormProblem, field_of, form_from_record, record_from_form
 
 PAGE = "/planning"
+SECTIONS = {"resources": N_("Resources"), "products": N_("Products"), "stock": N_("Stock lots"),
+            "lanes": N_("Lanes")}
+HINTS = {"weekly": N_("seven capacities, Monday to Sunday"), "calendar": N_("one line each: DATE CAPACITY"),
+         "routings": N_("one line each: RESOURCE USE-PER-UNIT [SETUP-TIME]"), "expires": N_("a date"),
+         "yield": N_("0 to 1"), "lead_time": N_("days"), "shelf_life": N_("days"), "days": N_("days")}
 ZIP_MOST_BYTES = 20 << 20  # what a twin's CSV folder may unpack to
 JOB_TEXT = {"forecast": N_("Forecasting: {done} of {total} series"), "plan": N_("Planning production")}
 DONE = {"twin": N_("Twin imported: {resources} resources, {products} products, {stock} stock lots, {lanes} lanes."),
@@ -176,6 +182,75 @@ def mount_planning(router: APIRouter, producer: ProducerService, page: Page, hom
             return await planning_answer(request, error=refused(problem, request))
         return await planning_answer(request, done=gettext(locale_of(request), DONE["published"],
                                                            n=done["published_windows"]))
+
+    # -- the twin, record by record ----------------------------------------------------------------
+
+    async def twin_document() -> dict[str, Any]:
+        try:
+            return twin_to_json(await producer.twin())
+        except ProducerProblem:  # none yet: built record by record
+            return {section: [] for section in FIELDS}
+
+    async def section_page(request: Request, section: str, done: str | None = None,
+                           error: str | None = None) -> Response:
+        if section not in FIELDS:
+            return Response(status_code=404)
+        locale = locale_of(request)
+        records = (await twin_document())[section]
+        columns = [name for name in FIELDS[section] if name not in LINES]
+        return page(request, "console/twin_section.html", gettext(locale, SECTIONS[section]),
+                    f"{home}{PAGE}/twin/{section}", section=section, records=records, columns=columns,
+                    key=KEY[section], done=done, error=error,
+                    sections=[(name, gettext(locale, label)) for name, label in SECTIONS.items()])
+
+    def record_page(request: Request, section: str, form: dict[str, str], editing: bool,
+                    errors: dict[str, str] | None = None) -> HTMLResponse:
+        locale = locale_of(request)
+        return page(request, "console/twin_record.html", gettext(locale, SECTIONS[section]),
+                    f"{home}{PAGE}/twin/{section}/edit", section=section, form=form, editing=editing,
+                    errors=errors or {}, fields=FIELDS[section], lines=LINES, key=KEY[section],
+                    hints={name: gettext(locale, hint) for name, hint in HINTS.items()})
+
+    @router.get(PAGE + "/twin/{section}")
+    async def twin_section(section: str, request: Request) -> Response:
+        return await section_page(request, section)
+
+    @router.get(PAGE + "/twin/{section}/edit")
+    async def twin_record(section: str, request: Request, key: str = "") -> Response:
+        if section not in FIELDS:
+            return Response(status_code=404)
+        found = next((r for r in (await twin_document())[section] if r.get(KEY[section]) == key), None)
+        return record_page(request, section, form_from_record(section, found) if found else {}, found is not None)
+
+    @router.post(PAGE + "/twin/{section}")
+    async def save_record(section: str, request: Request) -> Response:
+        if section not in FIELDS:
+            return Response(status_code=404)
+        form = await form_of(request)
+        editing, key = form.get("editing") == "True", form.get(KEY[section], "").strip()
+        locale = locale_of(request)
+        lead = gettext(locale, N_("This value was refused:"))
+        try:
+            if not key:
+                raise TwinFormProblem(KEY[section], f"{KEY[section]}: missing")
+            if not editing and any(r.get(KEY[section]) == key for r in (await twin_document())[section]):
+                raise TwinFormProblem(KEY[section], gettext(locale, N_("Another record already has this id.")))
+            await producer.edit_twin(EditTwin(section, key, record_from_form(section, form)))
+        except TwinFormProblem as problem:
+            return record_page(request, section, form, editing, {problem.field: f"{lead} {problem}"})
+        except ProducerProblem as problem:
+            return record_page(request, section, form, editing,
+                               {field_of(problem.message, section): f"{lead} {problem.message}"})
+        return Response(status_code=204, headers={"HX-Redirect": f"{home}{PAGE}/twin/{section}"})
+
+    @router.post(PAGE + "/twin/{section}/remove")
+    async def remove_record(section: str, request: Request) -> Response:
+        key = (await form_of(request)).get("key", "")
+        try:
+            await producer.edit_twin(EditTwin(section, key, None))
+        except ProducerProblem as problem:
+            return await section_page(request, section, error=problem.message)
+        return await section_page(request, section, done=gettext(locale_of(request), N_("{key} removed."), key=key))
 
     def refused(problem: ProducerProblem, request: Request) -> str:
         text = producer_refusal_text(problem.kind, locale_of(request), problem.code)
