@@ -27,6 +27,12 @@ NEIGHBOURS = [("王阿姨", "13800138000", "10"), ("李先生", "13900001111", "
               ("陈奶奶", "13600003333", "5")]  # 25 kg: whole 5 kg crates, so everyone gets what they asked
 
 
+TWIN = {"resources": [{"id": "pickers", "name": "采摘队 Picking crew", "capacity": 40}],
+        "products": [{"id": "apple-fuji-a", "unit": "kg", "price": 9.0, "unit_cost": 3.0, "shelf_life": 10,
+                      "routings": [{"resource": "pickers", "use": 0.05}]}],
+        "lanes": [{"region": "organiser.yuantou.local", "cost_per_unit": 0.3}]}
+
+
 def wait_until(check, timeout: float = 30) -> None:  # noqa: ANN001
     deadline = time.monotonic() + timeout
     while not check():
@@ -96,17 +102,28 @@ def main() -> None:  # noqa: PLR0915 (one scene, shot in order)
             form.screenshot(path=str(img / "console-new-pool-en.png"), full_page=True)
             form.goto(scene.organiser.url + "/dashboard/organiser/pick-lists")
             form.screenshot(path=str(img / "console-pick-lists-en.png"), full_page=True)
+            scene.producer.client().put("/twin", json=TWIN)  # so that the planning page has one to show
             for locale, path, name in (("zh-CN", "/dashboard/producer/orders", "producer-orders-zh.png"),
-                                       ("en", "/dashboard/producer/packing", "producer-packing-en.png")):
+                                       ("en", "/dashboard/producer/packing", "producer-packing-en.png"),
+                                       ("en", "/dashboard/producer/catalog", "producer-catalog-en.png"),
+                                       ("zh-CN", "/dashboard/producer/catalog/items/apple-fuji-a",
+                                        "producer-item-zh.png"),
+                                       ("zh-CN", "/dashboard/producer/planning", "producer-planning-zh.png")):
                 desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
                 desk.add_cookies([scene.producer.login_cookie()])
                 shot = desk.new_page()
                 shot.goto(scene.producer.url + path)
                 shot.screenshot(path=str(img / name), full_page=True)
+            operator = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+            operator.add_cookies([scene.net.directory.login_cookie()])
+            shot = operator.new_page()
+            shot.goto(scene.net.directory.url + "/dashboard/operator")
+            shot.screenshot(path=str(img / "operator-zh.png"), full_page=True)
             browser.close()
         for name in ("shop-arrive-zh", "shop-offers-zh", "shop-orders-zh", "console-pool-zh", "console-offers-zh",
                      "console-hand-out-zh", "console-new-pool-en", "console-pick-lists-en", "producer-orders-zh",
-                     "producer-packing-en"):
+                     "producer-packing-en", "producer-catalog-en", "producer-item-zh", "producer-planning-zh",
+                     "operator-zh"):
             print("wrote", img / f"{name}.png")
     finally:
         scene.net.stop()
