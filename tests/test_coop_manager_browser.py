@@ -159,7 +159,7 @@ def test_a_coop_manager_runs_the_whole_loop_from_yuantou_init(coop, browser, lan
     # 5. the forecast and the plan, each followed by its progress bar to the end
     for run in (words["forecast"], words["plan"]):
         manager.get_by_role("button", name=run).click()
-        expect(manager.locator("#job")).to_have_attribute("data-state", "done", timeout=120_000)
+        expect(manager.locator(".job")).to_have_attribute("data-state", "done", timeout=120_000)
     accessible(manager, checked)
 
     # 6. the plan's offers, published after the preview, reach the organiser's offers

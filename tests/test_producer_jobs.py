@@ -51,3 +51,13 @@ def test_with_two_workers_every_process_answers_for_every_job(tmp_path):
         assert "1 series × 7 days stored" in done.output
     finally:
         net.stop()
+
+
+def test_a_page_opened_while_jobs_run_finds_them_and_not_those_ended_or_lost(db):
+    """The planning page follows the jobs still running: a reload, or a page served by another worker."""
+    started = db.transaction(lambda c: jobs.create(c, "forecast", now=1000.0))
+    ended = db.transaction(lambda c: jobs.create(c, "plan", now=1001.0))
+    db.transaction(lambda c: jobs.finish(c, ended["job_id"], {"done": 1, "total": 1}, "run-1", None))
+    db.transaction(lambda c: jobs.create(c, "plan", now=900.0))  # lost: its process stopped beating at 900
+    following = db.transaction(lambda c: jobs.running(c, now=1010.0))
+    assert [j["job_id"] for j in following] == [started["job_id"]]  # not the ended one, nor the lost one

@@ -55,6 +55,13 @@ def finish(conn: Connection, job_id: str, progress: Progress, run_id: str | None
         heartbeat_at=now, finished_at=now, run_id=run_id, error=error))
 
 
+def running(conn: Connection, now: float | None = None) -> list[dict[str, Any]]:
+    """The jobs still running, oldest first: a page opened (or reloaded) while they run follows them."""
+    now = time.time() if now is None else now
+    rows = conn.execute(select(c2m_jobs).where(c2m_jobs.c.state == "running").order_by(c2m_jobs.c.started_at))
+    return [job for job in (_view(row, now) for row in rows.mappings()) if job["state"] == "running"]
+
+
 def read(conn: Connection, job_id: str, now: float | None = None) -> dict[str, Any] | None:
     row = conn.execute(select(c2m_jobs).where(c2m_jobs.c.job_id == job_id)).mappings().first()
     return None if row is None else _view(row, time.time() if now is None else now)

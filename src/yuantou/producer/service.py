@@ -267,6 +267,9 @@ class ProducerService:
             raise ProducerProblem("not_found", f"no job {job_id!r}")
         return job
 
+    async def running_jobs(self) -> list[dict[str, Any]]:
+        return await self.db.run(jobs.running)
+
     async def latest_run(self, kind: str) -> dict[str, Any]:
         run = await self.db.run(lambda c: c2m.latest_run(c, kind))
         if run is None:

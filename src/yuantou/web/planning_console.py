@@ -99,8 +99,9 @@ def mount_planning(router: APIRouter, producer: ProducerService, page: Page, hom
                       "lanes": len(twin.lanes)}
         except ProducerProblem:
             counts = None
+        following = [job] if job else await producer.running_jobs()  # a reload follows what still runs
         return page(request, "console/planning.html", gettext(locale, N_("Planning")), home + PAGE,
-                    twin=counts, done=done, error=error, job=job_view(job, locale) if job else None,
+                    twin=counts, done=done, error=error, jobs=[job_view(j, locale) for j in following],
                     preview=preview)
 
     def job_view(job: dict[str, Any], locale: str) -> dict[str, Any]:
