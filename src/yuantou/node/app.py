@@ -106,7 +106,8 @@ def create_app(node: Node) -> FastAPI:
 
     # outermost: no handler (nor the join fast path) reads a body over its limit or nested too deep
     app.add_middleware(RequestLimits, limits=[PathLimit("/api", config.max_api_body_bytes, api=True),
-                                              # a producer's uploads (catalog files): the business API's limit
+                                              # uploads (catalog, twin and sales files; evidence bundles): the
+                                              # business API's limit
                                               PathLimit("/dashboard/producer/upload", config.max_api_body_bytes,
                                                         api=True),
                                               PathLimit("/dashboard/upload", config.max_api_body_bytes, api=True),
