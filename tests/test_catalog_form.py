@@ -36,3 +36,9 @@ def test_a_refusal_names_the_form_field_of_the_row_it_is_in():
         assert problem.code == "window_order" and form_field(problem.field, form) == "window_end_2"
     else:
         raise AssertionError("a window that ends before it starts was taken")
+
+
+def test_a_catalog_record_without_a_currency_is_in_yuan():
+    """Most producers on this network sell in China: a file that names no currency means CNY, not Beckn's INR."""
+    (item,) = items_from_records([{"id": "rice", "name": "Rice", "unit": "bag", "price": "68"}], "catalog.json")
+    assert item.currency == "CNY"

@@ -44,7 +44,7 @@ class CatalogItem:
     name: str
     unit: str
     price: Decimal
-    currency: str = "INR"
+    currency: str = "CNY"  # where most producers on the network sell; a catalog names its own
     category: str = ""
     windows: tuple[Window, ...] = field(default_factory=tuple)
     grade: str = ""

@@ -107,7 +107,7 @@ def items_from_records(records: list[dict[str, Any]], source: str) -> list[Catal
                 name=_text(rec.get("name"), f"{where}.name"),
                 unit=_text(rec.get("unit"), f"{where}.unit", MOST["unit"]),
                 price=price,
-                currency=_optional_text(rec.get("currency"), f"{where}.currency", MOST["currency"], "INR"),
+                currency=_optional_text(rec.get("currency"), f"{where}.currency", MOST["currency"], "CNY"),
                 category=_optional_text(rec.get("category"), f"{where}.category", MOST["category"]),
                 windows=tuple(windows),
                 **_sales_terms(rec, where, price),

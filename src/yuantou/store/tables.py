@@ -77,7 +77,7 @@ catalog_items = Table(
     Column("category", String(128), nullable=False, default=""),
     Column("unit", String(32), nullable=False),
     Column("price", Float, nullable=False),
-    Column("currency", String(8), nullable=False, default="INR"),
+    Column("currency", String(8), nullable=False, default="CNY"),
     Column("grade", String(64), nullable=False, default=""),
     Column("sales_terms", Text, nullable=True),  # pooled-buying terms as JSON: bulk unit, MOQ, tiers, delivery
 )
