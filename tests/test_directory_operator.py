@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from conftest import storage
+from console_scene import console_client, orchard_and_buyer
 
 from yuantou.devnet.client import NodeClient
-from yuantou.devnet.localnet import PRODUCERS, LocalNetwork, catalog_document
+from yuantou.devnet.localnet import LocalNetwork
 from yuantou.directory.registry import Entry, upsert
 from yuantou.protocol.keys import KeyPair
 from yuantou.store.db import Database
@@ -20,24 +20,12 @@ ORCHARD_ID = "orchard.yuantou.local"
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    network = LocalNetwork(tmp_path_factory.mktemp("operator"), database=storage())
-    try:
-        network.start_directory()
-        started = [network.add_node("orchard", ["producer"], catalog_document("orchard", *PRODUCERS["orchard"]),
-                                    wait=False), network.add_node("buyer1", ["buyer"], wait=False)]
-        network.wait_started(started)
-        yield network
-    finally:
-        network.stop()
+    yield from orchard_and_buyer(tmp_path_factory, "operator")
 
 
 def operator(net: LocalNetwork) -> httpx.Client:
-    directory = net.directory
-    assert directory is not None
-    cookie = directory.login_cookie()
-    return httpx.Client(base_url=directory.url + "/dashboard", timeout=15,
-                        cookies={cookie["name"]: cookie["value"]},
-                        headers={"HX-Request": "true", "Origin": directory.url})
+    assert net.directory is not None
+    return console_client(net.directory, "/dashboard", timeout=15)
 
 
 def producers_answering(net: LocalNetwork) -> set[str]:

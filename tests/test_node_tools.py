@@ -7,30 +7,19 @@ import json
 
 import httpx
 import pytest
-from conftest import storage
+from console_scene import console_client, orchard_and_buyer
 from test_producer_console import place
 
-from yuantou.devnet.localnet import PRODUCERS, LocalNetwork, catalog_document
+from yuantou.devnet.localnet import LocalNetwork
 
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    network = LocalNetwork(tmp_path_factory.mktemp("node-tools"), database=storage())
-    try:
-        network.start_directory()
-        started = [network.add_node("orchard", ["producer"], catalog_document("orchard", *PRODUCERS["orchard"]),
-                                    wait=False), network.add_node("buyer1", ["buyer"], wait=False)]
-        network.wait_started(started)
-        yield network
-    finally:
-        network.stop()
+    yield from orchard_and_buyer(tmp_path_factory, "node-tools")
 
 
 def tools(net: LocalNetwork, name: str = "orchard", language: str = "en") -> httpx.Client:
-    proc = net.producers.get(name) or net.buyers[name]
-    cookie = proc.login_cookie()
-    return httpx.Client(base_url=proc.url + "/dashboard", timeout=30, cookies={cookie["name"]: cookie["value"]},
-                        headers={"HX-Request": "true", "Origin": proc.url, "Accept-Language": language})
+    return console_client(net.producers.get(name) or net.buyers[name], "/dashboard", language)
 
 
 def test_a_transactions_evidence_downloads_and_checks_and_a_changed_one_is_refused(net):

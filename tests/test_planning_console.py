@@ -12,32 +12,20 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from conftest import storage
+from console_scene import console_client, orchard_and_buyer
 from test_c2m_node import APPLE, PEAR, twin_document
 
-from yuantou.devnet.localnet import PRODUCERS, LocalNetwork, catalog_document
+from yuantou.devnet.localnet import LocalNetwork
 from yuantou.producer.twin_files import save_twin, twin_from_json
 
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    network = LocalNetwork(tmp_path_factory.mktemp("planning"), database=storage())
-    try:
-        network.start_directory()
-        started = [network.add_node("orchard", ["producer"], catalog_document("orchard", *PRODUCERS["orchard"]),
-                                    wait=False), network.add_node("buyer1", ["buyer"], wait=False)]
-        network.wait_started(started)
-        yield network
-    finally:
-        network.stop()
+    yield from orchard_and_buyer(tmp_path_factory, "planning")
 
 
 def console(net: LocalNetwork) -> httpx.Client:
-    orchard = net.producers["orchard"]
-    cookie = orchard.login_cookie()
-    return httpx.Client(base_url=orchard.url + "/dashboard/producer", timeout=30,
-                        cookies={cookie["name"]: cookie["value"]},
-                        headers={"HX-Request": "true", "Origin": orchard.url})
+    return console_client(net.producers["orchard"], "/dashboard/producer")
 
 
 def follow(browser: httpx.Client, page: str) -> str:

@@ -11,7 +11,7 @@ import re
 
 import httpx
 import pytest
-from conftest import storage
+from console_scene import console_client, orchard_and_buyer
 from sqlalchemy import func, select
 
 from yuantou.devnet.client import NodeClient, order_flow
@@ -23,19 +23,15 @@ from yuantou.store.tables import outbox
 ORCHARD_ID = "orchard.yuantou.local"
 
 
+def catalog_with_a_formula() -> dict:
+    catalog = catalog_document("orchard", *PRODUCERS["orchard"])
+    catalog["items"][1]["name"] = "=HYPERLINK(\"http://evil\")"  # a formula a spreadsheet must not run
+    return catalog
+
+
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    network = LocalNetwork(tmp_path_factory.mktemp("producer-console"), database=storage())
-    try:
-        network.start_directory()
-        catalog = catalog_document("orchard", *PRODUCERS["orchard"])
-        catalog["items"][1]["name"] = "=HYPERLINK(\"http://evil\")"  # a formula a spreadsheet must not run
-        started = [network.add_node("orchard", ["producer"], catalog, wait=False),
-                   network.add_node("buyer1", ["buyer"], wait=False)]
-        network.wait_started(started)
-        yield network
-    finally:
-        network.stop()
+    yield from orchard_and_buyer(tmp_path_factory, "producer-console", catalog_with_a_formula())
 
 
 def place(net: LocalNetwork, kg: int) -> str:
@@ -52,11 +48,7 @@ def place(net: LocalNetwork, kg: int) -> str:
 
 def console(net: LocalNetwork, language: str = "en") -> httpx.Client:
     """The co-op manager's browser: logged in, posting as htmx does from the console's own pages."""
-    orchard = net.producers["orchard"]
-    cookie = orchard.login_cookie()
-    return httpx.Client(base_url=orchard.url + "/dashboard/producer", timeout=15,
-                        cookies={cookie["name"]: cookie["value"]},
-                        headers={"HX-Request": "true", "Origin": orchard.url, "Accept-Language": language})
+    return console_client(net.producers["orchard"], "/dashboard/producer", language, timeout=15)
 
 
 def status_messages(net: LocalNetwork) -> int:

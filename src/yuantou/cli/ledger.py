@@ -118,17 +118,16 @@ def ledger_export(config: Path = typer.Option(..., "--config", help="the node's 
 
 def _bundle(path: Path):  # noqa: ANN202
     """A bundle file's document, entries, checkpoints and keys; one that cannot be read exits 2 naming the field."""
-    import json
-
-    from yuantou.ledger.bundle import BundleError, read_bundle
+    from yuantou.ledger.bundle import read_bundle
+    from yuantou.protocol.json_guard import document
 
     try:
-        doc = json.loads(path.read_text())
+        doc = document(path.read_text())
         return (doc, *read_bundle(doc))
     except OSError as exc:
         fail(f"{path}: {exc.strerror}")
-    except ValueError as exc:  # JSON or bundle errors
-        fail(f"{path}: {exc}" if isinstance(exc, BundleError) else f"{path}: not JSON ({exc})")
+    except ValueError as exc:  # JSON (JsonProblem, with its line) or bundle errors (BundleError, with the field)
+        fail(f"{path}: {exc}")
 
 
 @ledger_app.command("check")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
 from yuantou.buyer.receipts import ReceiptProblem, check_receipt
 from yuantou.cli.common import console, fail
+from yuantou.protocol import json_guard
 
 receipt_app = typer.Typer(help="Households' receipts, signed by the organiser's node.", no_args_is_help=True)
 
@@ -21,11 +21,11 @@ def receipt_check(
 ) -> None:
     """Check that the organiser's key signed exactly this receipt; needs no network."""
     try:
-        document = json.loads(file.read_text(encoding="utf-8"))
+        document = json_guard.document(file.read_text(encoding="utf-8"))
     except OSError as exc:
         fail(f"{file}: cannot read ({exc.strerror})")
-    except json.JSONDecodeError as exc:
-        fail(f"{file}: line {exc.lineno}: not JSON ({exc.msg})")
+    except json_guard.JsonProblem as problem:
+        fail(f"{file}: {problem.message}")
     if isinstance(document, dict) and "receipt" in document and "signature" not in document:
         document = document["receipt"]  # a household line, with its receipt inside
     try:

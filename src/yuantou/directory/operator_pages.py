@@ -23,9 +23,9 @@ from yuantou.directory.operator import (
 )
 from yuantou.directory.pages import key_state
 from yuantou.i18n.catalogs import N_, gettext
+from yuantou.web.console_frame import console_page
 from yuantou.web.form_values import form_of
-from yuantou.web.languages import language_context, locale_of
-from yuantou.web.site import render
+from yuantou.web.languages import locale_of
 
 HOME = "/dashboard/operator"
 NAV = [(HOME, N_("Subscribers")), ("/dashboard", N_("Dashboard"))]
@@ -58,12 +58,10 @@ def mount_operator_console(app: FastAPI, desk: OperatorDesk) -> None:
                                                              "statuses": set()})
             who["entries"].append(row)
             who["statuses"].add(entry["status"])
-        html = render("console/operator.html", **language_context(locale),
-                      heading=gettext(locale, N_("Subscribers")), nav=[], console_nav=NAV,
-                      console_title=N_("Directory operator"), here=HOME, path=HOME, locale=locale,
-                      subscribers=sorted(listed.values(), key=lambda s: s["id"]), pending=pending, done=done,
-                      error=error, suspended=SUSPENDED, revoked=REVOKED)
-        return HTMLResponse(html, headers={"Cache-Control": "no-store", "Content-Language": locale.replace("_", "-")})
+        return console_page(request, "console/operator.html", gettext(locale, N_("Subscribers")), HOME,
+                            title=N_("Directory operator"), console_nav=NAV,
+                            subscribers=sorted(listed.values(), key=lambda s: s["id"]), pending=pending, done=done,
+                            error=error, suspended=SUSPENDED, revoked=REVOKED)
 
     @router.get("")
     async def page(request: Request) -> HTMLResponse:

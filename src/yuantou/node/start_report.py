@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import httpx
 
 from yuantou.node.config import NodeConfig
 from yuantou.protocol.keys import KeyPair
+from yuantou.protocol.registry_client import first_valid
 
 LOOKUP_SECONDS = 3  # a start never waits longer on a directory that does not answer
 
@@ -26,13 +26,8 @@ class DirectoryView:
 
 
 def _valid_now(entry: dict) -> bool:
-    now = datetime.now(UTC)
-    try:
-        start = datetime.fromisoformat(str(entry.get("valid_from")).replace("Z", "+00:00"))
-        end = datetime.fromisoformat(str(entry.get("valid_until")).replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return start <= now < end and entry.get("status", "SUBSCRIBED") == "SUBSCRIBED"
+    """A SUBSCRIBED entry whose key is valid now, as every node's registry client reads one."""
+    return first_valid([entry], time.time()) is not None
 
 
 async def look_up(config: NodeConfig, keys: KeyPair, http: httpx.AsyncClient) -> DirectoryView:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -13,6 +12,7 @@ from typing import Any
 
 from yuantou.domain.amounts import AmountError, bounded
 from yuantou.domain.catalog import CatalogItem, Window
+from yuantou.protocol import json_guard
 
 CSV_COLUMNS = ("item_id", "name", "category", "unit", "price", "currency", "window_id", "window_start", "window_end", "capacity")
 # optional CSV columns for pooled buying; tiers as "200:8.0;500:7.6" (from quantity : unit price)
@@ -192,9 +192,9 @@ def catalog_from_text(text: str, name: str) -> tuple[dict[str, str], list[Catalo
     if name.lower().endswith(".csv"):
         return {}, items_from_records(_csv_rows(csv.DictReader(io.StringIO(text, newline="")), name), name)
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CatalogFileError(f"{name}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
+        data = json_guard.document(text)
+    except json_guard.JsonProblem as problem:
+        raise CatalogFileError(f"{name}: {problem.message}") from None
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise CatalogFileError(f"{name}: expected an object with an 'items' list")
     provider = data.get("provider") or {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -19,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from yuantou.domain.fulfilment import moves_from
-from yuantou.protocol.envelope import fulfillment_state
+from yuantou.protocol.envelope import fulfillment_state, timestamp_or_none
 from yuantou.protocol.profile import pool_of
 from yuantou.store.tables import orders
 
@@ -91,13 +90,6 @@ def _decimal(value: Any) -> Decimal:
         return Decimal(0)
 
 
-def _epoch(value: Any) -> float | None:
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 def sold_order(row: Any, body: dict[str, Any]) -> SoldOrder:
     """One stored sell order as the console shows it (the body is this node's own ``on_confirm`` answer)."""
     lines = []
@@ -116,8 +108,8 @@ def sold_order(row: Any, body: dict[str, Any]) -> SoldOrder:
     reason = (((body.get("cancellation") or {}).get("reason") or {}).get("descriptor") or {}).get("name") or ""
     return SoldOrder(order_id=row["order_id"], buyer=row["counterparty_id"], status=row["status"],
                      state=fulfillment_state(body) or "Pending", lines=tuple(lines),
-                     window_id=str(fulfillment.get("id") or ""), window_start=_epoch(span.get("start")),
-                     window_end=_epoch(span.get("end")), places=places, pool_id=pool.get("pool_id", ""),
+                     window_id=str(fulfillment.get("id") or ""), window_start=timestamp_or_none(span.get("start")),
+                     window_end=timestamp_or_none(span.get("end")), places=places, pool_id=pool.get("pool_id", ""),
                      households=pool.get("households", ""), reason=str(reason), created_at=row["created_at"],
                      updated_at=row["updated_at"])
 

@@ -191,6 +191,10 @@ class ProducerService:
         if not await self.db.run(lambda c: remove_items(c, [command.item_id])):
             raise ProducerProblem("not_found", f"no item {command.item_id!r} in the catalog", "unknown_item")
 
+    async def catalog_items(self) -> dict[str, CatalogItem]:
+        """The items as stored, each window with what is left of it."""
+        return await self.db.run(read_catalog)
+
     async def catalog_with_sales(self) -> tuple[dict[str, CatalogItem], dict[tuple[str, str], float]]:
         """The items as stored (each window's capacity: what is left) and what live orders hold of each window:
         a form shows a window's capacity in all, as the catalog file states it."""

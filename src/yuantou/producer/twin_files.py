@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from yuantou.domain.twin import Lane, Product, Resource, Routing, StockLot, Twin, TwinError
+from yuantou.protocol import json_guard
 
 CSV_TABLES = {
     "resources": ("id", "name", "unit", "capacity", "weekly"),
@@ -259,9 +260,9 @@ def load_twin(path: Path) -> Twin:
     if not path.exists():
         raise TwinError(f"{path}: no such file or folder")
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise TwinError(f"{path.name}: line {exc.lineno}: not JSON ({exc.msg})") from None
+        document = json_guard.document(path.read_text(encoding="utf-8"))
+    except json_guard.JsonProblem as problem:
+        raise TwinError(f"{path.name}: {problem.message}") from None
     except UnicodeDecodeError as exc:
         raise TwinError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return twin_from_json(document, path.name)

@@ -106,6 +106,14 @@ def parse_timestamp(text: str) -> float:
     return when.timestamp()
 
 
+def timestamp_or_none(value: Any) -> float | None:
+    """``parse_timestamp`` of what a stored document holds, or None where it holds no such time."""
+    try:
+        return parse_timestamp(str(value))
+    except ValueError:
+        return None
+
+
 def expiry(context: dict[str, Any], default_ttl: str = DEFAULT_TTL) -> float:
     """When a message stops being valid: its timestamp plus its ttl."""
     return parse_timestamp(context["timestamp"]) + duration_seconds(context.get("ttl") or default_ttl)

@@ -77,19 +77,34 @@ def _int(text: str) -> int:
     return int(text)
 
 
-def loads(body: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
-    """Parse a stranger's JSON, or raise ``JsonProblem`` saying what is wrong with it."""
-    raw = body.encode() if isinstance(body, str) else body
+def _strict(raw: bytes, max_depth: int) -> Any:
+    """The parse both readers share; a syntax error stays ``json.JSONDecodeError`` (with its line)."""
     check_depth(raw, max_depth)
     try:
         return json.loads(raw, object_pairs_hook=_object, parse_constant=_constant, parse_float=_float,
                           parse_int=_int)
-    except JsonProblem:
-        raise
     except RecursionError:
         raise JsonProblem("JSON nested too deeply") from None
+
+
+def loads(body: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse a stranger's JSON, or raise ``JsonProblem`` saying what is wrong with it."""
+    raw = body.encode() if isinstance(body, str) else body
+    try:
+        return _strict(raw, max_depth)
+    except JsonProblem:
+        raise
     except (ValueError, UnicodeDecodeError) as exc:
         raise JsonProblem(f"body is not JSON: {exc}") from None
+
+
+def document(text: str, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse a JSON file a person hands over (a catalog, a twin, an evidence bundle) as strictly as a peer's body,
+    saying the line of a syntax error: ``JsonProblem`` either way, never a RecursionError."""
+    try:
+        return _strict(text.encode(), max_depth)
+    except json.JSONDecodeError as exc:
+        raise JsonProblem(f"line {exc.lineno}: not JSON ({exc.msg})") from None
 
 
 def finite(value: Any) -> Any:

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import UploadFile  # what request.form() holds (FastAPI's is a subclass)
 
 from yuantou.i18n.catalogs import N_, gettext
 from yuantou.producer.catalog_file import CatalogFileError, catalog_from_text, item_record, items_from_records
 from yuantou.producer.commands import ImportCatalog, ProducerProblem, PutItems, RetireItem
 from yuantou.producer.service import ProducerService
+from yuantou.protocol import json_guard
+from yuantou.protocol.envelope import timestamp_or_none
 from yuantou.web.catalog_form import MAX_FIELDS as CATALOG_FORM_FIELDS
 from yuantou.web.catalog_form import (
     TIER_ROWS,
@@ -34,7 +35,7 @@ from yuantou.web.catalog_form import (
     record_from_form,
     window_rows,
 )
-from yuantou.web.form_values import form_of
+from yuantou.web.form_values import UploadProblem, form_of, upload_of
 from yuantou.web.languages import locale_of
 from yuantou.web.local_text import quantity, unit_price
 
@@ -51,7 +52,7 @@ def mount_catalog(router: APIRouter, producer: ProducerService, page: Callable[.
                   zone: tzinfo, window_text: Callable[[float | None, float | None, str, str], str]) -> None:  # noqa: C901
     async def catalog_answer(request: Request, done: str | None = None, error: str | None = None) -> HTMLResponse:
         locale = locale_of(request)
-        items, _ = await producer.catalog_with_sales()
+        items = await producer.catalog_items()
         rows = []
         for item in items.values():
             terms = [gettext(locale, N_("bulk unit {n}"), n=quantity(item.bulk_unit, item.unit))] if item.bulk_unit \
@@ -63,7 +64,7 @@ def mount_catalog(router: APIRouter, producer: ProducerService, page: Callable[.
             rows.append({"id": item.id, "name": item.name, "grade": item.grade,
                          "price_text": unit_price(item.price, item.currency, item.unit, locale),
                          "terms_text": "; ".join(terms) or "—",
-                         "windows": [{"text": window_text(_epoch(w.start), _epoch(w.end), w.id, locale),
+                         "windows": [{"text": window_text(timestamp_or_none(w.start), timestamp_or_none(w.end), w.id, locale),
                                       "left": quantity(Decimal(str(w.capacity)), item.unit)} for w in item.windows]})
         return page(request, "console/catalog.html", gettext(locale, N_("Catalog")), f"{home}/catalog", items=rows,
                     done=done, error=error)
@@ -112,7 +113,7 @@ def mount_catalog(router: APIRouter, producer: ProducerService, page: Callable[.
             return refused(problem.field, problem.code)
         except CatalogFileError as problem:
             return refused(form_field(problem.field, form), problem.code)
-        items, _ = await producer.catalog_with_sales()
+        items = await producer.catalog_items()
         if not editing and item.id in items:
             return refused("id", "duplicate_item")
         await producer.put_items(PutItems((item,)))
@@ -140,35 +141,26 @@ def mount_catalog(router: APIRouter, producer: ProducerService, page: Callable[.
 
     @router.post("/upload/catalog")
     async def upload_catalog(request: Request) -> HTMLResponse:
-        async with request.form(max_files=1, max_fields=5) as form:
-            upload, replace = form.get("file"), form.get("replace") == "on"
-            if not isinstance(upload, UploadFile) or not upload.filename:
-                return import_page(request, error=gettext(locale_of(request), N_("Choose a file.")))
-            name, content = upload.filename[:200], await upload.read()
+        upload = await upload_of(request)
+        if upload is None:
+            return import_page(request, error=gettext(locale_of(request), N_("Choose a file.")))
         try:
-            _, items = catalog_from_text(content.decode("utf-8-sig"), name)
-        except UnicodeDecodeError as exc:
-            return import_page(request, error=f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})")
-        except CatalogFileError as exc:
+            _, items = catalog_from_text(upload.text(), upload.name)
+        except (UploadProblem, CatalogFileError) as exc:
             return import_page(request, error=str(exc))
+        replace = upload.fields.get("replace") == "on"
         command = ImportCatalog(tuple(items), replace)
-        return import_page(request, changes=await producer.preview_import(command), file_name=name, replace=replace,
-                           records=json.dumps([item_record(i) for i in items], ensure_ascii=False))
+        return import_page(request, changes=await producer.preview_import(command), file_name=upload.name,
+                           replace=replace, records=json.dumps([item_record(i) for i in items], ensure_ascii=False))
 
     @router.post("/upload/catalog/apply")
     async def apply_catalog(request: Request) -> Response:
         form = await form_of(request)
         name = form.get("file_name", "upload")[:200]
         try:
-            items = items_from_records(json.loads(form.get("records", "[]")), name)
-        except (CatalogFileError, ValueError, TypeError) as exc:  # a preview's records, changed on the way
+            items = items_from_records(json_guard.document(form.get("records", "[]")), name)
+        except (CatalogFileError, json_guard.JsonProblem, TypeError) as exc:  # a preview's records, changed on the way
             return import_page(request, error=str(exc))
         await producer.import_catalog(ImportCatalog(tuple(items), form.get("replace") == "on"))
         return Response(status_code=204, headers={"HX-Redirect": f"{home}/catalog"})
 
-
-def _epoch(moment: str) -> float | None:
-    try:
-        return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import tzinfo
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -27,13 +28,13 @@ from yuantou.domain.pooling import PoolProblem
 from yuantou.i18n.catalogs import N_, gettext
 from yuantou.i18n.money import money
 from yuantou.i18n.refusals import refusal_text
+from yuantou.web.console_frame import console_page
 from yuantou.web.form_values import form_of, moment, number
-from yuantou.web.languages import language_context, locale_of
+from yuantou.web.languages import locale_of
 from yuantou.web.local_text import day_and_time, local, quantity, time_span
 from yuantou.web.order_lines import STATUS
 from yuantou.web.pool_cards import pool_card
 from yuantou.web.qr import qr_svg
-from yuantou.web.site import render
 
 HOME = "/dashboard/organiser"
 TIER_ROWS = 5
@@ -86,13 +87,7 @@ def mount_console(app: FastAPI, buyer: BuyerService, zone: tzinfo, public_base: 
                   nav: list[tuple[str, str]]) -> None:  # noqa: C901 (one nested function per route)
     router = APIRouter(prefix=HOME, include_in_schema=False)
 
-    def page(request: Request, name: str, heading: str, at: str | None = None, **context: Any) -> HTMLResponse:
-        """``at``: the page's own path, where it answers a form's post (for the language link and the nav)."""
-        locale = locale_of(request)
-        html = render(name, **language_context(locale), heading=heading, nav=nav, console_nav=CONSOLE_NAV,
-                      console_title=N_("Organiser console"), here=at or request.url.path,
-                      path=at or request.url.path, locale=locale, **context)
-        return HTMLResponse(html, headers={"Cache-Control": "no-store", "Content-Language": locale.replace("_", "-")})
+    page = partial(console_page, title=N_("Organiser console"), console_nav=CONSOLE_NAV, nav=nav)
 
     def text(request: Request, message: str, **values: Any) -> str:
         return gettext(locale_of(request), message, **values)

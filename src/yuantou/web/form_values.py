@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from urllib.parse import parse_qs
 
+from starlette.datastructures import UploadFile  # what request.form() holds (FastAPI's is a subclass)
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
@@ -45,3 +47,33 @@ async def form_of(request: Request, max_fields: int = MAX_FIELDS) -> dict[str, s
     except ValueError:
         raise HTTPException(400, f"the form has more than {max_fields} fields") from None
     return {k: v[0] for k, v in fields.items()}
+
+
+class UploadProblem(ValueError):
+    """An uploaded file that cannot be read, named: ``catalog.csv: not UTF-8 text (…)``."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The one file a console form posts (its ``file`` field), and the form's other fields."""
+
+    name: str
+    content: bytes
+    fields: dict[str, str]
+
+    def text(self) -> str:
+        try:
+            return self.content.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise UploadProblem(f"{self.name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+async def upload_of(request: Request) -> Upload | None:
+    """A multipart form's file and fields (the body is bounded by ``RequestLimits``); None when no file was
+    chosen."""
+    async with request.form(max_files=1, max_fields=5) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return None
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        return Upload(upload.filename[:200], await upload.read(), fields)

@@ -8,17 +8,18 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import UploadFile
 
 from yuantou.i18n.catalogs import N_, gettext
 from yuantou.ledger.evidence import BundleError, check_bundle
-from yuantou.web.form_values import form_of
-from yuantou.web.languages import language_context, locale_of
-from yuantou.web.site import render
+from yuantou.protocol import json_guard
+from yuantou.web.console_frame import console_page
+from yuantou.web.form_values import UploadProblem, form_of, upload_of
+from yuantou.web.languages import locale_of
 
 HOME = "/dashboard/node"
 NAV = [(f"{HOME}/evidence", N_("Evidence")), (f"{HOME}/key", N_("Signing key")), ("/dashboard", N_("Dashboard"))]
@@ -47,11 +48,7 @@ class NodeTools:
 def mount_node_tools(app: FastAPI, tools: NodeTools) -> None:  # noqa: C901 (one nested function per route)
     router = APIRouter(include_in_schema=False)
 
-    def page(request: Request, name: str, heading: str, at: str, **context: Any) -> HTMLResponse:
-        locale = locale_of(request)
-        html = render(name, **language_context(locale), heading=heading, nav=[], console_nav=NAV,
-                      console_title=N_("This node"), here=at, path=at, locale=locale, **context)
-        return HTMLResponse(html, headers={"Cache-Control": "no-store", "Content-Language": locale.replace("_", "-")})
+    page = partial(console_page, title=N_("This node"), console_nav=NAV)
 
     async def evidence_page(request: Request, **context: Any) -> HTMLResponse:
         return page(request, "console/evidence.html", gettext(locale_of(request), N_("Evidence")),
@@ -74,19 +71,16 @@ def mount_node_tools(app: FastAPI, tools: NodeTools) -> None:  # noqa: C901 (one
 
     @router.post("/dashboard/upload/evidence")
     async def check(request: Request) -> HTMLResponse:
-        locale = locale_of(request)
-        async with request.form(max_files=1, max_fields=2) as form:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile) or not upload.filename:
-                return await evidence_page(request, error=gettext(locale, N_("Choose a file.")))
-            name, content = upload.filename[:200], await upload.read()
+        upload = await upload_of(request)
+        if upload is None:
+            return await evidence_page(request, error=gettext(locale_of(request), N_("Choose a file.")))
         try:
-            verdict = check_bundle(json.loads(content.decode("utf-8-sig")))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return await evidence_page(request, error=f"{name}: not a JSON document ({exc})")
-        except BundleError as exc:
-            return await evidence_page(request, error=f"{name}: {exc}")
-        return await evidence_page(request, verdict=verdict, file_name=name)
+            verdict = check_bundle(json_guard.document(upload.text()))
+        except UploadProblem as exc:
+            return await evidence_page(request, error=str(exc))
+        except (json_guard.JsonProblem, BundleError) as exc:
+            return await evidence_page(request, error=f"{upload.name}: {exc}")
+        return await evidence_page(request, verdict=verdict, file_name=upload.name)
 
     def key_page(request: Request, **context: Any) -> HTMLResponse:
         return page(request, "console/key.html", gettext(locale_of(request), N_("Signing key")), f"{HOME}/key",

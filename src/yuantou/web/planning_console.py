@@ -9,7 +9,6 @@ live in the store: a reload, or another worker process, still finds and follows 
 from __future__ import annotations
 
 import io
-import json
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -18,7 +17,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import UploadFile
 
 from yuantou.domain.twin import TwinError
 from yuantou.forecast.long_csv import HistoryFileError, read_long_rows
@@ -28,7 +26,8 @@ from yuantou.producer.commands import EditTwin, ImportHistory, ProducerProblem, 
 from yuantou.producer.history_file import sales_days
 from yuantou.producer.service import ProducerService
 from yuantou.producer.twin_files import CSV_TABLES, twin_from_csv, twin_from_json, twin_to_json
-from yuantou.web.form_values import form_of
+from yuantou.protocol import json_guard
+from yuantou.web.form_values import Upload, UploadProblem, form_of, upload_of
 from yuantou.web.languages import locale_of
 from yuantou.web.twin_form import FIELDS, KEY, LINES, TwinFormProblem, field_of, form_from_record, record_from_form
 
@@ -47,33 +46,14 @@ DONE = {"twin": N_("Twin imported: {resources} resources, {products} products, {
 Page = Callable[..., HTMLResponse]
 
 
-class UploadProblem(ValueError):
-    pass
-
-
-async def _upload(request: Request) -> tuple[str, bytes]:
-    """The one file a planning form posts: its name and bytes (the body is bounded by ``RequestLimits``)."""
-    async with request.form(max_files=1, max_fields=3) as form:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            raise UploadProblem("")
-        return upload.filename[:200], await upload.read()
-
-
-def _text(name: str, content: bytes) -> str:
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UploadProblem(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-
-
-def twin_from_upload(name: str, content: bytes) -> Any:
+def twin_from_upload(upload: Upload) -> Any:
     """A twin from an uploaded JSON document, or a zip of the CSV tables (``resources.csv``, …, at any depth)."""
+    name, content = upload.name, upload.content
     if not name.lower().endswith(".zip"):
         try:
-            document = json.loads(_text(name, content))
-        except json.JSONDecodeError as exc:
-            raise UploadProblem(f"{name}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
+            document = json_guard.document(upload.text())
+        except json_guard.JsonProblem as problem:
+            raise UploadProblem(f"{name}: {problem.message}") from None
         return twin_from_json(document, name)
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
@@ -115,11 +95,13 @@ def mount_planning(router: APIRouter, producer: ProducerService, page: Page, hom
     @router.post("/upload/twin")
     async def upload_twin(request: Request) -> HTMLResponse:
         locale = locale_of(request)
+        upload = await upload_of(request)
+        if upload is None:
+            return await planning_answer(request, error=gettext(locale, N_("Choose a file.")))
         try:
-            name, content = await _upload(request)
-            twin = twin_from_upload(name, content)
+            twin = twin_from_upload(upload)
         except UploadProblem as problem:
-            return await planning_answer(request, error=str(problem) or gettext(locale, N_("Choose a file.")))
+            return await planning_answer(request, error=str(problem))
         except TwinError as problem:
             return await planning_answer(request, error=str(problem))
         counts = await producer.replace_twin(ReplaceTwin(twin))
@@ -128,12 +110,14 @@ def mount_planning(router: APIRouter, producer: ProducerService, page: Page, hom
     @router.post("/upload/history")
     async def upload_history(request: Request) -> HTMLResponse:
         locale = locale_of(request)
+        upload = await upload_of(request)
+        if upload is None:
+            return await planning_answer(request, error=gettext(locale, N_("Choose a file.")))
         try:
-            name, content = await _upload(request)
-            days = sales_days(read_long_rows(io.StringIO(_text(name, content), newline=""), name, "D"), name)
-            imported = await producer.import_history(ImportHistory(days))
+            rows = read_long_rows(io.StringIO(upload.text(), newline=""), upload.name, "D")
+            imported = await producer.import_history(ImportHistory(sales_days(rows, upload.name)))
         except UploadProblem as problem:
-            return await planning_answer(request, error=str(problem) or gettext(locale, N_("Choose a file.")))
+            return await planning_answer(request, error=str(problem))
         except HistoryFileError as problem:
             return await planning_answer(request, error=str(problem))
         except ProducerProblem as problem:

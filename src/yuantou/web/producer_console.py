@@ -13,6 +13,7 @@ requests.
 from __future__ import annotations
 
 from datetime import tzinfo
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -31,11 +32,11 @@ from yuantou.producer.commands import (
 from yuantou.producer.order_book import PackingList, SoldOrder
 from yuantou.producer.service import ProducerService
 from yuantou.web.catalog_console import mount_catalog
+from yuantou.web.console_frame import console_page
 from yuantou.web.form_values import form_of
-from yuantou.web.languages import language_context, locale_of
+from yuantou.web.languages import locale_of
 from yuantou.web.local_text import day_and_time, quantity, time_span, unit_price
 from yuantou.web.planning_console import mount_planning
-from yuantou.web.site import render
 
 HOME = "/dashboard/producer"
 CONSOLE_NAV = [(f"{HOME}/orders", N_("Orders")), (f"{HOME}/packing", N_("Packing lists")),
@@ -65,12 +66,7 @@ def mount_producer_console(app: FastAPI, producer: ProducerService, zone: tzinfo
                            nav: list[tuple[str, str]]) -> None:  # noqa: C901 (one nested function per route)
     router = APIRouter(prefix=HOME, include_in_schema=False)
 
-    def page(request: Request, name: str, heading: str, at: str, **context: Any) -> HTMLResponse:
-        """``at``: the page's own path (an answer to a form's post is still that page, for links and the nav)."""
-        locale = locale_of(request)
-        html = render(name, **language_context(locale), heading=heading, nav=nav, console_nav=CONSOLE_NAV,
-                      console_title=N_("Producer console"), here=at.split("?")[0], path=at, locale=locale, **context)
-        return HTMLResponse(html, headers={"Cache-Control": "no-store", "Content-Language": locale.replace("_", "-")})
+    page = partial(console_page, title=N_("Producer console"), console_nav=CONSOLE_NAV, nav=nav)
 
     def window_text(start: float | None, end: float | None, window_id: str, locale: str) -> str:
         return time_span(start, end, zone, locale) if start is not None and end is not None else window_id or "—"
