@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import httpx
-from conftest import storage
 
 from yuantou.devnet.localnet import PRODUCERS, LocalNetwork, Proc, catalog_document
 
 
-def orchard_and_buyer(tmp_path_factory, folder: str, catalog: dict | None = None) -> Iterator[LocalNetwork]:  # noqa: ANN001
-    """For a module fixture to ``yield from``: the network runs until the module's tests are done."""
-    network = LocalNetwork(tmp_path_factory.mktemp(folder), database=storage())
+def orchard_and_buyer(tmp_path_factory, folder: str, database: str,  # noqa: ANN001
+                      catalog: dict | None = None) -> Iterator[LocalNetwork]:
+    """For a module fixture to ``yield from``: the network runs until the module's tests are done. ``database``:
+    the module's ``storage()``, which is also how conftest knows to run the module on PostgreSQL too."""
+    network = LocalNetwork(tmp_path_factory.mktemp(folder), database=database)
     try:
         network.start_directory()
         started = [network.add_node("orchard", ["producer"], catalog or catalog_document("orchard",

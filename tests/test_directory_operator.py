@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from conftest import storage
 from console_scene import console_client, orchard_and_buyer
 
 from yuantou.devnet.client import NodeClient
@@ -20,7 +21,7 @@ ORCHARD_ID = "orchard.yuantou.local"
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    yield from orchard_and_buyer(tmp_path_factory, "operator")
+    yield from orchard_and_buyer(tmp_path_factory, "operator", storage())
 
 
 def operator(net: LocalNetwork) -> httpx.Client:

@@ -7,6 +7,7 @@ import json
 
 import httpx
 import pytest
+from conftest import storage
 from console_scene import console_client, orchard_and_buyer
 from test_producer_console import place
 
@@ -15,7 +16,7 @@ from yuantou.devnet.localnet import LocalNetwork
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    yield from orchard_and_buyer(tmp_path_factory, "node-tools")
+    yield from orchard_and_buyer(tmp_path_factory, "node-tools", storage())
 
 
 def tools(net: LocalNetwork, name: str = "orchard", language: str = "en") -> httpx.Client:

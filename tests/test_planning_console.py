@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from conftest import storage
 from console_scene import console_client, orchard_and_buyer
 from test_c2m_node import APPLE, PEAR, twin_document
 
@@ -21,7 +22,7 @@ from yuantou.producer.twin_files import save_twin, twin_from_json
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    yield from orchard_and_buyer(tmp_path_factory, "planning")
+    yield from orchard_and_buyer(tmp_path_factory, "planning", storage())
 
 
 def console(net: LocalNetwork) -> httpx.Client:

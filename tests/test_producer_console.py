@@ -11,6 +11,7 @@ import re
 
 import httpx
 import pytest
+from conftest import storage
 from console_scene import console_client, orchard_and_buyer
 from sqlalchemy import func, select
 
@@ -31,7 +32,7 @@ def catalog_with_a_formula() -> dict:
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    yield from orchard_and_buyer(tmp_path_factory, "producer-console", catalog_with_a_formula())
+    yield from orchard_and_buyer(tmp_path_factory, "producer-console", storage(), catalog_with_a_formula())
 
 
 def place(net: LocalNetwork, kg: int) -> str:
@@ -216,3 +217,18 @@ def test_a_catalog_file_is_previewed_then_imported_and_a_bad_one_names_its_line(
     items = {i["id"]: i for p in orchard.client().get("/catalog").json()["providers"] for i in p["items"]}
     assert items["plum"]["price"]["value"] == "12" and items["apple-fuji-a"]["price"]["value"] == "8.9"
     assert "pear-snow" in items  # not in the file, and the import did not replace the catalog
+
+
+def test_a_deeply_nested_upload_is_refused_in_words_not_a_500(net):
+    """A JSON file nested far deeper than any catalog, twin or bundle is named as such, whatever page takes it."""
+    deep = ("{\"items\": " + "[" * 50_000 + "]" * 50_000 + "}").encode()
+    with console(net) as browser:
+        catalog = browser.post("/upload/catalog", files={"file": ("deep.json", deep)})
+        assert catalog.status_code == 200 and "deep.json: JSON nested" in catalog.text
+        twin = browser.post("/upload/twin", files={"file": ("deep.json", deep)})
+        assert twin.status_code == 200 and "deep.json: JSON nested" in twin.text
+        records = browser.post("/upload/catalog/apply", data={"records": "[" * 50_000 + "]" * 50_000})
+        assert records.status_code == 200 and "JSON nested" in records.text
+    with console_client(net.producers["orchard"], "/dashboard") as browser:
+        bundle = browser.post("/upload/evidence", files={"file": ("deep.json", deep)})
+        assert bundle.status_code == 200 and "deep.json: JSON nested" in bundle.text
