@@ -5,13 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from hypothesis import given
 from hypothesis import strategies as st
 
 import yuantou
-from yuantou.i18n.catalogs import LOCALE_DIR, gettext
+from yuantou.i18n import catalogs
+from yuantou.i18n.catalogs import LOCALE_DIR, CatalogMissing, gettext
 from yuantou.i18n.locales import CHINESE, ENGLISH, negotiate
 from yuantou.i18n.money import money
 from yuantou.i18n.refusals import REFUSALS, refusal_text
@@ -64,3 +66,16 @@ def test_money_carries_its_currency_in_each_language():
     assert money(Decimal("12.5"), "CNY", CHINESE) == "¥12.50"
     assert money("1234.5", "CNY", ENGLISH) == "CNY\u00a01,234.50"
     assert money(27, "CNY", ENGLISH) == "CNY\u00a027.00" and money("9.0", "CNY", CHINESE) == "¥9.00"
+
+
+def test_a_catalog_left_out_of_an_install_is_an_error_not_a_page_silently_in_english(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(catalogs, "LOCALE_DIR", tmp_path)  # an install without i18n/locale
+    catalogs.translations.cache_clear()
+    try:
+        with pytest.raises(CatalogMissing, match="zh_CN catalog is missing"):
+            gettext(CHINESE, "Log out")
+        assert gettext(ENGLISH, "Log out") == "Log out"
+    finally:
+        monkeypatch.undo()
+        catalogs.translations.cache_clear()
+    assert gettext(CHINESE, "Log out") != "Log out"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from yuantou import __version__
 from yuantou.cli.directory import directory_app
 from yuantou.cli.forecast import forecast_app
 from yuantou.cli.init import init_app
@@ -24,3 +25,15 @@ for group, name in ((keys_app, "keys"), (directory_app, "directory"), (node_app,
     app.add_typer(group, name=name)
 app.registered_commands += (init_app.registered_commands + search_app.registered_commands
                             + walkthrough_app.registered_commands)
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"yuantou {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                                help="print the version and exit")) -> None:
+    """Yuantou: producers and pooled buyers trading point to point over Beckn."""

@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Connection
 
+from yuantou import __version__
 from yuantou.directory import registry, subscriptions
 from yuantou.directory.own_address import same_endpoint, same_endpoint_cached
 from yuantou.directory.registry import Entry, LocalKeys
@@ -118,7 +119,8 @@ def create_directory_app(db: Database, keys: KeyPair, settings: DirectorySetting
             task.cancel()
         await state["http"].aclose()
 
-    app = FastAPI(title="Yuantou directory (registry + gateway)", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(title="Yuantou directory (registry + gateway)", version=__version__, lifespan=lifespan, docs_url=None,
+                  redoc_url=None)
     app.state.stats = stats
     registry_limit = settings.max_registry_body_bytes
     app.add_middleware(RequestLimits, limits=[PathLimit("/subscribe", registry_limit),

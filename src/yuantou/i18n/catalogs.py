@@ -15,7 +15,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from yuantou.i18n.locales import ENGLISH
+from yuantou.i18n.locales import ENGLISH, LOCALES
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
@@ -24,11 +24,19 @@ def N_(text: str) -> str:  # noqa: N802 (gettext's name for "mark, translate lat
     return text
 
 
+class CatalogMissing(RuntimeError):
+    """A language the node speaks has no catalog where the package keeps it: an install that left it out."""
+
+
 @cache
 def translations(locale: str) -> _gettext.NullTranslations:
-    path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if locale == ENGLISH or not path.exists():
+    """``locale``'s catalog; English (the message ids) and a locale the node does not speak need none. A missing
+    catalog of a spoken language is an error, never a page silently in English."""
+    if locale == ENGLISH or locale not in LOCALES:
         return _gettext.NullTranslations()
+    path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not path.is_file():
+        raise CatalogMissing(f"the {locale} catalog is missing from the installed package ({path}): reinstall yuantou")
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=locale)
     compiled = BytesIO()

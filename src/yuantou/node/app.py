@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from yuantou import __version__
 from yuantou.i18n.catalogs import N_
 from yuantou.messaging.ledger_watch import LedgerWatch
 from yuantou.messaging.pair_checkpoints import answer as answer_pair_checkpoint
@@ -43,7 +44,8 @@ def create_app(node: Node) -> FastAPI:
 
     config = node.config
     messenger = node.messenger
-    app = FastAPI(title=f"Yuantou node {config.subscriber_id}", lifespan=lifespan, docs_url=None, redoc_url=None,
+    app = FastAPI(title=f"Yuantou node {config.subscriber_id}", version=__version__, lifespan=lifespan, docs_url=None,
+                  redoc_url=None,
                   description="Beckn endpoints under /beckn/{action}; business API under /api "
                               "(Authorization: Bearer <api_token>); dashboard at /dashboard.")
     app.state.node = node

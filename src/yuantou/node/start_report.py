@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from yuantou import __version__
 from yuantou.node.config import NodeConfig
 from yuantou.protocol.keys import KeyPair
 from yuantou.protocol.registry_client import first_valid
@@ -53,7 +54,7 @@ async def look_up(config: NodeConfig, keys: KeyPair, http: httpx.AsyncClient) ->
 def banner(config: NodeConfig, view: DirectoryView) -> list[str]:
     """The lines ``yuantou node serve`` prints before it serves."""
     public = config.url.removesuffix("/").removesuffix("/beckn")
-    lines = [f"Yuantou node {config.subscriber_id} ({', '.join(config.roles)})",
+    lines = [f"Yuantou node {config.subscriber_id} ({', '.join(config.roles)}) · yuantou {__version__}",
              f"  listening on  http://{config.host}:{config.port}",
              f"  Beckn         {config.url}",
              f"  dashboard     {public}/dashboard  (login: the api_token in the config)"]

@@ -134,13 +134,15 @@ def mount_site(app: FastAPI, token: Callable[[], str], title: str, db: Database,
 
 def mount_api_docs(app: FastAPI, title: str) -> None:
     """``/docs``: Swagger UI from the node's own files (FastAPI's default loads it from a CDN, and a node must
-    work offline). Build the app with ``docs_url=None, redoc_url=None``."""
+    work offline). Build the app with ``docs_url=None, redoc_url=None``. The page is in English whatever the
+    reader's language (Swagger UI has no Chinese), and says so in its ``lang``."""
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{title} · API",
+        page = get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{title} · API",
                                    swagger_js_url="/static/swagger-ui.js", swagger_css_url="/static/swagger-ui.css",
                                    swagger_favicon_url="/static/swagger-favicon.png")
+        return HTMLResponse(bytes(page.body).decode().replace("<html>", '<html lang="en">', 1))
 
 
 class SecurityHeaders:
