@@ -71,10 +71,12 @@ class Installed:
         return self.venv / "bin"
 
     def env(self) -> dict[str, str]:
-        """The environment of a shell in which the venv is activated: no PYTHONPATH pointing back at the checkout."""
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")}
+        """The environment of a shell in which the venv is activated: no PYTHONPATH pointing back at the checkout,
+        and bytecode written on first import as in anyone's venv (pip was told not to compile it all ahead)."""
+        left_out = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONDONTWRITEBYTECODE")
+        env = {k: v for k, v in os.environ.items() if k not in left_out}
         return env | {"PATH": f"{self.bin}{os.pathsep}{env.get('PATH', '')}", "VIRTUAL_ENV": str(self.venv),
-                      "COLUMNS": "200", "PYTHONDONTWRITEBYTECODE": "1"}
+                      "COLUMNS": "200"}
 
     def run(self, *args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run([str(self.bin / "yuantou"), *args], cwd=cwd, env=self.env(), capture_output=True,

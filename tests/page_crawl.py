@@ -66,7 +66,11 @@ def _fetch(client: httpx.Client, url: str, language: str, found: Crawl) -> list[
         found.statuses[url] = response.status_code
         kind = response.headers.get("content-type", "")
         if response.status_code in (301, 302, 303, 307, 308):
-            return [response.headers["location"]]
+            target = response.headers["location"]
+            if urlsplit(target).path == "/login":
+                found.problems.append(f"{url}: sent to the login page (the visitor's session was not taken)")
+                return []
+            return [target]
         if response.status_code != 200:
             found.problems.append(f"{url}: {response.status_code} {response.read()[:300]!r}")
             return []
@@ -77,7 +81,11 @@ def _fetch(client: httpx.Client, url: str, language: str, found: Crawl) -> list[
         if not body:
             found.problems.append(f"{url}: an empty {kind or 'answer'}")
         return []
-    text = body.decode("utf-8")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        found.problems.append(f"{url}: not UTF-8 ({exc})")
+        return []
     if text.lstrip().lower().startswith("<!doctype html>"):
         english_only = urlsplit(url).path in ENGLISH_ONLY
         title = _check_page(url, text, "en" if english_only else language, found)
