@@ -22,7 +22,8 @@ def init(  # noqa: PLR0913 (one option per question)
     roles: Optional[list[str]] = typer.Option(None, "--role", help="producer or buyer (repeat for both)"),
     name: str = typer.Option("", "--name", help="the producer's or community's name, as people read it"),
     subscriber_id: str = typer.Option("", "--id", help="the node's id on the network (default: the public "
-                                                       "URL's host name)"),
+                                                       "URL's host name if it is a domain name, else one made "
+                                                       "from --name)"),
     public_url: str = typer.Option("", "--url", help="where peers and browsers reach it (default: "
                                                      "http://127.0.0.1:<port>)"),
     host: str = typer.Option("127.0.0.1", "--host", help="where it listens (0.0.0.0: every interface)"),
