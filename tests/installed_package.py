@@ -8,11 +8,15 @@ CI builds once and names the files in ``YUANTOU_WHEEL`` and ``YUANTOU_SDIST``; w
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -31,10 +35,20 @@ def distributions(out: Path) -> Distributions:
     wheel, sdist = os.environ.get("YUANTOU_WHEEL"), os.environ.get("YUANTOU_SDIST")
     if wheel and sdist:
         return Distributions(Path(wheel), Path(sdist))
-    built = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)], capture_output=True,
-                           text=True, timeout=600)
+    with _one_build_at_a_time():
+        built = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)], capture_output=True,
+                               text=True, timeout=600)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     return Distributions(next(out.glob("yuantou-*.whl")), next(out.glob("yuantou-*.tar.gz")))
+
+
+@contextmanager
+def _one_build_at_a_time() -> Iterator[None]:
+    """setuptools writes the sdist's tree and egg-info into the checkout: two pytest workers building at once (without
+    ``--dist loadfile``) would pull files from under each other."""
+    with open(Path(tempfile.gettempdir()) / "yuantou-build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def wheel_files(wheel: Path) -> set[str]:

@@ -29,7 +29,6 @@ class Crawl:
     """What one crawl of one site found: every address it fetched with its status, each full page's title, and
     each problem in words (the address, and what was wrong)."""
 
-    language: str
     statuses: dict[str, int] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -42,7 +41,7 @@ class Crawl:
 def crawl(client: httpx.Client, seeds: list[str], language: str, limit: int = 600) -> Crawl:
     """Fetch ``seeds`` and every same-site address their pages link to, with ``client`` (its cookies are the
     visitor's) asking for ``language`` (``zh-CN`` or ``en``)."""
-    found = Crawl(language)
+    found = Crawl()
     queue, seen = deque(seeds), set(seeds)
     while queue and len(found.statuses) < limit:
         url = queue.popleft()

@@ -76,8 +76,9 @@ class Household:
         return self.http.get(path)
 
     def csrf(self, path: str = "/shop") -> str:
-        found = re.search(r'name="csrf" value="([0-9a-f]*)"', self.get(path).text)
-        assert found, "no form token on the page"
+        page = self.get(path)
+        found = re.search(r'name="csrf" value="([0-9a-f]*)"', page.text)
+        assert found, f"no form token on {path} ({page.status_code}): {page.text[:500]}"
         return found.group(1)
 
     def post(self, path: str, **fields: str) -> httpx.Response:
@@ -89,3 +90,10 @@ class Household:
     def join(self, pool_id: str, quantity: str, back: str = "/shop", **more: str) -> httpx.Response:
         return self.post("/shop/join", pool_id=pool_id, pickup_point=POINTS[0], quantity=quantity, back=back,
                          csrf=self.csrf(back), **more)
+
+    def personal_link(self) -> str:
+        """The path that opens this household's orders on another phone, as "Show a new personal link" gives it."""
+        shown = self.post("/shop/personal-link", csrf=self.csrf("/shop/orders"))
+        link = re.search(r'<p class="mono">https?://[^/]+(/shop/me/[^<]+)</p>', shown.text)
+        assert shown.status_code == 200 and link, shown.text[:1000]
+        return link.group(1)

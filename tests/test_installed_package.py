@@ -19,6 +19,7 @@ import tomllib
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -36,6 +37,7 @@ from installed_package import (
     wheel_files,
 )
 from page_crawl import crawl, page_routes, unvisited
+from shop_scene import POINTS, Household
 
 import yuantou
 from yuantou.devnet.localnet import free_port
@@ -112,9 +114,8 @@ def test_the_version_comes_from_one_place(built: Distributions) -> None:
 def installed(built: Distributions, tmp_path_factory) -> Installed:  # noqa: ANN001
     reused = os.environ.get("YUANTOU_INSTALLED_VENV")  # a venv holding the wheel already (trying this test again)
     venv = Installed(Path(reused)) if reused else install(built.wheel, tmp_path_factory.mktemp("installed") / "venv")
-    where = venv.python("import yuantou, sys; print(yuantou.__file__); print(sys.prefix)",
-                        cwd=venv.venv).split("\n")
-    assert Path(where[0]).is_relative_to(venv.venv) and not Path(where[0]).is_relative_to(PACKAGE.parents[1])
+    where = Path(venv.python("import yuantou; print(yuantou.__file__)", cwd=venv.venv).strip())
+    assert where.is_relative_to(venv.venv) and not where.is_relative_to(PACKAGE.parents[1])
     return venv
 
 
@@ -199,36 +200,7 @@ def network(installed: Installed, tmp_path_factory) -> Iterator[dict[str, Site]]
             site.stop()
 
 
-APPLE, POINT = "apple-fuji-a", "东门 East Gate"  # the apples of init's sample catalog
-
-
-class Household:
-    """A phone at the organiser's storefront: its own cookies, forms sent from the node's own pages."""
-
-    def __init__(self, site: Site, name: str, phone: str) -> None:
-        self.http = httpx.Client(base_url=site.url, timeout=30, headers={"Origin": site.url})
-        registered = self.http.post("/shop/register", data={"name": name, "phone": phone, "next": "/shop",
-                                                            "csrf": ""})
-        assert registered.status_code == 303, registered.text[:500]
-
-    def join(self, pool_id: str, quantity: str) -> None:
-        page = self.http.get(f"/shop/pools/{pool_id}")
-        assert page.status_code == 200, page.text[:1000]
-        token = re.search(r'name="csrf" value="([0-9a-f]*)"', page.text)
-        assert token, "no form token on the pool's page"
-        joined = self.http.post("/shop/join", data={"pool_id": pool_id, "pickup_point": POINT, "quantity": quantity,
-                                                    "back": f"/shop/pools/{pool_id}", "csrf": token.group(1)})
-        assert joined.status_code == 303, joined.text[:500]
-
-    def personal_link(self) -> str:
-        """The link that opens this household's orders on another phone, as "Show a new personal link" gives it."""
-        page = self.http.get("/shop/orders").text
-        token = re.search(r'name="csrf" value="([0-9a-f]*)"', page)
-        assert token, "no form token on the orders page"
-        shown = self.http.post("/shop/personal-link", data={"csrf": token.group(1)})
-        link = re.search(r'<p class="mono">http://[^/]+(/shop/me/[^<]+)</p>', shown.text)
-        assert shown.status_code == 200 and link, shown.text[:1000]
-        return link.group(1)
+APPLE = "apple-fuji-a"  # the apples of init's sample catalog
 
 
 def trade_a_pool(garden: Site, orchard: Site) -> tuple[str, Household]:
@@ -241,15 +213,19 @@ def trade_a_pool(garden: Site, orchard: Site) -> tuple[str, Household]:
     zone = ZoneInfo("Asia/Shanghai")  # init's default zone, for the organiser and the orchard
     tomorrow = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     opened = organiser.post("/pools", json={
-        "item_id": APPLE, "pickup_points": [POINT], "window_start": (tomorrow + timedelta(hours=8)).isoformat(),
+        "item_id": APPLE, "pickup_points": [POINTS[0]], "window_start": (tomorrow + timedelta(hours=8)).isoformat(),
         "window_end": (tomorrow + timedelta(hours=12)).isoformat(),
         "cutoff": (datetime.now(zone) + timedelta(hours=3)).isoformat(), "unit": "kg", "step": "0.5",
         "bulk_unit": "5", "tiers": [{"min_quantity": "0", "price": "9.00"}, {"min_quantity": "20", "price": "8.50"}]})
     assert opened.status_code == 200, opened.text
     pool_id = str(opened.json()["pool_id"])
-    first, second = Household(garden, "王阿姨", "138 0013 8000"), Household(garden, "李先生", "139 0000 1111")
-    first.join(pool_id, "30")
-    second.join(pool_id, "25")  # 55 kg: over the orchard's minimum batch of 50 kg
+    first, second = (Household(SimpleNamespace(organiser=garden)) for _ in range(2))
+    back = f"/shop/pools/{pool_id}"
+    for household, name, phone, kg in ((first, "王阿姨", "138 0013 8000", "30"),
+                                       (second, "李先生", "139 0000 1111", "25")):  # 55 kg: over the 50 kg batch
+        assert household.register(name, phone, back).status_code == 303
+        joined = household.join(pool_id, kg, back)
+        assert joined.status_code == 303, joined.text[:500]
     pool = organiser.get(f"/pools/{pool_id}").json()
     assert (pool["households"], pool["pooled_min"]) == (2, "55"), pool
 
@@ -261,10 +237,10 @@ def trade_a_pool(garden: Site, orchard: Site) -> tuple[str, Household]:
     for state in ("Accepted", "Packed", "Shipped"):
         moved = producer.post(f"/orders/{order_id}/fulfillment", json={"state": state})
         assert moved.status_code == 200, moved.text
-    mine = lambda: first.http.get("/shop/orders").text  # noqa: E731
+    mine = lambda: first.get("/shop/orders").text  # noqa: E731
     code = wait_for(lambda: re.search(r'class="mono pickup-code">(\d{8})<', mine()), timeout=30)
     assert code, mine()
-    hand_out = lambda: organiser.post(f"/pickup-points/{POINT}/hand-out", json={"code": code.group(1)})  # noqa: E731
+    hand_out = lambda: organiser.post(f"/pickup-points/{POINTS[0]}/hand-out", json={"code": code.group(1)})  # noqa: E731
     assert wait_for(lambda: hand_out().status_code == 200, timeout=30)  # once the orchard's on_status says shipped
     return pool_id, first
 
